@@ -1,0 +1,67 @@
+"""The one place that turns errors into command-line messages and exit codes."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from typing import Any, List
+
+import click
+
+from gm.errors import (
+    CertificateError,
+    CryptoUnavailable,
+    DecryptionError,
+    EncodingError,
+    GMError,
+    InvalidKey,
+    InvalidSignature,
+)
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FAILED_CHECK = 1  # the operation ran and the answer is "no" (bad signature, revoked certificate …)
+    USAGE = 2  # bad arguments or unreadable input (click uses 2 too)
+    NOT_FOUND = 3  # nothing to act on (no token, no certificate)
+    UNAVAILABLE = 4  # a required library or service is missing
+    INTERNAL = 70  # a bug: please report
+
+
+def _classify(exc: BaseException) -> ExitCode:
+    if isinstance(exc, (InvalidSignature, DecryptionError, CertificateError)):
+        return ExitCode.FAILED_CHECK
+    if isinstance(exc, CryptoUnavailable):
+        return ExitCode.UNAVAILABLE
+    if isinstance(exc, (EncodingError, InvalidKey, ValueError, OSError)):
+        return ExitCode.USAGE
+    return ExitCode.INTERNAL
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the user. OSError carries the file name; our errors already say what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def run_guarded(command: click.Command, argv: List[str]) -> Any:
+    try:
+        return command.main(args=argv, prog_name="certassist", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("certassist: aborted", err=True)
+        sys.exit(ExitCode.USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (GMError, ValueError, OSError) as exc:
+        code = _classify(exc)
+        click.echo(f"certassist: {describe(exc)}", err=True)
+        sys.exit(code)

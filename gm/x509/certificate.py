@@ -1,0 +1,285 @@
+"""X.509 v3 certificates signed with SM2-with-SM3: build, parse, inspect, verify one signature."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence
+
+from asn1crypto import x509
+
+from gm.errors import CertificateError, EncodingError
+from gm.sm2 import SM2PrivateKey, SM2PublicKey
+from gm.sm3 import sm3
+from gm.x509._common import (
+    NameInput,
+    armor,
+    build_name,
+    default_id,
+    key_identifier,
+    name_text,
+    random_serial,
+    sign_tbs,
+    signature_algorithm,
+    to_time,
+    unarmor,
+    utcnow,
+    verify_signed,
+)
+
+CA_KEY_USAGE = frozenset({"key_cert_sign", "crl_sign", "digital_signature"})
+SIGNING_KEY_USAGE = frozenset({"digital_signature", "non_repudiation"})
+ENCRYPTION_KEY_USAGE = frozenset({"key_encipherment", "data_encipherment", "key_agreement"})
+
+
+class Certificate:
+    """A parsed certificate. The DER it was loaded from is kept byte-exact for signature checks."""
+
+    __slots__ = ("_cert", "_der")
+
+    def __init__(self, cert: x509.Certificate, der: bytes) -> None:
+        self._cert = cert
+        self._der = der
+
+    # -- loading ---------------------------------------------------------------------------
+    @classmethod
+    def from_der(cls, der: bytes) -> Certificate:
+        der = bytes(der)
+        try:
+            cert = x509.Certificate.load(der, strict=True)
+            cert.native  # noqa: B018 - parse everything now so errors surface here, not later
+        except (ValueError, TypeError) as exc:
+            raise EncodingError(f"not a DER X.509 certificate: {exc}") from exc
+        return cls(cert, der)
+
+    @classmethod
+    def load(cls, data: bytes) -> Certificate:
+        """PEM (``BEGIN CERTIFICATE``) or DER (``.cer``)."""
+        return cls.from_der(unarmor(data, ("CERTIFICATE", "X509 CERTIFICATE")))
+
+    def to_der(self) -> bytes:
+        return self._der
+
+    def to_pem(self) -> bytes:
+        return armor("CERTIFICATE", self._der)
+
+    @property
+    def asn1(self) -> x509.Certificate:
+        return self._cert
+
+    # -- fields ----------------------------------------------------------------------------
+    @property
+    def _tbs(self) -> Any:
+        return self._cert["tbs_certificate"]
+
+    @property
+    def serial_number(self) -> int:
+        return int(self._tbs["serial_number"].native)
+
+    @property
+    def subject(self) -> x509.Name:
+        return self._tbs["subject"]
+
+    @property
+    def issuer(self) -> x509.Name:
+        return self._tbs["issuer"]
+
+    @property
+    def subject_text(self) -> str:
+        return name_text(self.subject)
+
+    @property
+    def issuer_text(self) -> str:
+        return name_text(self.issuer)
+
+    @property
+    def common_name(self) -> Optional[str]:
+        value = self.subject.native.get("common_name")
+        if isinstance(value, list):
+            value = value[-1]
+        return None if value is None else str(value)
+
+    @property
+    def not_before(self) -> datetime:
+        return self._tbs["validity"]["not_before"].native  # type: ignore[no-any-return]
+
+    @property
+    def not_after(self) -> datetime:
+        return self._tbs["validity"]["not_after"].native  # type: ignore[no-any-return]
+
+    @property
+    def public_key(self) -> SM2PublicKey:
+        return SM2PublicKey.from_der(self._tbs["subject_public_key_info"].dump())
+
+    @property
+    def is_ca(self) -> bool:
+        bc = self._cert.basic_constraints_value
+        return bool(bc is not None and bc["ca"].native)
+
+    @property
+    def path_length(self) -> Optional[int]:
+        bc = self._cert.basic_constraints_value
+        return None if bc is None else bc["path_len_constraint"].native
+
+    @property
+    def key_usage(self) -> Optional[FrozenSet[str]]:
+        """None when the extension is absent (any usage allowed by RFC 5280)."""
+        ku = self._cert.key_usage_value
+        return None if ku is None else frozenset(ku.native)
+
+    @property
+    def extended_key_usage(self) -> List[str]:
+        eku = self._cert.extended_key_usage_value
+        return [] if eku is None else list(eku.native)
+
+    @property
+    def crl_urls(self) -> List[str]:
+        """URLs of the CRL distribution points extension, in order."""
+        points = self._cert.crl_distribution_points_value
+        urls: List[str] = []
+        for point in points or []:
+            dp = point["distribution_point"]
+            if dp.native is None or dp.name != "full_name":
+                continue
+            urls.extend(gn.native for gn in dp.chosen if gn.name == "uniform_resource_identifier")
+        return urls
+
+    @property
+    def subject_key_identifier(self) -> Optional[bytes]:
+        value = self._cert.key_identifier
+        return None if value is None else bytes(value)
+
+    @property
+    def authority_key_identifier(self) -> Optional[bytes]:
+        value = self._cert.authority_key_identifier
+        return None if value is None else bytes(value)
+
+    @property
+    def is_self_issued(self) -> bool:
+        return bool(self.subject == self.issuer)
+
+    @property
+    def fingerprint(self) -> str:
+        """SM3 over the DER, hex."""
+        return sm3(self._der).hex()
+
+    def days_left(self, at: Optional[datetime] = None) -> int:
+        """Whole days until ``not_after`` (negative once expired)."""
+        return (self.not_after - (at or utcnow())).days
+
+    # -- checks ----------------------------------------------------------------------------
+    def verify_signature(self, issuer_public_key: SM2PublicKey, signer_id: Optional[bytes] = None) -> None:
+        """Raise CertificateError(reason='signature') unless the issuer's key signed this certificate."""
+        if self._cert["signature_algorithm"].dump() != self._tbs["signature"].dump():
+            raise CertificateError("certificate signature algorithm fields disagree", "algorithm")
+        verify_signed(
+            self._tbs.dump(),
+            self._cert["signature_algorithm"],
+            self._cert["signature_value"].native,
+            issuer_public_key,
+            default_id(signer_id),
+            f"certificate {self.subject_text!r}",
+        )
+
+    def check_validity(self, at: Optional[datetime] = None) -> None:
+        at = at or utcnow()
+        if at < self.not_before:
+            raise CertificateError(
+                f"certificate {self.subject_text!r} is not valid before {self.not_before}", "not_yet_valid"
+            )
+        if at > self.not_after:
+            raise CertificateError(f"certificate {self.subject_text!r} expired on {self.not_after}", "expired")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Certificate) and other._der == self._der
+
+    def __hash__(self) -> int:
+        return hash(self._der)
+
+    def __repr__(self) -> str:
+        return f"Certificate(subject={self.subject_text!r}, serial={self.serial_number:x})"
+
+
+def build_certificate(
+    *,
+    subject: NameInput,
+    public_key: SM2PublicKey,
+    issuer_key: SM2PrivateKey,
+    issuer: Optional[Certificate] = None,
+    serial_number: Optional[int] = None,
+    not_before: Optional[datetime] = None,
+    not_after: datetime,
+    ca: bool = False,
+    path_length: Optional[int] = None,
+    key_usage: Iterable[str] = SIGNING_KEY_USAGE,
+    extended_key_usage: Sequence[str] = (),
+    crl_urls: Sequence[str] = (),
+    extra_extensions: Sequence[Dict[str, Any]] = (),
+    signer_id: Optional[bytes] = None,
+) -> Certificate:
+    """Build and sign a v3 certificate. ``issuer=None`` makes it self-signed (a root CA).
+
+    Extensions: basicConstraints (critical), keyUsage (critical), extendedKeyUsage, subject and
+    authority key identifiers, and CRL distribution points when ``crl_urls`` are given.
+    """
+    subject_name = build_name(subject)
+    if issuer is None:
+        if issuer_key.public_key != public_key:
+            raise ValueError("a self-signed certificate must be signed by its own key")
+        issuer_name, issuer_public = subject_name, public_key
+    else:
+        issuer_name, issuer_public = issuer.subject, issuer.public_key
+        if issuer_public != issuer_key.public_key:
+            raise ValueError("issuer_key does not belong to the issuer certificate")
+    start = not_before or utcnow()
+    if not_after <= start:
+        raise ValueError("not_after must be later than not_before")
+    aki = issuer.subject_key_identifier if issuer is not None else None
+    extensions: List[Dict[str, Any]] = [
+        {
+            "extn_id": "basic_constraints",
+            "critical": True,
+            "extn_value": {"ca": ca, "path_len_constraint": path_length if ca else None},
+        },
+        {"extn_id": "key_usage", "critical": True, "extn_value": set(key_usage)},
+        {"extn_id": "key_identifier", "critical": False, "extn_value": key_identifier(public_key)},
+        {
+            "extn_id": "authority_key_identifier",
+            "critical": False,
+            "extn_value": {"key_identifier": aki or key_identifier(issuer_public)},
+        },
+    ]
+    if extended_key_usage:
+        extensions.append({"extn_id": "extended_key_usage", "critical": False, "extn_value": list(extended_key_usage)})
+    if crl_urls:
+        extensions.append(
+            {
+                "extn_id": "crl_distribution_points",
+                "critical": False,
+                "extn_value": [
+                    {
+                        "distribution_point": {
+                            "full_name": [
+                                x509.GeneralName(name="uniform_resource_identifier", value=u) for u in crl_urls
+                            ]
+                        }
+                    }
+                ],
+            }
+        )
+    extensions.extend(extra_extensions)
+    algorithm = signature_algorithm()
+    tbs = x509.TbsCertificate(
+        {
+            "version": "v3",
+            "serial_number": serial_number if serial_number is not None else random_serial(),
+            "signature": algorithm,
+            "issuer": issuer_name,
+            "validity": {"not_before": to_time(start), "not_after": to_time(not_after)},
+            "subject": subject_name,
+            "subject_public_key_info": x509.PublicKeyInfo.load(public_key.to_der()),
+            "extensions": extensions,
+        }
+    )
+    signature = sign_tbs(tbs.dump(), issuer_key, default_id(signer_id))
+    cert = x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": algorithm, "signature_value": signature})
+    return Certificate.from_der(cert.dump())

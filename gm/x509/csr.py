@@ -1,0 +1,107 @@
+"""PKCS#10 certification requests signed with SM2-with-SM3, with proof-of-possession checks."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+from asn1crypto import csr, x509
+
+from gm.errors import EncodingError
+from gm.sm2 import SM2PrivateKey, SM2PublicKey
+from gm.x509._common import (
+    NameInput,
+    armor,
+    build_name,
+    default_id,
+    name_text,
+    sign_tbs,
+    signature_algorithm,
+    unarmor,
+    verify_signed,
+)
+
+
+class CertificationRequest:
+    __slots__ = ("_der", "_req")
+
+    def __init__(self, req: csr.CertificationRequest, der: bytes) -> None:
+        self._req = req
+        self._der = der
+
+    @classmethod
+    def from_der(cls, der: bytes) -> CertificationRequest:
+        der = bytes(der)
+        try:
+            req = csr.CertificationRequest.load(der, strict=True)
+            req.native  # noqa: B018 - parse fully now
+        except (ValueError, TypeError) as exc:
+            raise EncodingError(f"not a DER PKCS#10 request: {exc}") from exc
+        return cls(req, der)
+
+    @classmethod
+    def load(cls, data: bytes) -> CertificationRequest:
+        return cls.from_der(unarmor(data, ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")))
+
+    def to_der(self) -> bytes:
+        return self._der
+
+    def to_pem(self) -> bytes:
+        return armor("CERTIFICATE REQUEST", self._der)
+
+    @property
+    def asn1(self) -> csr.CertificationRequest:
+        return self._req
+
+    @property
+    def subject(self) -> x509.Name:
+        return self._req["certification_request_info"]["subject"]
+
+    @property
+    def subject_text(self) -> str:
+        return name_text(self.subject)
+
+    @property
+    def public_key(self) -> SM2PublicKey:
+        return SM2PublicKey.from_der(self._req["certification_request_info"]["subject_pk_info"].dump())
+
+    def verify(self, signer_id: Optional[bytes] = None) -> None:
+        """Proof of possession: the request is signed by the private key of the key it carries.
+
+        Raises CertificateError(reason='signature') otherwise.
+        """
+        verify_signed(
+            self._req["certification_request_info"].dump(),
+            self._req["signature_algorithm"],
+            self._req["signature"].native,
+            self.public_key,
+            default_id(signer_id),
+            f"certificate request {self.subject_text!r}",
+        )
+
+    def __repr__(self) -> str:
+        return f"CertificationRequest(subject={self.subject_text!r})"
+
+
+def build_csr(
+    subject: NameInput,
+    key: SM2PrivateKey,
+    requested_extensions: Sequence[Dict[str, Any]] = (),
+    signer_id: Optional[bytes] = None,
+) -> CertificationRequest:
+    attributes: List[Dict[str, Any]] = []
+    if requested_extensions:
+        attributes.append({"type": "extension_request", "values": [list(requested_extensions)]})
+    info = csr.CertificationRequestInfo(
+        {
+            "version": "v1",
+            "subject": build_name(subject),
+            "subject_pk_info": x509.PublicKeyInfo.load(key.public_key.to_der()),
+            "attributes": attributes,
+        }
+    )
+    algorithm = signature_algorithm()
+    signature = sign_tbs(info.dump(), key, default_id(signer_id))
+    req = csr.CertificationRequest(
+        {"certification_request_info": info, "signature_algorithm": algorithm, "signature": signature}
+    )
+    return CertificationRequest.from_der(req.dump())

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Shared set-up for ./run.sh and ./test.sh: Debian packages, .venv, locked Python packages.
+# Usage: bootstrap.sh <run|test>. Idempotent and quick when everything is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODE="${1:-run}"
+UV_VERSION="0.13.8"
+
+# Debian packages. run: what the product needs; test: plus what the test suite drives for real.
+RUN_DEBS=(python3 python3-venv libssl3 ca-certificates)
+TEST_DEBS=(openssl)
+
+debs=("${RUN_DEBS[@]}")
+if [[ "$MODE" == "test" ]]; then debs+=("${TEST_DEBS[@]}"); fi
+
+missing=()
+for pkg in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "bootstrap: installing Debian packages: ${missing[*]}" >&2
+    SUDO=""
+    if [[ $EUID -ne 0 ]]; then
+        command -v sudo >/dev/null || { echo "bootstrap: run as root or install: ${missing[*]}" >&2; exit 1; }
+        SUDO="sudo"
+    fi
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cd "$ROOT"
+if [[ ! -x .venv/bin/python ]]; then
+    echo "bootstrap: creating .venv" >&2
+    python3 -m venv .venv
+fi
+if [[ "$(.venv/bin/python -m uv --version 2>/dev/null || true)" != "uv $UV_VERSION"* ]]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+fi
+
+export UV_PROJECT_ENVIRONMENT="$ROOT/.venv" UV_PYTHON_DOWNLOADS=never
+sync_args=(sync --frozen --inexact --quiet)
+if [[ "$MODE" == "test" ]]; then sync_args+=(--all-extras --group dev); else sync_args+=(--no-dev); fi
+.venv/bin/python -m uv "${sync_args[@]}"
