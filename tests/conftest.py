@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
+import keyring
 import pytest
+from keyrings.alt.file import PlaintextKeyring
 
 from gm.sm2 import SM2PrivateKey
 
@@ -23,3 +26,19 @@ def openssl_bin() -> str:
     if path is None:  # ./test.sh installs it; a missing binary is a broken set-up, not a skip
         pytest.fail("the openssl command line is required (Debian package openssl)")
     return path
+
+
+FAST_KDF = {"name": "scrypt", "n": 1 << 10, "r": 8, "p": 1}  # only for tests that spend many PIN tries
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own CERTASSIST_HOME and a file keyring in a temp dir, never the user's own."""
+    base = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("CERTASSIST_HOME", str(base / "certassist"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "xdg-data"))  # where PlaintextKeyring keeps its file
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")  # for subprocesses
+    previous = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    yield base
+    keyring.set_keyring(previous)

@@ -1,0 +1,97 @@
+"""Typed token errors. Each carries the raw vendor/internal code for diagnostics (never a secret).
+
+Drivers map their native codes (CKR_*, ISO 7816 status words, keystore conditions) to these through
+one table per driver; callers never see a bare integer.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+RawCode = Union[int, str, None]
+
+
+class DriverError(Exception):
+    """Base class. ``raw_code`` is the backend's own code (e.g. ``CKR_PIN_INCORRECT`` or ``0x63C2``)."""
+
+    def __init__(self, message: str, raw_code: RawCode = None) -> None:
+        super().__init__(message)
+        self.raw_code = raw_code
+
+    @property
+    def raw_code_text(self) -> str:
+        code = self.raw_code
+        if code is None:
+            return "-"
+        return f"0x{code:04X}" if isinstance(code, int) else str(code)
+
+
+class PinIncorrect(DriverError):
+    def __init__(self, retries_left: Optional[int], raw_code: RawCode = None, admin: bool = False) -> None:
+        who = "admin credential" if admin else "PIN"
+        left = "unknown" if retries_left is None else str(retries_left)
+        super().__init__(f"wrong {who}; {left} tries left", raw_code)
+        self.retries_left = retries_left
+        self.admin = admin
+
+
+class PinLocked(DriverError):
+    def __init__(self, raw_code: RawCode = None, admin: bool = False) -> None:
+        who = "admin credential" if admin else "PIN"
+        hint = "" if admin else "; unlock it with 证书解锁 (a mailed unlock code) or the admin credential"
+        super().__init__(f"the {who} is locked after too many wrong tries{hint}", raw_code)
+        self.admin = admin
+
+
+class PinLengthInvalid(DriverError):
+    def __init__(self, min_length: int, max_length: int, raw_code: RawCode = None) -> None:
+        super().__init__(f"a PIN must be {min_length}-{max_length} characters", raw_code)
+        self.min_length = min_length
+        self.max_length = max_length
+
+
+class PinMismatch(DriverError):
+    """The new PIN and its confirmation differ (checked before any device call)."""
+
+    def __init__(self) -> None:
+        super().__init__("the new PIN and its confirmation differ")
+
+
+class NotLoggedIn(DriverError):
+    def __init__(self, raw_code: RawCode = None) -> None:
+        super().__init__("log in with the PIN first", raw_code)
+
+
+class DeviceRemoved(DriverError):
+    def __init__(self, raw_code: RawCode = None) -> None:
+        super().__init__("the device was removed; insert it again and retry", raw_code)
+
+
+class NotSupported(DriverError):
+    def __init__(self, what: str, raw_code: RawCode = None) -> None:
+        super().__init__(f"this device does not support {what}", raw_code)
+        self.what = what
+
+
+class DriverUnavailable(DriverError):
+    """A backend cannot run at all (service stopped, module missing); ``hint`` says how to fix it."""
+
+    def __init__(self, message: str, hint: str, raw_code: RawCode = None) -> None:
+        super().__init__(f"{message}. {hint}", raw_code)
+        self.hint = hint
+
+
+class NotFound(DriverError):
+    """A device, container, key or certificate that was asked for does not exist."""
+
+
+class AlreadyExists(DriverError):
+    pass
+
+
+class KeystoreCorrupted(DriverError):
+    """A soft keystore file is unreadable or fails its integrity check (nothing is overwritten)."""
+
+
+class DeviceError(DriverError):
+    """Anything else the backend reported; the raw code says what."""

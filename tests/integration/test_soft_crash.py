@@ -1,0 +1,90 @@
+"""SIGKILL a process at random points while it generates keys, writes certificates and changes the PIN.
+
+After every kill the keystore must open in the old or the new state: readable, one of the two PINs
+works, every sealed key matches its public key, every stored certificate matches its key.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from drivers.errors import PinIncorrect
+from drivers.model import KeyUsage
+from drivers.soft import SoftBackend
+from drivers.soft.driver import SoftSession
+from gm.sm2 import SM2PublicKey
+from tests.conftest import FAST_KDF
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ITERATIONS = int(os.environ.get("CERTASSIST_CRASH_ITERATIONS", "100"))
+PINS = ("111111", "222222")
+WORKER = Path(__file__).with_name("soft_crash_worker.py")
+
+
+def check_consistent(session: SoftSession) -> None:
+    for info in session.containers():
+        if info.has_sign_key:
+            private = session._private_key(info.name, KeyUsage.SIGN)  # raises if the pair does not match
+            cert = session.read_certificate(info.name, KeyUsage.SIGN)
+            if cert is not None:
+                assert cert.public_key == private.public_key
+                assert SM2PublicKey.from_der(session.public_key_der(info.name)) == cert.public_key
+
+
+def login_with_either(session: SoftSession) -> str:
+    for pin in PINS:
+        try:
+            session.login(pin)
+            return pin
+        except PinIncorrect:
+            continue
+    raise AssertionError("neither the old nor the new PIN opens the keystore")
+
+
+def test_sigkill_never_breaks_the_keystore() -> None:
+    backend = SoftBackend(kdf=FAST_KDF)
+    device, _admin = backend.create_device("crash", PINS[0])
+    with device.open() as session:
+        session.login(PINS[0])
+        session.create_container("c")
+        session.generate_key("c")
+
+    rng = random.Random(20261121)
+    kills_mid_operation = 0
+    pins_seen, keys_seen = set(), set()
+    for _ in range(ITERATIONS):
+        worker = subprocess.Popen(
+            [sys.executable, str(WORKER), *PINS], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy()
+        )
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        assert line.strip() == b"ready", worker.stderr.read() if worker.stderr else b""
+        time.sleep(rng.uniform(0.0, 0.08))
+        still_running = worker.poll() is None
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        assert still_running, f"worker died on its own: {worker.stderr.read() if worker.stderr else b''!r}"
+        kills_mid_operation += 1
+
+        [reopened] = SoftBackend(kdf=FAST_KDF).devices()
+        assert type(reopened).__name__ == "SoftDevice", reopened.info.detail
+        with reopened.open() as session:
+            pins_seen.add(login_with_either(session))
+            check_consistent(session)
+            keys_seen.add(session.public_key_der("c"))
+            assert session.pin_info().remaining == 10
+        leftovers = list(Path(reopened.info.detail).parent.glob(".*.tmp"))
+        assert leftovers == []
+    assert kills_mid_operation == ITERATIONS
+    # the workers really changed things between kills (else this test would prove nothing)
+    assert pins_seen == set(PINS)
+    assert len(keys_seen) > ITERATIONS // 4
