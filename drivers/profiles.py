@@ -1,0 +1,164 @@
+"""Token profiles: vendor recognition (manufacturer ID, ATR), PKCS#11 modules per OS, PIN bounds, SM2 mechanisms.
+
+Built-in profiles live in ``resources/token_profiles.json``; users add theirs in
+``CERTASSIST_HOME/profiles/*.json`` (same schema; a user profile with a built-in's id replaces it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from drivers.model import PinPolicy
+
+BUILTIN_FILE = Path(__file__).resolve().parent.parent / "resources" / "token_profiles.json"
+
+
+def _frozen_resources() -> Optional[Path]:
+    meipass = getattr(sys, "_MEIPASS", None)
+    return Path(meipass) / "resources" / "token_profiles.json" if meipass else None
+
+
+def _int(value: Any) -> int:
+    return int(value, 0) if isinstance(value, str) else int(value)
+
+
+@dataclass(frozen=True)
+class Sm2Mechanisms:
+    """Vendor PKCS#11 numbers for SM2 (there is no standard SM2 mechanism in PKCS#11 2.40)."""
+
+    key_type: int
+    keygen: int
+    sign_message_default_id: Optional[int]  # SM3 with Z(1234567812345678) computed on the token
+    sign_digest: Optional[int]  # signs e = SM3(Z||M) computed by us
+    decrypt: Optional[int]
+    signature_format: str = "der"  # "der" or "raw" (r||s)
+
+
+@dataclass(frozen=True)
+class AtrPattern:
+    """Hex bytes with ``??`` for any byte; a trailing ``*`` allows any suffix (historical bytes vary)."""
+
+    text: str
+    regex: re.Pattern[str] = field(compare=False)
+
+    @classmethod
+    def parse(cls, text: str) -> AtrPattern:
+        tokens = text.replace(":", " ").split()
+        tail = tokens[-1:] == ["*"]
+        body = tokens[:-1] if tail else tokens
+        parts = []
+        for item in body:
+            if item == "??":
+                parts.append("[0-9A-F]{2}")
+            elif re.fullmatch(r"[0-9A-Fa-f]{2}", item):
+                parts.append(item.upper())
+            else:
+                raise ValueError(f"bad ATR pattern byte {item!r} in {text!r}")
+        return cls(text, re.compile("".join(parts) + (".*" if tail else "") + r"\Z"))
+
+    def matches(self, atr: bytes) -> bool:
+        return self.regex.match(atr.hex().upper()) is not None
+
+
+@dataclass(frozen=True)
+class TokenProfile:
+    id: str
+    vendor: str
+    manufacturers: Tuple[str, ...]
+    atrs: Tuple[AtrPattern, ...]
+    modules: Dict[str, Tuple[str, ...]]
+    pin_policy: Optional[PinPolicy]
+    sm2: Optional[Sm2Mechanisms]
+    source: str
+
+    def module_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
+        return self.modules.get(_os_key(platform or sys.platform), ())
+
+    def matches_manufacturer(self, manufacturer: str) -> bool:
+        low = manufacturer.lower()
+        return any(m.lower() in low for m in self.manufacturers)
+
+    def matches_atr(self, atr: bytes) -> bool:
+        return any(p.matches(atr) for p in self.atrs)
+
+
+def _os_key(platform: str) -> str:
+    if platform.startswith("win"):
+        return "windows"
+    if platform == "darwin":
+        return "darwin"
+    return "linux"
+
+
+def _parse_profile(raw: Dict[str, Any], source: str) -> TokenProfile:
+    match = raw.get("match") or {}
+    pin = raw.get("pin")
+    sm2 = raw.get("sm2")
+    return TokenProfile(
+        id=str(raw["id"]),
+        vendor=str(raw.get("vendor", raw["id"])),
+        manufacturers=tuple(match.get("manufacturer") or ()),
+        atrs=tuple(AtrPattern.parse(a) for a in match.get("atr") or ()),
+        modules={k: tuple(v) for k, v in (raw.get("modules") or {}).items()},
+        pin_policy=PinPolicy(int(pin["min_length"]), int(pin["max_length"])) if pin else None,
+        sm2=(
+            Sm2Mechanisms(
+                key_type=_int(sm2["key_type"]),
+                keygen=_int(sm2["keygen"]),
+                sign_message_default_id=(
+                    _int(sm2["sign_message_default_id"]) if sm2.get("sign_message_default_id") else None
+                ),
+                sign_digest=_int(sm2["sign_digest"]) if sm2.get("sign_digest") else None,
+                decrypt=_int(sm2["decrypt"]) if sm2.get("decrypt") else None,
+                signature_format=str(sm2.get("signature_format", "der")),
+            )
+            if sm2
+            else None
+        ),
+        source=source,
+    )
+
+
+class ProfileError(ValueError):
+    pass
+
+
+def load_profile_file(path: Path) -> List[TokenProfile]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [_parse_profile(p, str(path)) for p in data["profiles"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ProfileError(f"token profile file {path} is invalid: {exc}") from exc
+
+
+class ProfileSet:
+    def __init__(self, profiles: Iterable[TokenProfile]) -> None:
+        by_id: Dict[str, TokenProfile] = {}
+        for profile in profiles:
+            by_id[profile.id] = profile  # later files (user profiles) replace built-ins
+        self.profiles: List[TokenProfile] = list(by_id.values())
+
+    @classmethod
+    def load(cls, user_dir: Optional[Path] = None) -> ProfileSet:
+        builtin = _frozen_resources()
+        files = [builtin if builtin is not None and builtin.exists() else BUILTIN_FILE]
+        if user_dir is not None and user_dir.is_dir():
+            files.extend(sorted(user_dir.glob("*.json")))
+        profiles: List[TokenProfile] = []
+        for path in files:
+            profiles.extend(load_profile_file(path))
+        return cls(profiles)
+
+    def for_manufacturer(self, manufacturer: str) -> Optional[TokenProfile]:
+        return next((p for p in self.profiles if p.matches_manufacturer(manufacturer)), None)
+
+    def for_atr(self, atr: bytes) -> Optional[TokenProfile]:
+        return next((p for p in self.profiles if p.matches_atr(atr)), None)
+
+    def module_candidates(self, platform: Optional[str] = None) -> List[Tuple[TokenProfile, str]]:
+        return [(p, m) for p in self.profiles for m in p.module_candidates(platform)]
