@@ -40,6 +40,24 @@ class Sm2Mechanisms:
 
 
 @dataclass(frozen=True)
+class Iso7816Pin:
+    """How a card's PIN applet is driven with ISO 7816-4 VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER."""
+
+    aid: bytes  # applet to SELECT first (empty: none)
+    pin_ref: int  # P2 of VERIFY for the user PIN
+    puk_ref: Optional[int]  # reference of the unblock code (admin credential), if the card has one
+    pad_length: int  # PINs are padded to this many bytes
+    pad_byte: int
+    max_retries: Optional[int]
+
+    def encode(self, pin: str) -> bytes:
+        raw = pin.encode("utf-8")
+        if len(raw) > self.pad_length:
+            raise ValueError(f"PIN longer than the card's {self.pad_length}-byte PIN field")
+        return raw + bytes([self.pad_byte]) * (self.pad_length - len(raw))
+
+
+@dataclass(frozen=True)
 class AtrPattern:
     """Hex bytes with ``??`` for any byte; a trailing ``*`` allows any suffix (historical bytes vary)."""
 
@@ -75,6 +93,7 @@ class TokenProfile:
     pin_policy: Optional[PinPolicy]
     sm2: Optional[Sm2Mechanisms]
     source: str
+    iso7816: Optional[Iso7816Pin] = None
 
     def module_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
         return self.modules.get(_os_key(platform or sys.platform), ())
@@ -121,6 +140,20 @@ def _parse_profile(raw: Dict[str, Any], source: str) -> TokenProfile:
             else None
         ),
         source=source,
+        iso7816=_parse_iso7816(raw.get("iso7816")),
+    )
+
+
+def _parse_iso7816(raw: Optional[Dict[str, Any]]) -> Optional[Iso7816Pin]:
+    if not raw:
+        return None
+    return Iso7816Pin(
+        aid=bytes.fromhex(str(raw.get("aid", "")).replace(" ", "")),
+        pin_ref=_int(raw["pin_ref"]),
+        puk_ref=_int(raw["puk_ref"]) if raw.get("puk_ref") is not None else None,
+        pad_length=int(raw.get("pad_length", 20)),
+        pad_byte=_int(raw.get("pad_byte", "0xFF")),
+        max_retries=int(raw["max_retries"]) if raw.get("max_retries") is not None else None,
     )
 
 
