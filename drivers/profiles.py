@@ -94,6 +94,7 @@ class TokenProfile:
     sm2: Optional[Sm2Mechanisms]
     source: str
     iso7816: Optional[Iso7816Pin] = None
+    mechanisms: Dict[str, int] = field(default_factory=dict)  # other vendor mechanisms, e.g. "sm3", "sm4_ecb"
 
     def module_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
         return self.modules.get(_os_key(platform or sys.platform), ())
@@ -141,6 +142,7 @@ def _parse_profile(raw: Dict[str, Any], source: str) -> TokenProfile:
         ),
         source=source,
         iso7816=_parse_iso7816(raw.get("iso7816")),
+        mechanisms={str(k): _int(v) for k, v in (raw.get("mechanisms") or {}).items()},
     )
 
 

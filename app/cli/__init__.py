@@ -13,6 +13,7 @@ import click  # noqa: E402
 
 from app.cli.crypto import crypto  # noqa: E402
 from app.cli.errors import ExitCode, run_guarded  # noqa: E402
+from app.cli.token import diag, token  # noqa: E402
 
 __all__ = ["ExitCode", "cli", "main"]
 
@@ -28,6 +29,8 @@ def cli() -> None:
 
 
 cli.add_command(crypto)
+cli.add_command(token)
+cli.add_command(diag)
 
 
 def main(argv: Optional[List[str]] = None) -> Any:

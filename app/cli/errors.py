@@ -8,6 +8,15 @@ from typing import Any, List
 
 import click
 
+from drivers.errors import (
+    DriverError,
+    DriverUnavailable,
+    NotFound,
+    PinIncorrect,
+    PinLengthInvalid,
+    PinLocked,
+    PinMismatch,
+)
 from gm.errors import (
     CertificateError,
     CryptoUnavailable,
@@ -25,21 +34,32 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # bad arguments or unreadable input (click uses 2 too)
     NOT_FOUND = 3  # nothing to act on (no token, no certificate)
     UNAVAILABLE = 4  # a required library or service is missing
+    DEVICE = 5  # the device refused or went away (removed, write-protected, corrupted keystore)
     INTERNAL = 70  # a bug: please report
 
 
+# First match wins: more specific classes before their bases.
+_EXIT_CODES = (
+    ((PinIncorrect, PinLocked, InvalidSignature, DecryptionError, CertificateError), ExitCode.FAILED_CHECK),
+    ((PinLengthInvalid, PinMismatch), ExitCode.USAGE),
+    ((NotFound,), ExitCode.NOT_FOUND),
+    ((DriverUnavailable, CryptoUnavailable), ExitCode.UNAVAILABLE),
+    ((DriverError,), ExitCode.DEVICE),
+    ((EncodingError, InvalidKey, ValueError, OSError), ExitCode.USAGE),
+)
+
+
 def _classify(exc: BaseException) -> ExitCode:
-    if isinstance(exc, (InvalidSignature, DecryptionError, CertificateError)):
-        return ExitCode.FAILED_CHECK
-    if isinstance(exc, CryptoUnavailable):
-        return ExitCode.UNAVAILABLE
-    if isinstance(exc, (EncodingError, InvalidKey, ValueError, OSError)):
-        return ExitCode.USAGE
+    for classes, code in _EXIT_CODES:
+        if isinstance(exc, classes):
+            return code
     return ExitCode.INTERNAL
 
 
 def describe(exc: BaseException) -> str:
     """One line for the user. OSError carries the file name; our errors already say what to do."""
+    if isinstance(exc, DriverError) and exc.raw_code is not None:
+        return f"{exc} [{exc.raw_code_text}]"
     if isinstance(exc, FileNotFoundError):
         return f"file not found: {exc.filename}"
     if isinstance(exc, PermissionError):
@@ -61,7 +81,7 @@ def run_guarded(command: click.Command, argv: List[str]) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except (GMError, ValueError, OSError) as exc:
+    except (GMError, DriverError, ValueError, OSError) as exc:
         code = _classify(exc)
         click.echo(f"certassist: {describe(exc)}", err=True)
         sys.exit(code)

@@ -12,7 +12,7 @@ import json
 import os
 import secrets as random
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import keyring
 import keyring.errors
@@ -24,26 +24,45 @@ SERVICE = "CertAssist soft keystore"
 SECRET_BYTES = 32
 
 
+def os_keyring() -> Optional[Any]:
+    """The keyring backend to use, or None when there is no real one.
+
+    An automatically chosen chain never includes keyrings.alt backends: they are plain or prompting
+    files, not an OS keyring (the encrypted one would even block on a password prompt). A backend set
+    explicitly (PYTHON_KEYRING_BACKEND, keyring.set_keyring) is used as it is.
+    """
+    backend = keyring.get_keyring()
+    candidates = list(getattr(backend, "backends", [backend])) if _is_chainer(backend) else [backend]
+    for candidate in candidates:
+        module = type(candidate).__module__
+        if module.startswith("keyring.backends.fail") or getattr(candidate, "priority", 0) <= 0:
+            continue
+        if _is_chainer(backend) and module.startswith("keyrings.alt"):
+            continue
+        return candidate
+    return None
+
+
+def _is_chainer(backend: Any) -> bool:
+    return type(backend).__module__ == "keyring.backends.chainer"
+
+
 class DeviceSecrets:
     def __init__(self, fallback_file: Path) -> None:
         self.fallback_file = fallback_file
 
     @property
     def backend_name(self) -> str:
-        backend = keyring.get_keyring()
-        if self._keyring_usable():
+        backend = os_keyring()
+        if backend is not None:
             return f"OS keyring ({type(backend).__module__}.{type(backend).__name__})"
         return f"file {self.fallback_file} (no OS keyring available)"
 
-    @staticmethod
-    def _keyring_usable() -> bool:
-        backend = keyring.get_keyring()
-        return getattr(backend, "priority", 0) > 0 and type(backend).__module__ != "keyring.backends.fail"
-
     def get(self, keystore_id: str) -> Optional[bytes]:
-        if self._keyring_usable():
+        backend = os_keyring()
+        if backend is not None:
             try:
-                value = keyring.get_password(SERVICE, keystore_id)
+                value = backend.get_password(SERVICE, keystore_id)
             except keyring.errors.KeyringError:
                 value = None
             if value is not None:
@@ -52,9 +71,10 @@ class DeviceSecrets:
 
     def create(self, keystore_id: str) -> bytes:
         secret = random.token_bytes(SECRET_BYTES)
-        if self._keyring_usable():
+        backend = os_keyring()
+        if backend is not None:
             try:
-                keyring.set_password(SERVICE, keystore_id, secret.hex())
+                backend.set_password(SERVICE, keystore_id, secret.hex())
                 return secret
             except keyring.errors.KeyringError:
                 pass  # e.g. a locked Secret Service collection: fall back rather than fail issuance
@@ -65,9 +85,10 @@ class DeviceSecrets:
         return secret
 
     def delete(self, keystore_id: str) -> None:
-        if self._keyring_usable():
+        backend = os_keyring()
+        if backend is not None:
             with contextlib.suppress(keyring.errors.KeyringError):
-                keyring.delete_password(SERVICE, keystore_id)
+                backend.delete_password(SERVICE, keystore_id)
         if self.fallback_file.exists():
             with locked(self.fallback_file):
                 entries = self._file_entries()

@@ -1,0 +1,173 @@
+"""``certassist token``: list devices, show one, change or unblock its PIN. ``certassist diag``: one report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import click
+
+from app.cli.errors import ExitCode
+from app.diagnostics import _device, build_report
+from app.settings import Settings
+from drivers.base import Backend, check_new_pin
+from drivers.registry import default_backends, discover, select_device
+
+module_option = click.option(
+    "--pkcs11-module",
+    "pkcs11_modules",
+    multiple=True,
+    metavar="PATH",
+    help="Also load this PKCS#11 module (repeatable). Settings and CERTASSIST_PKCS11_MODULES add more.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+device_option = click.option("--device", "selector", metavar="ID|SERIAL|LABEL", help="Which device (see `token list`).")
+stdin_option = click.option(
+    "--pin-stdin", is_flag=True, help="Read the PINs from stdin, one per line, instead of prompting (for scripts)."
+)
+
+
+def _backends(pkcs11_modules: Sequence[str]) -> List[Backend]:
+    return default_backends(Settings.load().all_pkcs11_modules(list(pkcs11_modules)))
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def _read_secrets(count: int, from_stdin: bool, prompts: Sequence[Tuple[str, bool]]) -> List[str]:
+    """Secrets from stdin lines or hidden prompts (``confirm`` asks twice). Never echoed, never logged."""
+    if from_stdin:
+        lines = sys.stdin.read().splitlines()
+        if len(lines) < count:
+            raise click.UsageError(f"--pin-stdin needs {count} lines on stdin, got {len(lines)}")
+        return lines[:count]
+    values = []
+    for text, confirm in prompts:
+        values.append(click.prompt(text, hide_input=True, confirmation_prompt=confirm))
+    return values
+
+
+@click.group()
+def token() -> None:
+    """Certificate devices: soft keystores, PKCS#11 tokens and PC/SC cards."""
+
+
+@token.command("list")
+@module_option
+@json_option
+def list_devices(pkcs11_modules: Tuple[str, ...], as_json: bool) -> None:
+    """List every certificate device (exit 3 when there is none)."""
+    found = discover(_backends(pkcs11_modules))
+    rows = [
+        {
+            "id": d.info.device_id,
+            "backend": d.info.backend,
+            "kind": d.info.kind.value,
+            "label": d.info.label,
+            "serial": d.info.serial,
+            "manufacturer": d.info.manufacturer,
+        }
+        for d in found.devices
+    ]
+    data: Dict[str, Any] = {"devices": rows, "problems": found.problems}
+    lines = [f"{r['kind']:<5} {r['backend']:<7} {r['label']}  serial {r['serial']}  ({r['id']})" for r in rows]
+    lines = lines or ["no certificate device found"]
+    lines += [f"note: {name}: {problem}" for name, problem in found.problems.items()]
+    _emit(data, as_json, "\n".join(lines))
+    if not rows:
+        sys.exit(ExitCode.NOT_FOUND)
+
+
+@token.command()
+@module_option
+@device_option
+@json_option
+def info(pkcs11_modules: Tuple[str, ...], selector: Optional[str], as_json: bool) -> None:
+    """Show a device: PIN retries, containers, certificates and days to expiry."""
+    device = select_device(discover(_backends(pkcs11_modules)).devices, selector)
+    data = _device(device)
+    _emit(data, as_json, _format_device(data))
+
+
+def _format_device(data: Dict[str, Any]) -> str:
+    lines = [f"{data['label']} [{data['kind']}, {data['backend']}] serial {data['serial']}", f"  {data['detail']}"]
+    pin = data.get("pin")
+    if pin:
+        remaining = "unknown" if pin["remaining"] is None else pin["remaining"]
+        state = "LOCKED" if pin["locked"] else f"{remaining} tries left" + (" (low)" if pin["low"] else "")
+        lines.append(f"  PIN: {state}")
+    for container in data.get("containers", []):
+        lines.append(f"  container {container['name']!r}")
+        for cert in container["certificates"]:
+            lines.append(
+                f"    {cert['usage']:<7} {cert['subject']}  until {cert['not_after'][:10]} ({cert['days_left']} days)"
+            )
+    if "error" in data:
+        lines.append(f"  error: {data['error']}")
+    return "\n".join(lines)
+
+
+@token.command("change-pin")
+@module_option
+@device_option
+@stdin_option
+def change_pin(pkcs11_modules: Tuple[str, ...], selector: Optional[str], pin_stdin: bool) -> None:
+    """Change the user PIN (old, new, new again)."""
+    device = select_device(discover(_backends(pkcs11_modules)).devices, selector)
+    old, new = _read_secrets(2, pin_stdin, [("Old PIN", False), ("New PIN", True)])
+    check_new_pin(new, None, device.info.pin_policy)
+    with device.open() as session:
+        session.change_pin(old, new)
+    click.echo("PIN changed (修改PIN码成功)")
+
+
+@token.command()
+@module_option
+@device_option
+@stdin_option
+def unblock(pkcs11_modules: Tuple[str, ...], selector: Optional[str], pin_stdin: bool) -> None:
+    """Set a new PIN with the admin credential (SO PIN, PUK, or the escrowed unblock secret)."""
+    device = select_device(discover(_backends(pkcs11_modules)).devices, selector)
+    admin, new = _read_secrets(2, pin_stdin, [("Admin credential", False), ("New PIN", True)])
+    check_new_pin(new, None, device.info.pin_policy)
+    with device.open() as session:
+        session.unblock_pin(admin, new)
+    click.echo("PIN unblocked (解锁成功)")
+
+
+@click.command()
+@module_option
+@json_option
+def diag(pkcs11_modules: Tuple[str, ...], as_json: bool) -> None:
+    """One report: PC/SC service and readers, PKCS#11 modules and slots, soft keystores, certificates.
+
+    Exit 0 when a device was found, 3 when nothing was found.
+    """
+    report = build_report(_backends(pkcs11_modules))
+    _emit(report, as_json, _format_report(report))
+    if not report["devices"]:
+        sys.exit(ExitCode.NOT_FOUND)
+
+
+def _format_report(report: Dict[str, Any]) -> str:
+    lines = []
+    for name, section in report["backends"].items():
+        state = "ok" if section["available"] else "UNAVAILABLE"
+        lines.append(f"[{name}] {state} ({section['enumeration_ms']} ms): {section['detail']}")
+        for reader in section.get("readers", []):
+            card = f"ATR {reader['atr']} profile {reader['profile']}" if reader["card_present"] else "empty"
+            lines.append(f"  reader {reader['name']}: {card}")
+        for slot in section.get("slots", []):
+            flags = " ".join(f"{k.upper()}={'yes' if slot[k] else 'no'}" for k in ("sm2", "sm3", "sm4", "ec"))
+            lines.append(f"  slot {slot['slot_id']} {slot['label']!r} ({slot['manufacturer']}): {flags}")
+    for name, problem in report["problems"].items():
+        lines.append(f"problem [{name}]: {problem}")
+    lines.append("")
+    for device in report["devices"]:
+        lines.append(_format_device(device))
+    if not report["devices"]:
+        lines.append("no certificate device found")
+    lines.append(f"(report took {report['total_ms']} ms)")
+    return "\n".join(lines)
