@@ -10,7 +10,7 @@ UV_VERSION="0.13.8"
 # Debian packages. run: what the product needs; test: plus what the test suite drives for real.
 # pyscard builds from source here: it needs swig, a compiler, the Python and pcsclite headers.
 RUN_DEBS=(python3 python3-venv python3-dev gcc swig libssl3 ca-certificates libpcsclite-dev pcscd)
-TEST_DEBS=(openssl softhsm2 vsmartcard-vpcd)
+TEST_DEBS=(openssl softhsm2 vsmartcard-vpcd postgresql-15)
 
 debs=("${RUN_DEBS[@]}")
 if [[ "$MODE" == "test" ]]; then debs+=("${TEST_DEBS[@]}"); fi

@@ -1,12 +1,275 @@
-"""``certassist-server`` entry point. Placeholder until the issuing service lands (issue 4)."""
+"""``certassist-server``: run the issuing service (the default) and the operator's commands."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from server.config import MailConfig, ServerConfig, default_data_dir
 
 
-def main() -> None:
-    sys.stderr.write(
-        "certassist-server: the issuing service is not part of this build yet (it arrives with issue 4).\n"
+def _config(ctx: click.Context) -> ServerConfig:
+    return ctx.obj["config"]  # type: ignore[no-any-return]
+
+
+def _service(ctx: click.Context) -> Any:
+    from server.app import build_service
+
+    svc = build_service(_config(ctx))
+    svc.start()
+    return svc
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8470, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Database, CA keys, server key and mail outbox. Default: $CERTASSIST_SERVER_DATA, else "
+    "$CERTASSIST_HOME/server, else the per-user data folder.",
+)
+@click.option(
+    "--database-url",
+    default="",
+    envvar="CERTASSIST_DATABASE_URL",
+    help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite in the data dir.",
+)
+@click.option(
+    "--public-url",
+    default="",
+    help="Base URL clients reach (used in CRL distribution points). Default: http://HOST:PORT.",
+)
+@click.option(
+    "--mail",
+    "mail_mode",
+    type=click.Choice(["outbox", "smtp"]),
+    default="outbox",
+    show_default=True,
+    help="outbox writes .eml files into DATA_DIR/outbox; smtp sends them.",
+)
+@click.option("--smtp-host", default="127.0.0.1", show_default=True)
+@click.option("--smtp-port", default=25, show_default=True, type=int)
+@click.option("--smtp-security", type=click.Choice(["none", "starttls", "ssl"]), default="none", show_default=True)
+@click.option("--smtp-user", default=None, help="SMTP login; the password comes from $CERTASSIST_SMTP_PASSWORD.")
+@click.option("--mail-from", default=MailConfig.sender, show_default=True, help="Sender of every mail.")
+@click.option(
+    "--renewal-window-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="Renewal (证书更新) is allowed from this many days before expiry.",
+)
+@click.option(
+    "--validity-days",
+    default=5 * 365,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="Validity of issued certificates.",
+)
+@click.pass_context
+def main(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    data_dir: Optional[Path],
+    database_url: str,
+    public_url: str,
+    mail_mode: str,
+    smtp_host: str,
+    smtp_port: int,
+    smtp_security: str,
+    smtp_user: Optional[str],
+    mail_from: str,
+    renewal_window_days: int,
+    validity_days: int,
+) -> None:
+    """CertAssist issuing service (证书助手签发服务): RA + CA + KMC over HTTP.
+
+    Without a command it starts the service on HOST:PORT, creating its data dir, database and CA on
+    first start. OpenAPI is served at /openapi.json and /docs.
+    """
+    mail = MailConfig(
+        mode=mail_mode,
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        smtp_security=smtp_security,
+        smtp_user=smtp_user,
+        smtp_password=os.environ.get("CERTASSIST_SMTP_PASSWORD"),
+        sender=mail_from,
     )
-    sys.exit(2)
+    ctx.obj = {
+        "config": ServerConfig(
+            data_dir=data_dir or default_data_dir(),
+            database_url=database_url,
+            host=host,
+            port=port,
+            public_url=public_url,
+            mail=mail,
+            renewal_window_days=renewal_window_days,
+            validity_days=validity_days,
+        )
+    }
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@main.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run the service (the default when no command is given)."""
+    import uvicorn
+
+    from server.app import create_app
+
+    config = _config(ctx)
+    app = create_app(config)
+    click.echo(
+        f"certassist-server: {config.public_url}  data {config.data_dir}  mail {config.mail.mode}"
+        + (f" -> {config.mail.outbox_dir}" if config.mail.mode == "outbox" else ""),
+        err=True,
+    )
+    uvicorn.run(app, host=config.host, port=config.port, log_level="info", access_log=False)
+
+
+def _print(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@main.group()
+def account() -> None:
+    """Accounts: add, approve, show, flag for exchange, allow another issuance, disable."""
+
+
+@account.command("add")
+@click.option("--username", required=True)
+@click.option("--name", "applicant_name", required=True, help="申请人名称")
+@click.option(
+    "--type",
+    "account_type",
+    type=click.Choice(["natural", "legal", "agency"]),
+    required=True,
+    help="natural 自然人, legal 法人, agency 代理机构",
+)
+@click.option("--id-number", required=True, help="居民身份证号码 (natural) or 统一社会信用代码 (legal, agency)")
+@click.option("--email", required=True)
+@click.option("--approve", is_flag=True, help="Approve at once (sends the approval mail).")
+@click.pass_context
+def account_add(
+    ctx: click.Context, username: str, applicant_name: str, account_type: str, id_number: str, email: str, approve: bool
+) -> None:
+    svc = _service(ctx)
+    svc.register(username, applicant_name, account_type, id_number, email)
+    if approve:
+        svc.approve(username)
+    _print(svc.show(username))
+
+
+@account.command("approve")
+@click.argument("username")
+@click.pass_context
+def account_approve(ctx: click.Context, username: str) -> None:
+    svc = _service(ctx)
+    svc.approve(username)
+    _print(svc.show(username))
+
+
+@account.command("show")
+@click.argument("username")
+@click.pass_context
+def account_show(ctx: click.Context, username: str) -> None:
+    _print(_service(ctx).show(username))
+
+
+@account.command("flag-exchange")
+@click.argument("username")
+@click.pass_context
+def account_flag_exchange(ctx: click.Context, username: str) -> None:
+    """Require 证书换发 (e.g. after `ca rotate`): the next certificate comes from the current CA."""
+    svc = _service(ctx)
+    svc.set_flags(username, exchange_required=True)
+    _print(svc.show(username))
+
+
+@account.command("allow-issue")
+@click.argument("username")
+@click.pass_context
+def account_allow_issue(ctx: click.Context, username: str) -> None:
+    """Let the account receive another certificate (证书签发)."""
+    svc = _service(ctx)
+    svc.set_flags(username, may_issue=True)
+    _print(svc.show(username))
+
+
+@account.command("disable")
+@click.argument("username")
+@click.pass_context
+def account_disable(ctx: click.Context, username: str) -> None:
+    svc = _service(ctx)
+    svc.set_flags(username, status="disabled")
+    _print(svc.show(username))
+
+
+@main.group("name-change")
+def name_change() -> None:
+    """Company-name changes (名称变更): request and approve; the holder then runs 证书更新."""
+
+
+@name_change.command("request")
+@click.argument("username")
+@click.option("--new-name", required=True)
+@click.pass_context
+def name_change_request(ctx: click.Context, username: str, new_name: str) -> None:
+    svc = _service(ctx)
+    svc.request_name_change(username, new_name)
+    _print(svc.show(username))
+
+
+@name_change.command("approve")
+@click.argument("username")
+@click.pass_context
+def name_change_approve(ctx: click.Context, username: str) -> None:
+    svc = _service(ctx)
+    svc.approve_name_change(username)
+    _print(svc.show(username))
+
+
+@main.group()
+def ca() -> None:
+    """The CA hierarchy."""
+
+
+@ca.command("rotate")
+@click.pass_context
+def ca_rotate(ctx: click.Context) -> None:
+    """Start a new issuing-CA generation (flag accounts with `account flag-exchange` to move them)."""
+    svc = _service(ctx)
+    with svc.db.session() as session:
+        generation = svc.ca.rotate(session)
+    click.echo(f"issuing CA generation {generation} is now active")
+
+
+@ca.command("chain")
+@click.pass_context
+def ca_chain(ctx: click.Context) -> None:
+    """Print the CA certificates (PEM)."""
+    svc = _service(ctx)
+    with svc.db.session() as session:
+        sys.stdout.write(svc.ca.chain_pem(session).decode())
+
+
+def run() -> None:
+    """Console entry point: service errors become one line and exit code 1."""
+    from server.errors import ServiceError
+
+    try:
+        main(standalone_mode=True)
+    except ServiceError as exc:
+        click.echo(f"certassist-server: {exc.message} [{exc.code}]", err=True)
+        sys.exit(1)

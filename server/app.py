@@ -1,0 +1,59 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Optional
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from server.api import router
+from server.config import ServerConfig
+from server.db import Database
+from server.errors import ServiceError
+from server.mail import Mailer, make_mailer
+from server.sealing import Sealer
+from server.service import IssuingService
+
+
+def build_service(config: ServerConfig, mailer: Optional[Mailer] = None) -> IssuingService:
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return IssuingService(
+        config,
+        Database(config.database_url),
+        Sealer.load_or_create(config.data_dir),
+        mailer or make_mailer(config.mail),
+    )
+
+
+def create_app(config: ServerConfig, service: Optional[IssuingService] = None) -> FastAPI:
+    svc = service or build_service(config)
+    svc.start()  # migrations and CA set-up happen before the first request, not lazily
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        svc.db.engine.dispose()
+
+    app = FastAPI(
+        title="CertAssist issuing service (证书助手签发服务)",
+        version="1",
+        description="Accounts, captcha, SM2 dual-certificate lifecycle, unlock codes by mail, CRL.",
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+    app.include_router(router)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in err.get("loc", ())[1:]) or "body" for err in exc.errors())
+        return JSONResponse({"error": "invalid_request", "message": f"请求参数不正确：{fields}"}, status_code=422)
+
+    return app

@@ -1,0 +1,217 @@
+"""The CA hierarchy (SM2 root -> issuing CA, rotated by generation for 换发) and the CRL of each issuing CA.
+
+CA private keys are sealed at rest and unsealed once per process. Serial numbers are 159-bit random.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Dict, List, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gm.sm2 import SM2PrivateKey, SM2PublicKey
+from gm.x509 import (
+    CA_KEY_USAGE,
+    CRL,
+    Certificate,
+    RevokedEntry,
+    build_certificate,
+    build_crl,
+)
+from gm.x509._common import NameInput
+from server import models
+from server.config import ServerConfig
+from server.sealing import Sealer
+
+ROOT_YEARS = 20
+ISSUING_YEARS = 10
+ORG = "证书助手 CertAssist"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class CertificateAuthority:
+    def __init__(self, config: ServerConfig, sealer: Sealer) -> None:
+        self.config = config
+        self.sealer = sealer
+        self._lock = threading.Lock()
+        self._keys: Dict[int, Tuple[Certificate, SM2PrivateKey]] = {}  # id -> unsealed CA
+
+    # -- set-up ----------------------------------------------------------------------------
+    def ensure_initialized(self, session: Session) -> None:
+        """Create the root and the first issuing CA on first start."""
+        if session.scalar(select(models.CaKey).where(models.CaKey.role == "root")) is None:
+            root_key = SM2PrivateKey.generate()
+            now = utcnow()
+            root = build_certificate(
+                subject={"country_name": "CN", "organization_name": ORG, "common_name": "CertAssist SM2 Root CA"},
+                public_key=root_key.public_key,
+                issuer_key=root_key,
+                not_before=now - timedelta(hours=1),
+                not_after=now + timedelta(days=365 * ROOT_YEARS),
+                ca=True,
+                path_length=1,  # one issuing CA below the root
+                key_usage=CA_KEY_USAGE,
+            )
+            self._store(session, "root", 1, root, root_key)
+            session.flush()
+            self.rotate(session)
+
+    def rotate(self, session: Session) -> int:
+        """A new issuing CA generation (for 证书换发: old CA -> new CA). Returns the new generation."""
+        root, root_key = self._load(session, self._row(session, "root"))
+        current = session.scalar(
+            select(models.CaKey).where(models.CaKey.role == "issuing").order_by(models.CaKey.generation.desc())
+        )
+        generation = 1 if current is None else current.generation + 1
+        if current is not None:
+            for row in session.scalars(select(models.CaKey).where(models.CaKey.role == "issuing")):
+                row.active = False
+        key = SM2PrivateKey.generate()
+        now = utcnow()
+        cert = build_certificate(
+            subject={
+                "country_name": "CN",
+                "organization_name": ORG,
+                "common_name": f"CertAssist SM2 Issuing CA G{generation}",
+            },
+            public_key=key.public_key,
+            issuer=root,
+            issuer_key=root_key,
+            not_before=now - timedelta(hours=1),
+            not_after=min(now + timedelta(days=365 * ISSUING_YEARS), root.not_after),
+            ca=True,
+            path_length=0,
+            key_usage=CA_KEY_USAGE,
+        )
+        self._store(session, "issuing", generation, cert, key)
+        session.flush()
+        self.refresh_crl(session, generation)
+        return generation
+
+    def _store(self, session: Session, role: str, generation: int, cert: Certificate, key: SM2PrivateKey) -> None:
+        sealed = self.sealer.seal(key.to_raw(), f"ca/{role}/{generation}")
+        session.add(
+            models.CaKey(
+                role=role,
+                generation=generation,
+                certificate=cert.to_der(),
+                sealed_key=sealed,
+                active=True,
+                created_at=utcnow(),
+            )
+        )
+
+    def _row(self, session: Session, role: str, generation: Optional[int] = None) -> models.CaKey:
+        query = select(models.CaKey).where(models.CaKey.role == role)
+        if generation is None:
+            query = query.where(models.CaKey.active.is_(True)).order_by(models.CaKey.generation.desc())
+        else:
+            query = query.where(models.CaKey.generation == generation)
+        row = session.scalar(query)
+        if row is None:
+            raise LookupError(f"no {role} CA generation {generation}")
+        return row
+
+    def _load(self, session: Session, row: models.CaKey) -> Tuple[Certificate, SM2PrivateKey]:
+        with self._lock:
+            cached = self._keys.get(row.id)
+            if cached is None:
+                key = SM2PrivateKey.from_raw(self.sealer.open(row.sealed_key, f"ca/{row.role}/{row.generation}"))
+                cached = (Certificate.from_der(row.certificate), key)
+                self._keys[row.id] = cached
+            return cached
+
+    # -- queries ---------------------------------------------------------------------------
+    def issuing(self, session: Session, generation: Optional[int] = None) -> Tuple[int, Certificate, SM2PrivateKey]:
+        row = self._row(session, "issuing", generation)
+        cert, key = self._load(session, row)
+        return row.generation, cert, key
+
+    def root(self, session: Session) -> Certificate:
+        return Certificate.from_der(self._row(session, "root").certificate)
+
+    def issuing_certificates(self, session: Session) -> Dict[int, Certificate]:
+        rows = session.scalars(select(models.CaKey).where(models.CaKey.role == "issuing"))
+        return {row.generation: Certificate.from_der(row.certificate) for row in rows}
+
+    # -- issuing ---------------------------------------------------------------------------
+    def issue(
+        self,
+        session: Session,
+        subject: NameInput,
+        public_key: SM2PublicKey,
+        key_usage: frozenset[str],
+        not_after: datetime,
+    ) -> Tuple[int, Certificate]:
+        generation, ca_cert, ca_key = self.issuing(session)
+        now = utcnow()
+        cert = build_certificate(
+            subject=subject,
+            public_key=public_key,
+            issuer=ca_cert,
+            issuer_key=ca_key,
+            not_before=now - timedelta(minutes=5),  # tolerate small client clock skew
+            not_after=min(not_after, ca_cert.not_after),
+            key_usage=key_usage,
+            crl_urls=[self.crl_url(generation)],
+        )
+        return generation, cert
+
+    def crl_url(self, generation: int) -> str:
+        return f"{self.config.public_url.rstrip('/')}/crl/issuing-g{generation}.crl"
+
+    # -- CRLs ------------------------------------------------------------------------------
+    def refresh_crl(self, session: Session, generation: int) -> CRL:
+        """Sign a new CRL of ``generation`` from the revoked certificates in the database."""
+        _gen, ca_cert, ca_key = self.issuing(session, generation)
+        revoked = session.scalars(
+            select(models.Certificate).where(
+                models.Certificate.ca_generation == generation,
+                models.Certificate.status == models.CertStatus.REVOKED.value,
+            )
+        )
+        entries = [
+            RevokedEntry(int(row.serial, 16), _aware(row.revoked_at or utcnow()), row.revocation_reason)
+            for row in revoked
+        ]
+        state = session.scalar(select(models.CrlState).where(models.CrlState.ca_generation == generation))
+        number = 1 if state is None else state.number + 1
+        now = utcnow()
+        crl = build_crl(
+            issuer=ca_cert,
+            issuer_key=ca_key,
+            revoked=entries,
+            crl_number=number,
+            this_update=now,
+            next_update=now + timedelta(hours=self.config.crl_validity_hours),
+        )
+        if state is None:
+            state = models.CrlState(
+                ca_generation=generation, number=number, der=crl.to_der(), this_update=now, next_update=now
+            )
+            session.add(state)
+        state.number, state.der, state.this_update = number, crl.to_der(), now
+        state.next_update = now + timedelta(hours=self.config.crl_validity_hours)
+        return crl
+
+    def current_crl(self, session: Session, generation: int) -> CRL:
+        """The stored CRL, re-signed when it is due (so the published one is never stale)."""
+        state = session.scalar(select(models.CrlState).where(models.CrlState.ca_generation == generation))
+        if state is None or _aware(state.next_update) - utcnow() < timedelta(hours=1):
+            return self.refresh_crl(session, generation)
+        return CRL.from_der(state.der)
+
+    def chain_pem(self, session: Session) -> bytes:
+        certs: List[Certificate] = [*self.issuing_certificates(session).values(), self.root(session)]
+        return b"".join(c.to_pem() for c in certs)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything here is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

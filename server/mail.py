@@ -1,0 +1,112 @@
+"""Mail: the default writes .eml files to an outbox folder; SMTP (TLS/auth) for production. Texts in Chinese."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from drivers.soft.storage import atomic_write
+from server.config import MailConfig
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+def build_message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain="certassist.invalid")
+    message.set_content(body, charset="utf-8")
+    return message
+
+
+class OutboxMailer:
+    def __init__(self, directory: Path, sender: str) -> None:
+        self.directory = directory
+        self.sender = sender
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        message = build_message(self.sender, to, subject, body)
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{message['Message-ID'].strip('<>').split('@')[0]}.eml"
+        atomic_write(self.directory / name, message.as_bytes(), mode=0o600)
+
+
+class SmtpMailer:
+    def __init__(self, config: MailConfig) -> None:
+        self.config = config
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        cfg = self.config
+        message = build_message(cfg.sender, to, subject, body)
+        context = ssl.create_default_context()
+        if cfg.smtp_security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=30, context=context)
+        else:
+            client = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30)
+        with client:
+            if cfg.smtp_security == "starttls":
+                client.starttls(context=context)
+            if cfg.smtp_user:
+                client.login(cfg.smtp_user, cfg.smtp_password or "")
+            client.send_message(message)
+
+
+def make_mailer(config: MailConfig) -> Mailer:
+    if config.mode == "smtp":
+        return SmtpMailer(config)
+    assert config.outbox_dir is not None
+    return OutboxMailer(config.outbox_dir, config.sender)
+
+
+SIGNATURE = "\n\n—— 证书助手（本邮件由系统自动发送，请勿直接回复）"
+
+
+def approval_mail(applicant_name: str, username: str) -> tuple[str, str]:
+    return (
+        "【证书助手】账号审核通过",
+        f"{applicant_name}，您好：\n\n您的账号（用户名：{username}）已审核通过。"
+        "请打开证书助手，右键托盘图标选择「登录」→「账号登录」，然后选择「证书签发」申请数字证书。" + SIGNATURE,
+    )
+
+
+def issued_mail(applicant_name: str, serial: str, not_after: str) -> tuple[str, str]:
+    return (
+        "【证书助手】数字证书签发成功",
+        f"{applicant_name}，您好：\n\n您的数字证书已签发成功（签名证书序列号：{serial}，有效期至 {not_after}）。"
+        "请妥善保管证书PIN码；如忘记PIN码，可使用证书助手「证书解锁」功能通过本邮箱获取解锁码。" + SIGNATURE,
+    )
+
+
+def unlock_mail(applicant_name: str, holder: str, code: str, minutes: int, attempts: int) -> tuple[str, str]:
+    return (
+        "【证书助手】证书解锁码",
+        f"{applicant_name}，您好：\n\n您正在申请解锁证书（使用者：{holder}）。\n\n解锁码：{code}\n\n"
+        f"解锁码{minutes}分钟内有效，最多可尝试{attempts}次，只能使用一次。"
+        "如非本人操作，请忽略本邮件，您的证书不会被解锁。" + SIGNATURE,
+    )
+
+
+def name_change_mail(old_name: str, new_name: str) -> tuple[str, str]:
+    return (
+        "【证书助手】名称变更审核通过",
+        f"您好：\n\n申请人名称由「{old_name}」变更为「{new_name}」的申请已审核通过。"
+        "请使用证书登录后，右键托盘图标选择「证书更新」，完成证书中名称的更新。" + SIGNATURE,
+    )
+
+
+def email_changed_mail(applicant_name: str, new_email: str) -> tuple[str, str]:
+    return (
+        "【证书助手】注册邮箱已变更",
+        f"{applicant_name}，您好：\n\n您账号的注册邮箱已通过证书登录变更为 {new_email}。"
+        "如非本人操作，请立即使用证书登录修改邮箱并废除证书。" + SIGNATURE,
+    )

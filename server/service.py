@@ -1,0 +1,730 @@
+"""The issuing service's operations: accounts, login, the dual-certificate lifecycle, unlock, recovery.
+
+HTTP-free: every method takes plain values and raises ServiceError with a Chinese message that says
+what to do next. The API layer (server.api) and the operator CLI (server.cli) call these.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gm.envelope import envelope_key
+from gm.errors import CertificateError, EncodingError, GMError, InvalidKey
+from gm.sm2 import SM2PrivateKey, SM2PublicKey
+from gm.x509 import ENCRYPTION_KEY_USAGE, SIGNING_KEY_USAGE, Certificate, CertificationRequest, verify_chain
+from server import captcha as captcha_images
+from server import mail, models
+from server.ca import CertificateAuthority
+from server.config import ServerConfig
+from server.db import Database
+from server.errors import ServiceError, bad_request, conflict, forbidden, not_found, unauthorized
+from server.identity import is_valid_email, is_valid_resident_id, is_valid_uscc, mask_email
+from server.mail import Mailer
+from server.sealing import Sealer
+from server.security import (
+    audit,
+    aware,
+    check_password,
+    lookup_one_time,
+    new_one_time,
+    password_hash,
+    rate_limit,
+    secret_hash,
+    token_hash,
+    utcnow,
+)
+
+TYPE_LABELS = {"natural": "自然人", "legal": "法人", "agency": "代理机构"}
+UNLOCK_CODE_DIGITS = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_id: int
+    kind: str  # "account" or "certificate"
+    certificate_serial: Optional[str]
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    sign_certificate: bytes
+    encryption_certificate: bytes
+    enveloped_key: bytes  # GM/T 0009 SM2EnvelopedKey for the signing public key
+    ca_chain_pem: bytes
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class IssuingService:
+    def __init__(self, config: ServerConfig, db: Database, sealer: Sealer, mailer: Mailer) -> None:
+        self.config = config
+        self.db = db
+        self.sealer = sealer
+        self.mailer = mailer
+        self.ca = CertificateAuthority(config, sealer)
+        self._pepper = sealer.derive("one-time-secrets")
+
+    def start(self) -> None:
+        self.db.migrate()
+        with self.db.session() as session:
+            self.ca.ensure_initialized(session)
+
+    # -- accounts --------------------------------------------------------------------------
+    def register(
+        self,
+        username: str,
+        applicant_name: str,
+        account_type: str,
+        id_number: str,
+        email: str,
+        client: Optional[str] = None,
+    ) -> models.Account:
+        username, applicant_name, id_number = username.strip(), applicant_name.strip(), id_number.strip().upper()
+        if not (3 <= len(username) <= 64) or not username.isprintable() or " " in username:
+            raise bad_request("invalid_username", "用户名应为3-64个字符，不含空格")
+        if not (1 <= len(applicant_name) <= 200):
+            raise bad_request("invalid_name", "请填写申请人名称")
+        if account_type not in TYPE_LABELS:
+            raise bad_request("invalid_type", "申请人类型应为自然人、法人或代理机构")
+        if account_type == "natural" and not is_valid_resident_id(id_number):
+            raise bad_request("invalid_id_number", "居民身份证号码不正确，请核对后重新填写")
+        if account_type != "natural" and not is_valid_uscc(id_number):
+            raise bad_request("invalid_id_number", "统一社会信用代码不正确（18位，含校验位），请核对后重新填写")
+        if not is_valid_email(email):
+            raise bad_request("invalid_email", "邮箱地址格式不正确")
+        with self.db.session() as session:
+            if client is not None:
+                rate_limit(session, f"register:{client}", 10, 3600)
+            if session.scalar(select(models.Account).where(models.Account.username == username)):
+                raise conflict("username_taken", "该用户名已被注册，请换一个用户名；如是您本人的账号，请直接登录")
+            account = models.Account(
+                username=username,
+                applicant_name=applicant_name,
+                account_type=account_type,
+                id_number=id_number,
+                email=email.strip(),
+                status=models.AccountStatus.PENDING.value,
+                may_issue=False,
+                exchange_required=False,
+                name_change_approved=False,
+                failed_logins=0,
+                created_at=utcnow(),
+            )
+            session.add(account)
+            session.flush()
+            audit(session, "account_registered", account.id, client=client)
+            return account
+
+    def _account(self, session: Session, username: str) -> models.Account:
+        account = session.scalar(select(models.Account).where(models.Account.username == username))
+        if account is None:
+            raise not_found("no_account", f"没有用户名为 {username} 的账号")
+        return account
+
+    def approve(self, username: str) -> models.Account:
+        with self.db.session() as session:
+            account = self._account(session, username)
+            account.status = models.AccountStatus.APPROVED.value
+            account.may_issue = True
+            account.approved_at = utcnow()
+            audit(session, "account_approved", account.id)
+            subject, body = mail.approval_mail(account.applicant_name, account.username)
+        self.mailer.send(account.email, subject, body)
+        return account
+
+    def set_flags(self, username: str, **flags: Any) -> models.Account:
+        allowed = {"may_issue", "exchange_required", "status"}
+        with self.db.session() as session:
+            account = self._account(session, username)
+            for name, value in flags.items():
+                if name not in allowed:
+                    raise ValueError(name)
+                setattr(account, name, value)
+            audit(session, "account_flags", account.id, **flags)
+            return account
+
+    def request_name_change(self, username: str, new_name: str) -> models.Account:
+        with self.db.session() as session:
+            account = self._account(session, username)
+            account.pending_name, account.name_change_approved = new_name.strip(), False
+            audit(session, "name_change_requested", account.id, new_name=new_name)
+            return account
+
+    def approve_name_change(self, username: str) -> models.Account:
+        with self.db.session() as session:
+            account = self._account(session, username)
+            if not account.pending_name:
+                raise conflict("no_name_change", "该账号没有待审核的名称变更")
+            account.name_change_approved = True
+            audit(session, "name_change_approved", account.id, new_name=account.pending_name)
+            subject, body = mail.name_change_mail(account.applicant_name, account.pending_name)
+        self.mailer.send(account.email, subject, body)
+        return account
+
+    def show(self, username: str) -> Dict[str, Any]:
+        with self.db.session() as session:
+            account = self._account(session, username)
+            certs = session.scalars(select(models.Certificate).where(models.Certificate.account_id == account.id))
+            return {
+                **self._account_view(account),
+                "certificates": [
+                    {
+                        "serial": c.serial,
+                        "usage": c.usage,
+                        "status": c.status,
+                        "not_after": c.not_after.isoformat(),
+                        "ca_generation": c.ca_generation,
+                    }
+                    for c in certs
+                ],
+            }
+
+    def _account_view(self, account: models.Account) -> Dict[str, Any]:
+        return {
+            "username": account.username,
+            "applicant_name": account.applicant_name,
+            "account_type": account.account_type,
+            "account_type_label": TYPE_LABELS[account.account_type],
+            "email": mask_email(account.email),
+            "status": account.status,
+            "may_issue": account.may_issue,
+            "exchange_required": account.exchange_required,
+            "name_change_approved": account.name_change_approved,
+            "pending_name": account.pending_name,
+        }
+
+    # -- captcha and login -----------------------------------------------------------------
+    def new_captcha(self, client: Optional[str] = None) -> Dict[str, Any]:
+        answer = captcha_images.new_answer()
+        with self.db.session() as session:
+            rate_limit(session, f"captcha:{client}", 60, 600)
+            ident = new_one_time(session, "captcha", secret_hash(self._pepper, answer), self.config.captcha_ttl_s)
+        return {
+            "captcha_id": ident,
+            "image_png": _b64(captcha_images.render(answer)),
+            "expires_in": self.config.captcha_ttl_s,
+        }
+
+    def _check_captcha(self, session: Session, ident: str, answer: str) -> None:
+        row = lookup_one_time(session, ident, "captcha")
+        ok = (
+            row is not None
+            and not row.used
+            and aware(row.expires_at) > utcnow()
+            and hmac.compare_digest(row.secret_hash, secret_hash(self._pepper, answer.strip().upper()))
+        )
+        if row is not None:
+            row.used = True  # single use, right or wrong
+        if not ok:
+            raise bad_request("captcha_invalid", "验证码错误或已过期，请点击图片换一张后重新输入")
+
+    def account_login(
+        self, username: str, applicant_name: str, captcha_id: str, captcha_answer: str, client: Optional[str] = None
+    ) -> Dict[str, Any]:
+        with self.db.session() as session:
+            rate_limit(session, f"login-client:{client}", 30, 600)
+            rate_limit(session, f"login-user:{username}", 20, 600)
+            self._check_captcha(session, captcha_id, captcha_answer)
+        with self.db.session() as session:
+            account = session.scalar(
+                select(models.Account).where(models.Account.username == username.strip()).with_for_update()
+            )
+            now = utcnow()
+            if account is not None and account.locked_until and aware(account.locked_until) > now:
+                minutes = int((aware(account.locked_until) - now).total_seconds() // 60) + 1
+                raise ServiceError(
+                    "account_locked",
+                    f"登录失败次数过多，账号已临时锁定，请{minutes}分钟后再试",
+                    429,
+                    retry_after=minutes * 60,
+                )
+            if account is None or account.applicant_name != applicant_name.strip():
+                if account is not None:
+                    account.failed_logins += 1
+                    if account.failed_logins >= self.config.login_failures_before_lockout:
+                        account.locked_until = now + timedelta(minutes=self.config.lockout_minutes)
+                        account.failed_logins = 0
+                    audit(session, "login_failed", account.id, client=client)
+                raise unauthorized(
+                    "login_failed", "用户名或申请人名称不正确，请核对后重试（申请人名称需与注册时完全一致）"
+                )
+            if account.status == models.AccountStatus.PENDING.value:
+                raise forbidden("account_pending", "账号尚未审核通过，审核通过后会发送邮件通知您")
+            if account.status == models.AccountStatus.DISABLED.value:
+                raise forbidden("account_disabled", "账号已停用，请联系管理员")
+            account.failed_logins = 0
+            token = self._new_session(session, account.id, "account", None)
+            audit(session, "login_account", account.id, client=client)
+            return {"token": token, "expires_in": self.config.session_ttl_s, "account": self._account_view(account)}
+
+    def _new_session(self, session: Session, account_id: int, kind: str, serial: Optional[str]) -> str:
+        token = secrets.token_urlsafe(32)
+        session.add(
+            models.ApiSession(
+                token_hash=token_hash(token),
+                account_id=account_id,
+                kind=kind,
+                certificate_serial=serial,
+                expires_at=utcnow() + timedelta(seconds=self.config.session_ttl_s),
+            )
+        )
+        return token
+
+    def new_nonce(self, client: Optional[str] = None) -> Dict[str, Any]:
+        nonce = secrets.token_bytes(32)
+        with self.db.session() as session:
+            rate_limit(session, f"nonce:{client}", 60, 600)
+            ident = new_one_time(session, "nonce", nonce.hex(), self.config.nonce_ttl_s)
+        return {"nonce_id": ident, "nonce": _b64(nonce), "expires_in": self.config.nonce_ttl_s}
+
+    def _our_certificate(self, session: Session, der: bytes) -> models.Certificate:
+        try:
+            cert = Certificate.from_der(der)
+        except (EncodingError, GMError) as exc:
+            raise bad_request("certificate_invalid", "无法读取该证书，请重新选择") from exc
+        row = session.scalar(select(models.Certificate).where(models.Certificate.serial == f"{cert.serial_number:X}"))
+        if row is None or row.der != cert.to_der():
+            raise not_found("certificate_unknown", "该证书不是本系统签发的证书，请选择证书助手签发的证书")
+        return row
+
+    def _check_usable(self, session: Session, row: models.Certificate) -> Certificate:
+        if row.status == models.CertStatus.REVOKED.value:
+            raise forbidden("certificate_revoked", "该证书已废除，无法使用；请使用账号登录后重新签发证书")
+        cert = Certificate.from_der(row.der)
+        issuing = self.ca.issuing_certificates(session)
+        try:
+            verify_chain(cert, [self.ca.root(session)], list(issuing.values()))
+        except CertificateError as exc:
+            if exc.reason == "expired":
+                raise forbidden("certificate_expired", "该证书已过期；请使用账号登录后重新签发证书") from exc
+            raise forbidden("certificate_invalid", f"证书校验失败（{exc.reason}）") from exc
+        return cert
+
+    def certificate_login(
+        self, nonce_id: str, certificate: bytes, signature: bytes, client: Optional[str] = None
+    ) -> Dict[str, Any]:
+        with self.db.session() as session:
+            rate_limit(session, f"cert-login:{client}", 30, 600)
+            row = lookup_one_time(session, nonce_id, "nonce")
+            if row is None or row.used or aware(row.expires_at) <= utcnow():
+                if row is not None:
+                    row.used = True
+                raise unauthorized("nonce_invalid", "登录请求已失效或已使用，请重新登录")
+            row.used = True  # single use, also when the signature turns out to be wrong
+            nonce = bytes.fromhex(row.secret_hash)
+        with self.db.session() as session:
+            cert_row = self._our_certificate(session, certificate)
+            if cert_row.usage != "sign":
+                raise bad_request("not_signing_certificate", "请使用签名证书登录")
+            rate_limit(session, f"cert-login-serial:{cert_row.serial}", 20, 600)
+            cert = self._check_usable(session, cert_row)
+            try:
+                cert.public_key.verify(signature, nonce)
+            except GMError as exc:
+                audit(session, "login_certificate_failed", cert_row.account_id, cert_row.serial, client=client)
+                raise unauthorized(
+                    "signature_invalid", "证书签名验证失败，请确认使用的是本证书对应的设备并重试"
+                ) from exc
+            account = session.get(models.Account, cert_row.account_id)
+            assert account is not None
+            token = self._new_session(session, account.id, "certificate", cert_row.serial)
+            audit(session, "login_certificate", account.id, cert_row.serial, client=client)
+            return {
+                "token": token,
+                "expires_in": self.config.session_ttl_s,
+                "account": self._account_view(account),
+                "certificate": self._certificate_view(cert_row, cert),
+            }
+
+    def principal(self, token: str) -> Principal:
+        with self.db.session() as session:
+            row = session.get(models.ApiSession, token_hash(token))
+            if row is None or aware(row.expires_at) <= utcnow():
+                raise unauthorized("session_invalid", "登录已过期，请重新登录")
+            return Principal(row.account_id, row.kind, row.certificate_serial)
+
+    def logout(self, token: str) -> None:
+        with self.db.session() as session:
+            row = session.get(models.ApiSession, token_hash(token))
+            if row is not None:
+                session.delete(row)
+
+    def _certificate_view(self, row: models.Certificate, cert: Certificate) -> Dict[str, Any]:
+        days = cert.days_left()
+        return {
+            "serial": row.serial,
+            "subject": cert.subject_text,
+            "issuer": cert.issuer_text,
+            "not_after": cert.not_after.isoformat(),
+            "days_left": days,
+            "renewal_allowed": days <= self.config.renewal_window_days,
+        }
+
+    def me(self, principal: Principal) -> Dict[str, Any]:
+        with self.db.session() as session:
+            account = session.get(models.Account, principal.account_id)
+            assert account is not None
+            result: Dict[str, Any] = {"session": principal.kind, "account": self._account_view(account)}
+            if principal.certificate_serial:
+                row = session.scalar(
+                    select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
+                )
+                assert row is not None
+                result["certificate"] = self._certificate_view(row, Certificate.from_der(row.der))
+            return result
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _load_account(self, session: Session, principal: Principal) -> models.Account:
+        account = session.get(models.Account, principal.account_id, with_for_update=True)
+        if account is None or account.status != models.AccountStatus.APPROVED.value:
+            raise forbidden("account_not_approved", "账号未审核通过或已停用，无法办理证书业务")
+        return account
+
+    def _subject(self, account: models.Account, name: Optional[str] = None) -> Dict[str, str]:
+        """GM/T 0015 style: C, O (organisations), OU = applicant type, CN = 申请人名称, serialNumber = ID."""
+        name = name or account.applicant_name
+        subject = {
+            "country_name": "CN",
+            "common_name": name,
+            "serial_number": account.id_number,
+            "organizational_unit_name": TYPE_LABELS[account.account_type],
+        }
+        if account.account_type != "natural":
+            subject["organization_name"] = name
+        return subject
+
+    def _parse_csr(self, csr_der: bytes) -> SM2PublicKey:
+        try:
+            request = CertificationRequest.load(csr_der)
+            request.verify()  # proof of possession of the signing key
+            return request.public_key
+        except (CertificateError, EncodingError, InvalidKey, GMError) as exc:
+            raise bad_request(
+                "csr_invalid", "证书请求无效（签名验证失败或格式错误），请重试；如反复失败请使用「环境修复」"
+            ) from exc
+
+    def _issue_pair(
+        self,
+        session: Session,
+        account: models.Account,
+        csr_der: bytes,
+        admin_credential: Optional[str],
+        name: Optional[str] = None,
+    ) -> IssueResult:
+        sign_public = self._parse_csr(csr_der)
+        subject = self._subject(account, name)
+        not_after = utcnow() + timedelta(days=self.config.validity_days)
+        generation, sign_cert = self.ca.issue(session, subject, sign_public, SIGNING_KEY_USAGE, not_after)
+        encryption_key = SM2PrivateKey.generate()  # KMC: generated here, escrowed below, never sent in clear
+        _gen, enc_cert = self.ca.issue(session, subject, encryption_key.public_key, ENCRYPTION_KEY_USAGE, not_after)
+        pair = f"{sign_cert.serial_number:X}"
+        now = utcnow()
+        for cert, usage in ((sign_cert, "sign"), (enc_cert, "encrypt")):
+            session.add(
+                models.Certificate(
+                    serial=f"{cert.serial_number:X}",
+                    account_id=account.id,
+                    pair_serial=pair,
+                    usage=usage,
+                    ca_generation=generation,
+                    subject=cert.subject_text,
+                    not_before=cert.not_before,
+                    not_after=cert.not_after,
+                    status=models.CertStatus.VALID.value,
+                    der=cert.to_der(),
+                    created_at=now,
+                )
+            )
+        enc_serial = f"{enc_cert.serial_number:X}"
+        session.add(
+            models.EscrowedKey(
+                certificate_serial=enc_serial,
+                created_at=now,
+                sealed_key=self.sealer.seal(encryption_key.to_raw(), f"escrow/{enc_serial}"),
+            )
+        )
+        if admin_credential:
+            session.add(
+                models.AdminCredential(
+                    pair_serial=pair,
+                    created_at=now,
+                    sealed_secret=self.sealer.seal(admin_credential.encode(), f"admin/{pair}"),
+                )
+            )
+        envelope = envelope_key(encryption_key, sign_public)
+        return IssueResult(sign_cert.to_der(), enc_cert.to_der(), envelope.to_der(), self.ca.chain_pem(session))
+
+    def _revoke_pair(self, session: Session, pair_serial: str, reason: str) -> List[int]:
+        generations = set()
+        for row in session.scalars(select(models.Certificate).where(models.Certificate.pair_serial == pair_serial)):
+            if row.status == models.CertStatus.VALID.value:
+                row.status, row.revoked_at, row.revocation_reason = models.CertStatus.REVOKED.value, utcnow(), reason
+                generations.add(row.ca_generation)
+        return sorted(generations)
+
+    def _notify_issued(self, account: models.Account, result: IssueResult) -> None:
+        cert = Certificate.from_der(result.sign_certificate)
+        subject, body = mail.issued_mail(
+            account.applicant_name, f"{cert.serial_number:X}", f"{cert.not_after:%Y-%m-%d}"
+        )
+        self.mailer.send(account.email, subject, body)
+
+    def issue(
+        self, principal: Principal, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+    ) -> IssueResult:
+        with self.db.session() as session:
+            account = self._load_account(session, principal)
+            if principal.kind != "account":
+                raise forbidden("account_login_required", "证书签发需要使用账号登录")
+            if account.exchange_required:
+                raise conflict("exchange_required", "您的账号需要办理「证书换发」，请在右键菜单中选择「证书换发」")
+            if not account.may_issue:
+                raise forbidden(
+                    "issue_not_allowed",
+                    "该账号当前不能签发新证书（已签发过证书）；如需更换请先「证书废除」或联系管理员",
+                )
+            result = self._issue_pair(session, account, csr_der, admin_credential)
+            account.may_issue = False
+            audit(
+                session,
+                "certificate_issued",
+                account.id,
+                f"{Certificate.from_der(result.sign_certificate).serial_number:X}",
+                client=client,
+            )
+        self._notify_issued(account, result)
+        return result
+
+    def exchange(
+        self, principal: Principal, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+    ) -> IssueResult:
+        with self.db.session() as session:
+            account = self._load_account(session, principal)
+            if not account.exchange_required:
+                raise conflict("exchange_not_required", "您的账号无需换发证书")
+            old_pairs = set(
+                session.scalars(
+                    select(models.Certificate.pair_serial).where(
+                        models.Certificate.account_id == account.id,
+                        models.Certificate.status == models.CertStatus.VALID.value,
+                    )
+                )
+            )
+            result = self._issue_pair(session, account, csr_der, admin_credential)
+            for pair in old_pairs:
+                for generation in self._revoke_pair(session, pair, "superseded"):
+                    self.ca.refresh_crl(session, generation)
+            account.exchange_required, account.may_issue = False, False
+            audit(
+                session,
+                "certificate_exchanged",
+                account.id,
+                f"{Certificate.from_der(result.sign_certificate).serial_number:X}",
+                client=client,
+                replaced=sorted(old_pairs),
+            )
+        self._notify_issued(account, result)
+        return result
+
+    def update(
+        self, principal: Principal, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+    ) -> IssueResult:
+        """Renewal (from N days before expiry) or company-name change once approved."""
+        with self.db.session() as session:
+            account = self._load_account(session, principal)
+            if principal.kind != "certificate" or principal.certificate_serial is None:
+                raise forbidden("certificate_login_required", "证书更新需要使用证书登录")
+            row = session.scalar(
+                select(models.Certificate)
+                .where(models.Certificate.serial == principal.certificate_serial)
+                .with_for_update()
+            )
+            assert row is not None
+            cert = self._check_usable(session, row)
+            new_name = account.pending_name if account.name_change_approved else None
+            days = cert.days_left()
+            if new_name is None and days > self.config.renewal_window_days:
+                raise conflict(
+                    "renewal_too_early",
+                    f"证书还有{days}天到期，到期前{self.config.renewal_window_days}天内才能办理证书更新",
+                )
+            result = self._issue_pair(session, account, csr_der, admin_credential, name=new_name)
+            for generation in self._revoke_pair(session, row.pair_serial, "superseded"):
+                self.ca.refresh_crl(session, generation)
+            if new_name is not None:
+                account.applicant_name, account.pending_name, account.name_change_approved = new_name, None, False
+            audit(
+                session,
+                "certificate_updated",
+                account.id,
+                f"{Certificate.from_der(result.sign_certificate).serial_number:X}",
+                client=client,
+                replaced=row.pair_serial,
+                name_change=new_name is not None,
+            )
+        self._notify_issued(account, result)
+        return result
+
+    def revoke(
+        self, principal: Principal, reason: str = "cessation_of_operation", client: Optional[str] = None
+    ) -> Dict[str, Any]:
+        if reason not in ("cessation_of_operation", "key_compromise", "affiliation_changed", "superseded"):
+            raise bad_request("invalid_reason", "废除原因不正确")
+        with self.db.session() as session:
+            account = self._load_account(session, principal)
+            if principal.kind != "certificate" or principal.certificate_serial is None:
+                raise forbidden("certificate_login_required", "证书废除需要使用证书登录")
+            row = session.scalar(
+                select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
+            )
+            assert row is not None
+            generations = self._revoke_pair(session, row.pair_serial, reason)
+            if not generations:
+                raise conflict("already_revoked", "该证书已经废除")
+            for generation in generations:
+                self.ca.refresh_crl(session, generation)
+            account.may_issue = True  # a holder without a certificate can always get a new one
+            for api_session in session.scalars(
+                select(models.ApiSession).where(models.ApiSession.certificate_serial == row.serial)
+            ):
+                session.delete(api_session)
+            audit(session, "certificate_revoked", account.id, row.pair_serial, client=client, reason=reason)
+            return {"revoked": row.pair_serial, "crl_url": self.ca.crl_url(generations[0])}
+
+    # -- unlock ----------------------------------------------------------------------------
+    def unlock_request(self, certificate: bytes, client: Optional[str] = None) -> Dict[str, Any]:
+        with self.db.session() as session:
+            rate_limit(session, f"unlock-client:{client}", 10, 3600)
+            row = self._our_certificate(session, certificate)
+            rate_limit(session, f"unlock-serial:{row.pair_serial}", 3, 3600)
+            cert = self._check_usable(session, row)
+            if (
+                session.scalar(
+                    select(models.AdminCredential).where(models.AdminCredential.pair_serial == row.pair_serial)
+                )
+                is None
+            ):
+                raise conflict(
+                    "no_admin_credential", "该证书签发时未托管解锁凭据，无法在线解锁；请联系证书颁发机构或重新签发证书"
+                )
+            account = session.get(models.Account, row.account_id)
+            assert account is not None
+            code = "".join(secrets.choice("0123456789") for _ in range(UNLOCK_CODE_DIGITS))
+            ident = new_one_time(
+                session,
+                "unlock",
+                secret_hash(self._pepper, code),
+                self.config.unlock_code_ttl_s,
+                attempts=self.config.unlock_code_attempts,
+                subject=row.pair_serial,
+            )
+            holder = f"{cert.common_name or cert.subject_text}（{'签名证书' if row.usage == 'sign' else '加密证书'}）"
+            audit(session, "unlock_code_sent", account.id, row.pair_serial, client=client)
+            subject, body = mail.unlock_mail(
+                account.applicant_name,
+                holder,
+                code,
+                self.config.unlock_code_ttl_s // 60,
+                self.config.unlock_code_attempts,
+            )
+            email = account.email
+        self.mailer.send(email, subject, body)
+        return {
+            "unlock_id": ident,
+            "email": mask_email(email),
+            "holder": holder,
+            "expires_in": self.config.unlock_code_ttl_s,
+            "attempts": self.config.unlock_code_attempts,
+        }
+
+    def unlock_complete(self, unlock_id: str, certificate: bytes, code: str, client: Optional[str] = None) -> str:
+        """The container's escrowed admin credential, for a valid unlock code; nothing else."""
+        with self.db.session() as session:
+            rate_limit(session, f"unlock-code-client:{client}", 30, 600)
+            row = self._our_certificate(session, certificate)
+            request = lookup_one_time(session, unlock_id, "unlock")
+            if request is None or request.subject != row.pair_serial or request.used:
+                raise bad_request("unlock_code_invalid", "解锁码无效或已使用，请重新申请解锁码")
+            if aware(request.expires_at) <= utcnow():
+                request.used = True
+                raise bad_request("unlock_code_expired", "解锁码已过期，请重新申请解锁码")
+            if request.attempts_left <= 0:
+                raise bad_request("unlock_code_exhausted", "解锁码错误次数过多已失效，请重新申请解锁码")
+            if not hmac.compare_digest(request.secret_hash, secret_hash(self._pepper, code.strip())):
+                request.attempts_left -= 1
+                audit(session, "unlock_code_wrong", row.account_id, row.pair_serial, client=client)
+                left = request.attempts_left
+                if left <= 0:
+                    request.used = True
+                    raise bad_request("unlock_code_exhausted", "解锁码错误次数过多已失效，请重新申请解锁码")
+                raise bad_request("unlock_code_wrong", f"解锁码错误，还可以尝试{left}次")
+            request.used = True
+            stored = session.scalar(
+                select(models.AdminCredential).where(models.AdminCredential.pair_serial == row.pair_serial)
+            )
+            assert stored is not None
+            audit(session, "unlock_released", row.account_id, row.pair_serial, client=client)
+            return self.sealer.open(stored.sealed_secret, f"admin/{row.pair_serial}").decode()
+
+    def update_admin_credential(self, principal: Principal, admin_credential: str) -> None:
+        """After an unlock or a PIN reset the device may rotate its admin credential: escrow the new one."""
+        with self.db.session() as session:
+            if principal.kind != "certificate" or principal.certificate_serial is None:
+                raise forbidden("certificate_login_required", "需要使用证书登录")
+            row = session.scalar(
+                select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
+            )
+            assert row is not None
+            stored = session.scalar(
+                select(models.AdminCredential).where(models.AdminCredential.pair_serial == row.pair_serial)
+            )
+            sealed = self.sealer.seal(admin_credential.encode(), f"admin/{row.pair_serial}")
+            if stored is None:
+                session.add(
+                    models.AdminCredential(pair_serial=row.pair_serial, sealed_secret=sealed, created_at=utcnow())
+                )
+            else:
+                stored.sealed_secret = sealed
+            audit(session, "admin_credential_escrowed", principal.account_id, row.pair_serial)
+
+    # -- recovery without traps ------------------------------------------------------------
+    def change_email(self, principal: Principal, new_email: str, client: Optional[str] = None) -> Dict[str, Any]:
+        if principal.kind != "certificate":
+            raise forbidden("certificate_login_required", "修改注册邮箱需要使用证书登录（有效证书即可证明身份）")
+        if not is_valid_email(new_email):
+            raise bad_request("invalid_email", "邮箱地址格式不正确")
+        with self.db.session() as session:
+            account = self._load_account(session, principal)
+            old = account.email
+            account.email = new_email.strip()
+            audit(session, "email_changed", account.id, principal.certificate_serial, client=client)
+            subject, body = mail.email_changed_mail(account.applicant_name, new_email)
+            view = self._account_view(account)
+        for address in {old, new_email}:
+            self.mailer.send(address, subject, body)
+        return view
+
+    def set_password(self, principal: Principal, password: str, client: Optional[str] = None) -> None:
+        if principal.kind != "certificate":
+            raise forbidden("certificate_login_required", "重置密码需要使用证书登录（有效证书即可证明身份）")
+        if not (8 <= len(password) <= 64):
+            raise bad_request("invalid_password", "密码应为8-64个字符")
+        with self.db.session() as session:
+            account = self._load_account(session, principal)
+            account.password_hash = password_hash(password)
+            audit(session, "password_reset", account.id, principal.certificate_serial, client=client)
+
+    def verify_password(self, username: str, password: str) -> bool:
+        with self.db.session() as session:
+            account = self._account(session, username)
+            return bool(account.password_hash) and check_password(password, account.password_hash or "")

@@ -1,0 +1,157 @@
+"""Server test fixtures: the service on SQLite and on PostgreSQL, mail through a real SMTP server."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, Optional
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gm.sm2 import SM2PrivateKey
+from gm.x509 import build_csr
+from server import captcha
+from server.app import build_service, create_app
+from server.config import MailConfig, ServerConfig
+from server.service import IssuingService
+from tests.server.services import PostgresCluster, SmtpServer
+
+CAPTCHA = "ACDE"
+PASSING_ID = "11010519491231002X"  # the GB 11643 example number
+USCC = "91350100M000100Y43"
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    # Not under pytest's 0700 root-owned temp dir: the postgres user must be able to reach it.
+    directory = Path(tempfile.mkdtemp(prefix="certassist-pg-"))
+    cluster = PostgresCluster(directory).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'server.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.new_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture()
+def known_captcha(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The image is real; only the random answer is fixed so that a test can type it."""
+    monkeypatch.setattr(captcha, "new_answer", lambda: CAPTCHA)
+    return CAPTCHA
+
+
+@dataclass
+class Server:
+    service: IssuingService
+    client: TestClient
+    smtp: SmtpServer
+
+    def api(self, method: str, path: str, token: Optional[str] = None, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+
+ServerFactory = Callable[..., Server]
+
+
+@pytest.fixture()
+def make_server(tmp_path: Path, database_url: str, smtp: SmtpServer, known_captcha: str) -> Iterator[ServerFactory]:
+    made = []
+
+    def factory(**overrides: Any) -> Server:
+        mail = MailConfig(mode="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port)
+        config = ServerConfig(
+            data_dir=tmp_path / f"data{len(made)}",
+            database_url=database_url,
+            mail=mail,
+            public_url="http://127.0.0.1:8470",
+            **overrides,
+        )
+        service = build_service(config)
+        client = TestClient(create_app(config, service))
+        made.append(service)
+        return Server(service, client, smtp)
+
+    yield factory
+    for service in made:
+        service.db.engine.dispose()
+
+
+@pytest.fixture()
+def server(make_server: ServerFactory) -> Server:
+    return make_server()
+
+
+def new_user(server: Server, username: str = "", kind: str = "natural", approve: bool = True) -> Dict[str, str]:
+    username = username or f"u{uuid.uuid4().hex[:8]}"
+    user = {
+        "username": username,
+        "applicant_name": "张三" if kind == "natural" else "某某商标代理有限公司",
+        "email": f"{username}@example.com",
+    }
+    server.service.register(
+        username, user["applicant_name"], kind, PASSING_ID if kind == "natural" else USCC, user["email"]
+    )
+    if approve:
+        server.service.approve(username)
+    return user
+
+
+def account_login(server: Server, user: Dict[str, str]) -> str:
+    captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
+    response = server.api(
+        "POST",
+        "/api/v1/login/account",
+        json={
+            "username": user["username"],
+            "applicant_name": user["applicant_name"],
+            "captcha_id": captcha_id,
+            "captcha_answer": CAPTCHA,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+def csr_for(key: SM2PrivateKey, cn: str = "ignored by the server") -> str:
+    return base64.b64encode(build_csr({"common_name": cn}, key).to_der()).decode()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> str:
+    challenge = server.api("POST", "/api/v1/login/challenge").json()
+    signature = key.sign(unb64(challenge["nonce"]))
+    response = server.api(
+        "POST",
+        "/api/v1/login/certificate",
+        json={"nonce_id": challenge["nonce_id"], "certificate": b64(cert_der), "signature": b64(signature)},
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])

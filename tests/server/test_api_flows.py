@@ -1,0 +1,485 @@
+"""Every flow of the issuing service and every refusal, on SQLite and PostgreSQL, mail via real SMTP."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Dict, Tuple
+
+import pytest
+from sqlalchemy import select, update
+
+from gm.envelope import EnvelopedKey
+from gm.sm2 import SM2PrivateKey
+from gm.x509 import CRL, Certificate, verify_chain
+from server import models
+from server.security import utcnow
+from tests.server.conftest import (
+    CAPTCHA,
+    Server,
+    ServerFactory,
+    account_login,
+    b64,
+    certificate_login,
+    csr_for,
+    new_user,
+    unb64,
+)
+
+ADMIN = "escrowed-admin-secret-0123456789abcdef"
+
+
+def issue(server: Server, user: Dict[str, str], admin: str = ADMIN) -> Tuple[SM2PrivateKey, Dict[str, Any]]:
+    token = account_login(server, user)
+    key = SM2PrivateKey.generate()
+    payload = {"csr": csr_for(key), **({"admin_credential": admin} if admin else {})}
+    response = server.api("POST", "/api/v1/certificates/issue", token, json=payload)
+    assert response.status_code == 200, response.text
+    return key, response.json()
+
+
+def chain_of(server: Server) -> Tuple[Certificate, list]:
+    with server.service.db.session() as session:
+        return server.service.ca.root(session), list(server.service.ca.issuing_certificates(session).values())
+
+
+# -- accounts and login ------------------------------------------------------------------------
+
+
+def test_registration_approval_mail_and_pending_refusal(server: Server) -> None:
+    response = server.api(
+        "POST",
+        "/api/v1/accounts",
+        json={
+            "username": "lisi",
+            "applicant_name": "李四",
+            "account_type": "natural",
+            "id_number": "11010519491231002X",
+            "email": "lisi@example.com",
+        },
+    )
+    assert response.status_code == 201 and response.json()["status"] == "pending"
+    assert response.json()["email"] == "l***i@example.com"
+    captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
+    refused = server.api(
+        "POST",
+        "/api/v1/login/account",
+        json={"username": "lisi", "applicant_name": "李四", "captcha_id": captcha_id, "captcha_answer": CAPTCHA},
+    )
+    assert refused.status_code == 403 and refused.json()["error"] == "account_pending"
+    server.service.approve("lisi")
+    mail = server.smtp.inbox.wait_for("lisi@example.com", "账号审核通过")
+    assert "证书签发" in server.smtp.inbox.body(mail)
+    duplicate = server.api(
+        "POST",
+        "/api/v1/accounts",
+        json={
+            "username": "lisi",
+            "applicant_name": "李四",
+            "account_type": "natural",
+            "id_number": "11010519491231002X",
+            "email": "x@example.com",
+        },
+    )
+    assert duplicate.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("kind", "number", "code"),
+    [
+        ("natural", "110105194912310021", "invalid_id_number"),
+        ("legal", "91350100M000100Y44", "invalid_id_number"),
+    ],
+)
+def test_registration_refuses_bad_identity_numbers(server: Server, kind: str, number: str, code: str) -> None:
+    response = server.api(
+        "POST",
+        "/api/v1/accounts",
+        json={"username": "bad1", "applicant_name": "X", "account_type": kind, "id_number": number, "email": "a@b.cn"},
+    )
+    assert response.status_code == 400 and response.json()["error"] == code
+    assert "请核对" in response.json()["message"]
+
+
+def test_captcha_image_wrong_answer_and_single_use(server: Server) -> None:
+    user = new_user(server)
+    first = server.api("POST", "/api/v1/captcha").json()
+    assert unb64(first["image_png"]).startswith(b"\x89PNG")
+    login = {"username": user["username"], "applicant_name": user["applicant_name"]}
+    wrong = server.api(
+        "POST", "/api/v1/login/account", json={**login, "captcha_id": first["captcha_id"], "captcha_answer": "ZZZZ"}
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"] == "captcha_invalid"
+    reused = server.api(
+        "POST", "/api/v1/login/account", json={**login, "captcha_id": first["captcha_id"], "captcha_answer": CAPTCHA}
+    )
+    assert reused.status_code == 400  # a captcha is burnt by its first use, right or wrong
+
+
+def test_expired_captcha(make_server: ServerFactory) -> None:
+    server = make_server(captcha_ttl_s=0)
+    user = new_user(server)
+    captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
+    response = server.api(
+        "POST",
+        "/api/v1/login/account",
+        json={
+            "username": user["username"],
+            "applicant_name": user["applicant_name"],
+            "captcha_id": captcha_id,
+            "captcha_answer": CAPTCHA,
+        },
+    )
+    assert response.status_code == 400 and response.json()["error"] == "captcha_invalid"
+
+
+def test_wrong_name_then_lockout(server: Server) -> None:
+    user = new_user(server)
+    for _ in range(5):
+        captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
+        response = server.api(
+            "POST",
+            "/api/v1/login/account",
+            json={
+                "username": user["username"],
+                "applicant_name": "王五",
+                "captcha_id": captcha_id,
+                "captcha_answer": CAPTCHA,
+            },
+        )
+        assert response.status_code == 401 and response.json()["error"] == "login_failed"
+    captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
+    locked = server.api(
+        "POST",
+        "/api/v1/login/account",
+        json={
+            "username": user["username"],
+            "applicant_name": user["applicant_name"],
+            "captcha_id": captcha_id,
+            "captcha_answer": CAPTCHA,
+        },
+    )
+    assert locked.status_code == 429 and locked.json()["error"] == "account_locked"
+    assert "分钟后再试" in locked.json()["message"] and int(locked.headers["Retry-After"]) > 0
+
+
+def test_captcha_requests_are_rate_limited(server: Server) -> None:
+    codes = [server.api("POST", "/api/v1/captcha").status_code for _ in range(61)]
+    assert codes[:60] == [200] * 60 and codes[60] == 429
+
+
+# -- issuance ----------------------------------------------------------------------------------
+
+
+def test_issue_dual_certificates(server: Server) -> None:
+    user = new_user(server, kind="legal")
+    key, body = issue(server, user)
+    sign = Certificate.from_der(unb64(body["sign_certificate"]))
+    enc = Certificate.from_der(unb64(body["encryption_certificate"]))
+    root, issuing = chain_of(server)
+    verify_chain(sign, [root], issuing)
+    verify_chain(enc, [root], issuing)
+    assert sign.public_key == key.public_key
+    assert (
+        sign.subject_text
+        == "CN=某某商标代理有限公司, OU=代理机构, O=某某商标代理有限公司, C=CN, serialNumber=91350100M000100Y43"
+        or ("CN=某某商标代理有限公司" in sign.subject_text and "91350100M000100Y43" in sign.subject_text)
+    )
+    assert sign.key_usage == frozenset({"digital_signature", "non_repudiation"})
+    assert "key_encipherment" in (enc.key_usage or ())
+    assert 5 * 365 - 2 <= sign.days_left() <= 5 * 365
+    assert sign.crl_urls == ["http://127.0.0.1:8470/crl/issuing-g1.crl"]
+    opened = EnvelopedKey.from_der(unb64(body["enveloped_key"])).open(key)
+    assert opened.public_key == enc.public_key
+    assert "BEGIN CERTIFICATE" in body["ca_chain_pem"]
+    server.smtp.inbox.wait_for(user["email"], "签发成功")
+    with server.service.db.session() as session:  # the KMC kept the key, sealed
+        escrow = session.scalar(select(models.EscrowedKey))
+        assert escrow is not None and opened.to_raw() not in escrow.sealed_key
+
+
+def test_second_issue_and_bad_csr_are_refused(server: Server) -> None:
+    user = new_user(server)
+    issue(server, user)
+    token = account_login(server, user)
+    again = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr_for(SM2PrivateKey.generate())})
+    assert again.status_code == 403 and again.json()["error"] == "issue_not_allowed"
+    other = new_user(server)
+    token = account_login(server, other)
+    csr = bytearray(unb64(csr_for(SM2PrivateKey.generate())))
+    csr[-3] ^= 1
+    bad = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": b64(bytes(csr))})
+    assert bad.status_code == 400 and bad.json()["error"] == "csr_invalid"
+    garbage = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": "not base64!"})
+    assert garbage.status_code == 422 and garbage.json()["error"] == "invalid_request"
+    anonymous = server.api("POST", "/api/v1/certificates/issue", json={"csr": csr_for(SM2PrivateKey.generate())})
+    assert anonymous.status_code == 401
+
+
+# -- certificate login -------------------------------------------------------------------------
+
+
+def test_certificate_login_and_replayed_nonce(server: Server) -> None:
+    user = new_user(server)
+    key, body = issue(server, user)
+    cert = unb64(body["sign_certificate"])
+    token = certificate_login(server, key, cert)
+    me = server.api("GET", "/api/v1/me", token).json()
+    assert me["session"] == "certificate" and me["certificate"]["renewal_allowed"] is False
+    challenge = server.api("POST", "/api/v1/login/challenge").json()
+    payload = {
+        "nonce_id": challenge["nonce_id"],
+        "certificate": b64(cert),
+        "signature": b64(key.sign(unb64(challenge["nonce"]))),
+    }
+    assert server.api("POST", "/api/v1/login/certificate", json=payload).status_code == 200
+    replay = server.api("POST", "/api/v1/login/certificate", json=payload)
+    assert replay.status_code == 401 and replay.json()["error"] == "nonce_invalid"
+    challenge = server.api("POST", "/api/v1/login/challenge").json()
+    forged = server.api(
+        "POST",
+        "/api/v1/login/certificate",
+        json={
+            "nonce_id": challenge["nonce_id"],
+            "certificate": b64(cert),
+            "signature": b64(SM2PrivateKey.generate().sign(unb64(challenge["nonce"]))),
+        },
+    )
+    assert forged.status_code == 401 and forged.json()["error"] == "signature_invalid"
+    enc_login = server.api("POST", "/api/v1/login/challenge").json()
+    refused = server.api(
+        "POST",
+        "/api/v1/login/certificate",
+        json={
+            "nonce_id": enc_login["nonce_id"],
+            "certificate": body["encryption_certificate"],
+            "signature": b64(key.sign(unb64(enc_login["nonce"]))),
+        },
+    )
+    assert refused.status_code == 400 and refused.json()["error"] == "not_signing_certificate"
+
+
+def test_expired_nonce(make_server: ServerFactory) -> None:
+    server = make_server(nonce_ttl_s=0)
+    user = new_user(server)
+    key, body = issue(server, user)
+    challenge = server.api("POST", "/api/v1/login/challenge").json()
+    response = server.api(
+        "POST",
+        "/api/v1/login/certificate",
+        json={
+            "nonce_id": challenge["nonce_id"],
+            "certificate": body["sign_certificate"],
+            "signature": b64(key.sign(unb64(challenge["nonce"]))),
+        },
+    )
+    assert response.status_code == 401 and response.json()["error"] == "nonce_invalid"
+
+
+# -- update, name change, exchange, revoke -----------------------------------------------------
+
+
+def test_renewal_too_early_then_allowed(make_server: ServerFactory) -> None:
+    server = make_server(validity_days=40)
+    user = new_user(server)
+    key, body = issue(server, user)
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    early = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(SM2PrivateKey.generate())})
+    assert early.status_code == 409 and early.json()["error"] == "renewal_too_early"
+    assert re.search(r"还有\d+天到期，到期前30天内", early.json()["message"])
+    server.service.config.renewal_window_days = 60
+    new_key = SM2PrivateKey.generate()
+    renewed = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(new_key)})
+    assert renewed.status_code == 200, renewed.text
+    old = Certificate.from_der(unb64(body["sign_certificate"]))
+    crl = CRL.from_der(server.api("GET", "/crl/issuing.crl").content)
+    assert crl.is_revoked(old.serial_number) is not None and crl.is_revoked(old.serial_number).reason == "superseded"  # type: ignore[union-attr]
+    old_login = server.api("POST", "/api/v1/login/challenge").json()
+    refused = server.api(
+        "POST",
+        "/api/v1/login/certificate",
+        json={
+            "nonce_id": old_login["nonce_id"],
+            "certificate": body["sign_certificate"],
+            "signature": b64(key.sign(unb64(old_login["nonce"]))),
+        },
+    )
+    assert refused.status_code == 403 and refused.json()["error"] == "certificate_revoked"
+
+
+def test_name_change_after_approval(server: Server) -> None:
+    user = new_user(server, kind="legal")
+    key, body = issue(server, user)
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    requested = server.api("POST", "/api/v1/account/name-change", token, json={"new_name": "某某知识产权代理有限公司"})
+    assert requested.status_code == 200 and requested.json()["pending_name"] == "某某知识产权代理有限公司"
+    not_yet = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(SM2PrivateKey.generate())})
+    assert not_yet.status_code == 409  # not approved yet, and not near expiry
+    server.service.approve_name_change(user["username"])
+    server.smtp.inbox.wait_for(user["email"], "名称变更审核通过")
+    updated = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(SM2PrivateKey.generate())})
+    assert updated.status_code == 200, updated.text
+    cert = Certificate.from_der(unb64(updated.json()["sign_certificate"]))
+    assert cert.common_name == "某某知识产权代理有限公司"
+    assert server.service.show(user["username"])["applicant_name"] == "某某知识产权代理有限公司"
+
+
+def test_exchange_moves_to_the_new_ca(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user)
+    token = account_login(server, user)
+    not_flagged = server.api(
+        "POST", "/api/v1/certificates/exchange", token, json={"csr": csr_for(SM2PrivateKey.generate())}
+    )
+    assert not_flagged.status_code == 409 and not_flagged.json()["error"] == "exchange_not_required"
+    with server.service.db.session() as session:
+        assert server.service.ca.rotate(session) == 2
+    server.service.set_flags(user["username"], exchange_required=True)
+    token = account_login(server, user)
+    blocked = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr_for(SM2PrivateKey.generate())})
+    assert blocked.status_code == 409 and blocked.json()["error"] == "exchange_required"
+    exchanged = server.api(
+        "POST", "/api/v1/certificates/exchange", token, json={"csr": csr_for(SM2PrivateKey.generate())}
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    new = Certificate.from_der(unb64(exchanged.json()["sign_certificate"]))
+    assert "G2" in new.issuer_text and new.crl_urls == ["http://127.0.0.1:8470/crl/issuing-g2.crl"]
+    old = Certificate.from_der(unb64(body["sign_certificate"]))
+    assert CRL.from_der(server.api("GET", "/crl/issuing-g1.crl").content).is_revoked(old.serial_number)
+    assert server.api("GET", "/crl/issuing-g9.crl").status_code == 404
+
+
+def test_revoke_updates_crl_and_allows_reissue(server: Server) -> None:
+    user = new_user(server)
+    key, body = issue(server, user)
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    revoked = server.api("POST", "/api/v1/certificates/revoke", token, json={"reason": "key_compromise"})
+    assert revoked.status_code == 200, revoked.text
+    crl = CRL.from_der(server.api("GET", "/crl/issuing-g1.crl").content)
+    for field in ("sign_certificate", "encryption_certificate"):
+        entry = crl.is_revoked(Certificate.from_der(unb64(body[field])).serial_number)
+        assert entry is not None and entry.reason == "key_compromise"
+    _root, issuing = chain_of(server)
+    crl.verify_signature(issuing[0].public_key)
+    assert server.api("GET", "/api/v1/me", token).status_code == 401  # its sessions ended with it
+    issue(server, user)  # a holder without a valid certificate is never stuck
+
+
+# -- unlock ------------------------------------------------------------------------------------
+
+
+def unlock_code(server: Server, email: str) -> str:
+    message = server.smtp.inbox.wait_for(email, "解锁码")
+    match = re.search(r"解锁码：(\d{8})", server.smtp.inbox.body(message))
+    assert match is not None
+    return match.group(1)
+
+
+def test_unlock_with_mailed_code(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user)
+    cert = body["sign_certificate"]
+    request = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
+    assert request["email"].startswith(user["username"][0]) and request["holder"] == "张三（签名证书）"
+    code = unlock_code(server, user["email"])
+    wrong = server.api(
+        "POST",
+        "/api/v1/unlock/complete",
+        json={"unlock_id": request["unlock_id"], "certificate": cert, "code": "00000000"},
+    )
+    assert wrong.status_code == 400 and wrong.json()["message"] == "解锁码错误，还可以尝试4次"
+    other_user = new_user(server)
+    _k2, other = issue(server, other_user)
+    bound = server.api(
+        "POST",
+        "/api/v1/unlock/complete",
+        json={"unlock_id": request["unlock_id"], "certificate": other["sign_certificate"], "code": code},
+    )
+    assert bound.status_code == 400  # the code belongs to one container only
+    ok = server.api(
+        "POST", "/api/v1/unlock/complete", json={"unlock_id": request["unlock_id"], "certificate": cert, "code": code}
+    )
+    assert ok.status_code == 200 and ok.json() == {"admin_credential": ADMIN}
+    reused = server.api(
+        "POST", "/api/v1/unlock/complete", json={"unlock_id": request["unlock_id"], "certificate": cert, "code": code}
+    )
+    assert reused.status_code == 400 and reused.json()["error"] == "unlock_code_invalid"
+    with server.service.db.session() as session:
+        log = " ".join(e.detail for e in session.scalars(select(models.AuditEvent)))
+        events = {e.event for e in session.scalars(select(models.AuditEvent))}
+    assert code not in log and ADMIN not in log
+    assert {"unlock_code_sent", "unlock_code_wrong", "unlock_released"} <= events
+
+
+def test_unlock_code_exhausted_and_expired(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user)
+    cert = body["sign_certificate"]
+    first = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
+    code = unlock_code(server, user["email"])
+    for _ in range(5):
+        last = server.api(
+            "POST",
+            "/api/v1/unlock/complete",
+            json={"unlock_id": first["unlock_id"], "certificate": cert, "code": "12345678"},
+        )
+    assert last.json()["error"] == "unlock_code_exhausted"
+    late = server.api(
+        "POST", "/api/v1/unlock/complete", json={"unlock_id": first["unlock_id"], "certificate": cert, "code": code}
+    )
+    assert late.status_code == 400  # even the right code is dead now
+    second = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
+    with server.service.db.session() as session:
+        session.execute(
+            update(models.OneTimeSecret)
+            .where(models.OneTimeSecret.id == second["unlock_id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    expired = server.api(
+        "POST",
+        "/api/v1/unlock/complete",
+        json={"unlock_id": second["unlock_id"], "certificate": cert, "code": "12345678"},
+    )
+    assert expired.json()["error"] == "unlock_code_expired"
+    third = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
+    assert third.status_code == 200
+    fourth = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
+    assert fourth.status_code == 429  # three codes an hour per certificate
+
+
+def test_unlock_needs_escrow_and_our_certificate(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user, admin="")
+    response = server.api("POST", "/api/v1/unlock/request", json={"certificate": body["sign_certificate"]})
+    assert response.status_code == 409 and response.json()["error"] == "no_admin_credential"
+    from tests.pki import make_pki
+
+    foreign = server.api("POST", "/api/v1/unlock/request", json={"certificate": b64(make_pki().leaf.to_der())})
+    assert foreign.status_code == 404 and foreign.json()["error"] == "certificate_unknown"
+
+
+# -- recovery without traps --------------------------------------------------------------------
+
+
+def test_email_and_password_by_certificate_login(server: Server) -> None:
+    user = new_user(server)
+    key, body = issue(server, user)
+    account_token = account_login(server, user)
+    refused = server.api("PUT", "/api/v1/account/email", account_token, json={"email": "new@example.com"})
+    assert refused.status_code == 403 and "证书登录" in refused.json()["message"]
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    changed = server.api("PUT", "/api/v1/account/email", token, json={"email": "new@example.com"})
+    assert changed.status_code == 200 and changed.json()["email"] == "n***w@example.com"
+    server.smtp.inbox.wait_for(user["email"], "注册邮箱已变更")  # the old address is told too
+    server.smtp.inbox.wait_for("new@example.com", "注册邮箱已变更")
+    assert server.api("PUT", "/api/v1/account/password", token, json={"password": "短"}).status_code == 422
+    assert (
+        server.api("PUT", "/api/v1/account/password", token, json={"password": "a good passphrase"}).status_code == 204
+    )
+    assert server.service.verify_password(user["username"], "a good passphrase")
+    assert not server.service.verify_password(user["username"], "wrong passphrase")
+
+
+def test_openapi_is_served(server: Server) -> None:
+    spec = server.api("GET", "/openapi.json").json()
+    assert "/api/v1/certificates/issue" in spec["paths"] and "/api/v1/unlock/complete" in spec["paths"]
