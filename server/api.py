@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any, Dict, Optional
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server import models, schemas
 from server.errors import forbidden, not_found, unauthorized
@@ -24,10 +25,13 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def bearer_token(authorization: Annotated[Optional[str], Header()] = None) -> str:
-    if not authorization or not authorization.lower().startswith("bearer "):
+bearer = HTTPBearer(auto_error=False, description="The token from /api/v1/login/account or /login/certificate")
+
+
+def bearer_token(credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]) -> str:
+    if credentials is None or not credentials.credentials:
         raise unauthorized("session_required", "请先登录")
-    return authorization[7:].strip()
+    return credentials.credentials
 
 
 def principal(request: Request, token: Annotated[str, Depends(bearer_token)]) -> Principal:
