@@ -57,3 +57,16 @@ def create_app(config: ServerConfig, service: Optional[IssuingService] = None) -
         return JSONResponse({"error": "invalid_request", "message": f"请求参数不正确：{fields}"}, status_code=422)
 
     return app
+
+
+CONFIG_ENV = "CERTASSIST_SERVER_CONFIG"
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for multi-worker uvicorn: each worker process builds the app from the JSON config the parent set."""
+    import json
+    import os
+
+    from server.config import config_from_dict
+
+    return create_app(config_from_dict(json.loads(os.environ[CONFIG_ENV])))

@@ -41,6 +41,7 @@ class CertificateAuthority:
         self.sealer = sealer
         self._lock = threading.Lock()
         self._keys: Dict[int, Tuple[Certificate, SM2PrivateKey]] = {}  # id -> unsealed CA
+        self._chain: Tuple[Tuple[int, ...], bytes] = ((), b"")  # (CA row ids, PEM)
 
     # -- set-up ----------------------------------------------------------------------------
     def ensure_initialized(self, session: Session) -> None:
@@ -208,8 +209,12 @@ class CertificateAuthority:
         return CRL.from_der(state.der)
 
     def chain_pem(self, session: Session) -> bytes:
-        certs: List[Certificate] = [*self.issuing_certificates(session).values(), self.root(session)]
-        return b"".join(c.to_pem() for c in certs)
+        """Issuing CAs (all generations) then the root. Rebuilt only when a CA was added (by any process)."""
+        ids = tuple(session.scalars(select(models.CaKey.id).order_by(models.CaKey.id)))
+        if self._chain[0] != ids:
+            certs: List[Certificate] = [*self.issuing_certificates(session).values(), self.root(session)]
+            self._chain = (ids, b"".join(c.to_pem() for c in certs))
+        return self._chain[1]
 
 
 def _aware(value: datetime) -> datetime:

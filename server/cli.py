@@ -121,21 +121,45 @@ def main(
 
 
 @main.command()
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (use the number of cores under load; the CA is set up once before they start).",
+)
 @click.pass_context
-def serve(ctx: click.Context) -> None:
+def serve(ctx: click.Context, workers: int = 1) -> None:
     """Run the service (the default when no command is given)."""
+    import json
+
     import uvicorn
 
-    from server.app import create_app
+    from server.app import CONFIG_ENV, create_app
+    from server.config import config_to_dict
 
     config = _config(ctx)
-    app = create_app(config)
+    app = create_app(config)  # migrations and CA set-up, once
     click.echo(
         f"certassist-server: {config.public_url}  data {config.data_dir}  mail {config.mail.mode}"
-        + (f" -> {config.mail.outbox_dir}" if config.mail.mode == "outbox" else ""),
+        + (f" -> {config.mail.outbox_dir}" if config.mail.mode == "outbox" else "")
+        + (f"  workers {workers}" if workers > 1 else ""),
         err=True,
     )
-    uvicorn.run(app, host=config.host, port=config.port, log_level="info", access_log=False)
+    if workers == 1:
+        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+        return
+    app.state.service.db.engine.dispose()
+    os.environ[CONFIG_ENV] = json.dumps(config_to_dict(config))
+    uvicorn.run(
+        "server.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _print(data: Any) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from drivers.soft.driver import certassist_home
 
@@ -58,3 +58,17 @@ class ServerConfig:
 def default_data_dir() -> Path:
     override = os.environ.get("CERTASSIST_SERVER_DATA")
     return Path(override) if override else certassist_home() / "server"
+
+
+def config_to_dict(config: ServerConfig) -> Dict[str, Any]:
+    data = asdict(config)
+    data["data_dir"] = str(config.data_dir)
+    data["mail"]["outbox_dir"] = str(config.mail.outbox_dir) if config.mail.outbox_dir else None
+    return data
+
+
+def config_from_dict(data: Dict[str, Any]) -> ServerConfig:
+    mail = MailConfig(
+        **{**data["mail"], "outbox_dir": Path(data["mail"]["outbox_dir"]) if data["mail"]["outbox_dir"] else None}
+    )
+    return ServerConfig(**{**data, "data_dir": Path(data["data_dir"]), "mail": mail})

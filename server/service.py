@@ -59,6 +59,8 @@ class IssueResult:
     encryption_certificate: bytes
     enveloped_key: bytes  # GM/T 0009 SM2EnvelopedKey for the signing public key
     ca_chain_pem: bytes
+    sign_serial: str
+    not_after: str
 
 
 def _b64(data: bytes) -> str:
@@ -462,7 +464,8 @@ class IssuingService:
                 )
             )
         envelope = envelope_key(encryption_key, sign_public)
-        return IssueResult(sign_cert.to_der(), enc_cert.to_der(), envelope.to_der(), self.ca.chain_pem(session))
+        return IssueResult(sign_cert.to_der(), enc_cert.to_der(), envelope.to_der(), self.ca.chain_pem(session),
+                           pair, f"{sign_cert.not_after:%Y-%m-%d}")
 
     def _revoke_pair(self, session: Session, pair_serial: str, reason: str) -> List[int]:
         generations = set()
@@ -499,7 +502,7 @@ class IssuingService:
                 session,
                 "certificate_issued",
                 account.id,
-                f"{Certificate.from_der(result.sign_certificate).serial_number:X}",
+                result.sign_serial,
                 client=client,
             )
         self._notify_issued(account, result)
@@ -529,7 +532,7 @@ class IssuingService:
                 session,
                 "certificate_exchanged",
                 account.id,
-                f"{Certificate.from_der(result.sign_certificate).serial_number:X}",
+                result.sign_serial,
                 client=client,
                 replaced=sorted(old_pairs),
             )
@@ -567,7 +570,7 @@ class IssuingService:
                 session,
                 "certificate_updated",
                 account.id,
-                f"{Certificate.from_der(result.sign_certificate).serial_number:X}",
+                result.sign_serial,
                 client=client,
                 replaced=row.pair_serial,
                 name_change=new_name is not None,

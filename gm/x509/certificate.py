@@ -34,11 +34,12 @@ ENCRYPTION_KEY_USAGE = frozenset({"key_encipherment", "data_encipherment", "key_
 class Certificate:
     """A parsed certificate. The DER it was loaded from is kept byte-exact for signature checks."""
 
-    __slots__ = ("_cert", "_der")
+    __slots__ = ("_cert", "_der", "_public")
 
     def __init__(self, cert: x509.Certificate, der: bytes) -> None:
         self._cert = cert
         self._der = der
+        self._public: Optional[SM2PublicKey] = None
 
     # -- loading ---------------------------------------------------------------------------
     @classmethod
@@ -108,7 +109,9 @@ class Certificate:
 
     @property
     def public_key(self) -> SM2PublicKey:
-        return SM2PublicKey.from_der(self._tbs["subject_public_key_info"].dump())
+        if self._public is None:  # parsing and checking the point costs a scalar multiplication: once
+            self._public = SM2PublicKey.from_der(self._tbs["subject_public_key_info"].dump())
+        return self._public
 
     @property
     def is_ca(self) -> bool:
@@ -282,4 +285,7 @@ def build_certificate(
     )
     signature = sign_tbs(tbs.dump(), issuer_key, default_id(signer_id))
     cert = x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": algorithm, "signature_value": signature})
-    return Certificate.from_der(cert.dump())
+    der = bytes(cert.dump())
+    built = Certificate(x509.Certificate.load(der), der)  # our own output: no need for a full validating parse
+    built._public = public_key
+    return built

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Load test of the issuing service on loopback: concurrent issuances, no lost or duplicate records.
+
+Starts `certassist-server serve` (a real uvicorn process, N workers) on a private database, prepares
+accounts with sessions and CSRs, then lets CLIENTS threads issue dual certificates. Prints issuances/s,
+p50/p99 latency, and the ratio to the crypto-bound limit measured in the same run: the SM2 operations
+of one issuance (CSR verify, 2 certificate signatures, encryption key generation, envelope encryption)
+timed through gm on one core, times the cores. The gm operations are the ones the server calls: CSR
+parsing and proof-of-possession check, building and signing two certificates (gm.x509), generating the
+encryption key and enveloping it. The bare SM2 floor (no X.509) is printed too.
+Last line: one JSON object. Target: ratio >= 0.5.
+
+    .venv/bin/python benchmarks/issuance.py [--count 2000] [--clients 32] [--workers 2] [--database sqlite|postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+from sqlalchemy import func, select
+
+from gm.envelope import envelope_key
+from gm.sm2 import SM2PrivateKey
+from gm.x509 import SIGNING_KEY_USAGE, CertificationRequest, build_certificate, build_csr
+from server import models
+from server.app import build_service
+from server.config import ServerConfig
+from tests.server.services import PostgresCluster, free_port
+
+TARGET = 0.5
+
+
+def crypto_seconds_per_issuance(rounds: int = 200) -> float:
+    """One core's time for the SM2 work of one issuance (the floor under any implementation)."""
+    ca_key, user_key = SM2PrivateKey.generate(), SM2PrivateKey.generate()
+    csr = build_csr({"common_name": "bench"}, user_key).to_der()
+    message = bytes(300)  # about the size of a tbsCertificate
+    start = time.perf_counter()
+    for _ in range(rounds):
+        request = CertificationRequest.from_der(csr)
+        user_key.public_key.verify(request.asn1["signature"].native, request.asn1["certification_request_info"].dump())
+        ca_key.sign(message)
+        enc = SM2PrivateKey.generate()
+        ca_key.sign(message)
+        envelope_key(enc, user_key.public_key)
+    return (time.perf_counter() - start) / rounds
+
+
+def gm_seconds_per_issuance(rounds: int = 100) -> float:
+    """One core's time for every gm call of one issuance, as the server makes them."""
+    from datetime import datetime, timedelta, timezone
+
+    ca_key, user_key = SM2PrivateKey.generate(), SM2PrivateKey.generate()
+    csr = build_csr({"common_name": "bench"}, user_key).to_der()
+    ca = build_certificate(
+        subject={"common_name": "CA"},
+        public_key=ca_key.public_key,
+        issuer_key=ca_key,
+        not_after=datetime.now(timezone.utc) + timedelta(days=10),
+        ca=True,
+        key_usage={"key_cert_sign", "crl_sign"},
+    )
+    subject = {
+        "common_name": "张三",
+        "country_name": "CN",
+        "serial_number": "11010519491231002X",
+        "organizational_unit_name": "自然人",
+    }
+    start = time.perf_counter()
+    for _ in range(rounds):
+        request = CertificationRequest.from_der(csr)
+        request.verify()
+        encryption_key = SM2PrivateKey.generate()
+        for public in (request.public_key, encryption_key.public_key):
+            build_certificate(
+                subject=subject,
+                public_key=public,
+                issuer=ca,
+                issuer_key=ca_key,
+                not_after=datetime.now(timezone.utc) + timedelta(days=1),
+                key_usage=SIGNING_KEY_USAGE,
+                crl_urls=["http://127.0.0.1:8470/crl/issuing-g1.crl"],
+            )
+        envelope_key(encryption_key, request.public_key).to_der()
+    return (time.perf_counter() - start) / rounds
+
+
+def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
+    """Accounts allowed to issue, a session token each, and a CSR each (client-side work, not timed)."""
+    service = build_service(config)
+    service.start()
+    jobs = []
+    with service.db.session() as session:
+        for i in range(count):
+            account = models.Account(
+                username=f"load{i:06d}",
+                applicant_name=f"负载测试{i}",
+                account_type="natural",
+                id_number="11010519491231002X",
+                email=f"load{i}@example.com",
+                status="approved",
+                may_issue=True,
+                exchange_required=False,
+                name_change_approved=False,
+                failed_logins=0,
+                created_at=models_now(),
+            )
+            session.add(account)
+            session.flush()
+            token = service._new_session(session, account.id, "account", None)
+            csr = build_csr({"common_name": "load"}, SM2PrivateKey.generate()).to_der()
+            jobs.append((token, base64.b64encode(csr).decode()))
+    service.db.engine.dispose()
+    return jobs
+
+
+def models_now() -> Any:
+    from server.security import utcnow
+
+    return utcnow()
+
+
+def start_server(config: ServerConfig, workers: int) -> subprocess.Popen:  # type: ignore[type-arg]
+    args = [
+        sys.executable,
+        "-c",
+        "from server.cli import run; run()",
+        "--data-dir",
+        str(config.data_dir),
+        "--database-url",
+        config.database_url,
+        "--port",
+        str(config.port),
+        "serve",
+        "--workers",
+        str(workers),
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{config.port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+        if process.poll() is not None:
+            raise SystemExit(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+    raise SystemExit("server did not start")
+
+
+def run_load(
+    port: int, jobs: List[Tuple[str, str]], clients: int
+) -> Tuple[float, List[float], List[Dict[str, Any]], List[str]]:
+    latencies: List[float] = []
+    results: List[Dict[str, Any]] = []
+    errors: List[str] = []
+    lock = threading.Lock()
+    queue = list(jobs)
+
+    def worker() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    token, csr = queue.pop()
+                start = time.perf_counter()
+                response = client.post(
+                    "/api/v1/certificates/issue", json={"csr": csr}, headers={"Authorization": f"Bearer {token}"}
+                )
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status_code == 200:
+                        results.append(response.json())
+                    else:
+                        errors.append(f"{response.status_code} {response.text[:120]}")
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, latencies, results, errors
+
+
+def check_records(config: ServerConfig, results: List[Dict[str, Any]]) -> Dict[str, int]:
+    from gm.x509 import Certificate
+
+    service = build_service(config)
+    serials = set()
+    for body in results:
+        for field in ("sign_certificate", "encryption_certificate"):
+            serials.add(f"{Certificate.from_der(base64.b64decode(body[field])).serial_number:X}")
+    with service.db.session() as session:
+        stored = session.scalar(select(func.count()).select_from(models.Certificate)) or 0
+        distinct = session.scalar(select(func.count(func.distinct(models.Certificate.serial)))) or 0
+        escrowed = session.scalar(select(func.count()).select_from(models.EscrowedKey)) or 0
+        found = set(session.scalars(select(models.Certificate.serial)))
+    service.db.engine.dispose()
+    return {
+        "returned": len(serials),
+        "stored": stored,
+        "distinct_stored": distinct,
+        "escrowed": escrowed,
+        "missing": len(serials - found),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the target or the record check fails")
+    args = parser.parse_args()
+
+    cores = os.cpu_count() or 1
+    sm2_s = crypto_seconds_per_issuance()
+    gm_s = gm_seconds_per_issuance()
+    limit = cores / gm_s
+
+    workdir = Path(tempfile.mkdtemp(prefix="certassist-bench-"))
+    cluster: Optional[PostgresCluster] = None
+    server: Optional[subprocess.Popen] = None  # type: ignore[type-arg]
+    try:
+        if args.database == "postgresql":
+            cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="certassist-pg-"))).start()
+            url = cluster.new_database("bench")
+        else:
+            url = f"sqlite:///{workdir / 'bench.db'}"
+        config = ServerConfig(data_dir=workdir / "data", database_url=url, port=free_port())
+        jobs = prepare(config, args.count)
+        server = start_server(config, args.workers)
+        elapsed, latencies, results, errors = run_load(config.port, jobs, args.clients)
+        records = check_records(config, results)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
+        if cluster is not None:
+            cluster.stop()
+    rate = len(results) / elapsed
+    quantiles = statistics.quantiles(latencies, n=100)
+    ratio = rate / limit
+    records_ok = (
+        not errors
+        and records["returned"] == 2 * args.count == records["stored"] == records["distinct_stored"]
+        and records["escrowed"] == args.count
+        and records["missing"] == 0
+    )
+    print(
+        f"issued {len(results)} dual certificates in {elapsed:.1f} s with {args.clients} clients, "
+        f"{args.workers} server workers, {args.database}"
+    )
+    print(f"issuances/s {rate:.1f}   p50 {quantiles[49] * 1000:.0f} ms   p99 {quantiles[98] * 1000:.0f} ms")
+    print(
+        f"crypto-bound limit {limit:.1f}/s ({gm_s * 1000:.2f} ms of gm work per issuance x {cores} cores); "
+        f"ratio {ratio:.2f} (target {TARGET})"
+    )
+    print(
+        f"bare SM2 operations alone: {sm2_s * 1000:.2f} ms per issuance (limit {cores / sm2_s:.0f}/s, "
+        f"ratio {rate / (cores / sm2_s):.3f})"
+    )
+    print(f"records: {records}; errors: {len(errors)} {errors[:3]}")
+    print(
+        json.dumps(
+            {
+                "issuances_per_s": round(rate, 1),
+                "p50_ms": round(quantiles[49] * 1000, 1),
+                "p99_ms": round(quantiles[98] * 1000, 1),
+                "crypto_limit_per_s": round(limit, 1),
+                "sm2_only_limit_per_s": round(cores / sm2_s, 1),
+                "ratio_to_crypto_limit": round(ratio, 3),
+                "records_ok": records_ok,
+                "count": args.count,
+                "clients": args.clients,
+                "workers": args.workers,
+                "database": args.database,
+            }
+        )
+    )
+    return 0 if (records_ok and ratio >= TARGET) or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
