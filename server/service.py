@@ -464,8 +464,14 @@ class IssuingService:
                 )
             )
         envelope = envelope_key(encryption_key, sign_public)
-        return IssueResult(sign_cert.to_der(), enc_cert.to_der(), envelope.to_der(), self.ca.chain_pem(session),
-                           pair, f"{sign_cert.not_after:%Y-%m-%d}")
+        return IssueResult(
+            sign_cert.to_der(),
+            enc_cert.to_der(),
+            envelope.to_der(),
+            self.ca.chain_pem(session),
+            pair,
+            f"{sign_cert.not_after:%Y-%m-%d}",
+        )
 
     def _revoke_pair(self, session: Session, pair_serial: str, reason: str) -> List[int]:
         generations = set()
