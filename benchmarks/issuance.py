@@ -172,6 +172,7 @@ def run_load(
     queue = list(jobs)
 
     def worker() -> None:
+        # One connection per issuance, as tray clients do: lets every server worker take its share.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             while True:
                 with lock:
@@ -180,7 +181,9 @@ def run_load(
                     token, csr = queue.pop()
                 start = time.perf_counter()
                 response = client.post(
-                    "/api/v1/certificates/issue", json={"csr": csr}, headers={"Authorization": f"Bearer {token}"}
+                    "/api/v1/certificates/issue",
+                    json={"csr": csr},
+                    headers={"Authorization": f"Bearer {token}", "Connection": "close"},
                 )
                 elapsed = time.perf_counter() - start
                 with lock:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Any, NoReturn, Optional, Union
 
 from asn1crypto import keys, pem
@@ -129,6 +130,16 @@ def _domain() -> keys.ECDomainParameters:
     return keys.ECDomainParameters(name="named", value=asn1.CURVE_NAME)
 
 
+@functools.lru_cache(maxsize=1)
+def _spki_prefix() -> bytes:
+    """Everything of an SM2 SubjectPublicKeyInfo before the point (encoded once by asn1crypto)."""
+    sample = b"\x04" + curve.GX.to_bytes(32, "big") + curve.GY.to_bytes(32, "big")
+    info = keys.PublicKeyInfo({"algorithm": {"algorithm": "ec", "parameters": _domain()}, "public_key": sample})
+    der = bytes(info.dump())
+    assert der.endswith(sample)
+    return der[: -len(sample)]
+
+
 def _check_curve(params: Any) -> None:
     if params.name != "named" or params.chosen.native != asn1.CURVE_NAME:
         raise InvalidKey(f"key is not on the SM2 curve (parameters: {params.native!r})")
@@ -209,10 +220,8 @@ class SM2PublicKey:
         return int.from_bytes(self._point[33:], "big")
 
     def to_der(self) -> bytes:
-        info = keys.PublicKeyInfo(
-            {"algorithm": {"algorithm": "ec", "parameters": _domain()}, "public_key": self._point}
-        )
-        return bytes(info.dump())
+        """SubjectPublicKeyInfo: id-ecPublicKey with sm2p256v1, then the 65-byte point."""
+        return _spki_prefix() + self._point
 
     def to_pem(self) -> bytes:
         return bytes(pem.armor("PUBLIC KEY", self.to_der()))

@@ -35,7 +35,7 @@ def create_app(config: ServerConfig, service: Optional[IssuingService] = None) -
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        svc.db.engine.dispose()
+        svc.close()  # delivers queued mail before the process ends
 
     app = FastAPI(
         title="CertAssist issuing service (证书助手签发服务)",

@@ -22,6 +22,7 @@ def _service(ctx: click.Context) -> Any:
 
     svc = build_service(_config(ctx))
     svc.start()
+    ctx.call_on_close(svc.close)  # queued mail (approval, name change) is delivered before exit
     return svc
 
 

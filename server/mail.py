@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import queue
 import smtplib
 import ssl
+import threading
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Optional, Protocol, Tuple
 
 from drivers.soft.storage import atomic_write
 from server.config import MailConfig
+
+log = logging.getLogger(__name__)
 
 
 class Mailer(Protocol):
@@ -61,11 +66,53 @@ class SmtpMailer:
             client.send_message(message)
 
 
+class BackgroundMailer:
+    """Sends through ``inner`` on a worker thread, so a request never waits for SMTP or the disk.
+
+    Failures are retried a few times and then logged (recipient and subject only, never the body, which
+    may hold an unlock code). ``close()`` delivers what is queued before returning.
+    """
+
+    RETRIES = 3
+
+    def __init__(self, inner: Mailer) -> None:
+        self.inner = inner
+        self._queue: queue.Queue[Optional[Tuple[str, str, str]]] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="certassist-mail", daemon=True)
+        self._thread.start()
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self._queue.put((to, subject, body))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            to, subject, body = item
+            for attempt in range(1, self.RETRIES + 1):
+                try:
+                    self.inner.send(to, subject, body)
+                    break
+                except (OSError, smtplib.SMTPException) as exc:
+                    if attempt == self.RETRIES:
+                        log.error("mail to %s (%s) failed: %s", to, subject, exc)
+                    else:
+                        time.sleep(0.5 * attempt)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+
 def make_mailer(config: MailConfig) -> Mailer:
+    inner: Mailer
     if config.mode == "smtp":
-        return SmtpMailer(config)
-    assert config.outbox_dir is not None
-    return OutboxMailer(config.outbox_dir, config.sender)
+        inner = SmtpMailer(config)
+    else:
+        assert config.outbox_dir is not None
+        inner = OutboxMailer(config.outbox_dir, config.sender)
+    return BackgroundMailer(inner)
 
 
 SIGNATURE = "\n\n—— 证书助手（本邮件由系统自动发送，请勿直接回复）"

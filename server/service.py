@@ -81,6 +81,13 @@ class IssuingService:
         with self.db.session() as session:
             self.ca.ensure_initialized(session)
 
+    def close(self) -> None:
+        """Deliver queued mail and release database connections."""
+        close_mail = getattr(self.mailer, "close", None)
+        if close_mail is not None:
+            close_mail()
+        self.db.engine.dispose()
+
     # -- accounts --------------------------------------------------------------------------
     def register(
         self,

@@ -21,6 +21,18 @@ def signature_algorithm() -> algos.SignedDigestAlgorithm:
     return algos.SignedDigestAlgorithm({"algorithm": asn1.SIGNATURE_ALGORITHM})
 
 
+SIGNATURE_ALGORITHM_DER = bytes(signature_algorithm().dump())
+
+
+def der_tlv(tag: int, content: bytes) -> bytes:
+    """One DER element (definite length). Used to join fields that asn1crypto encoded one by one."""
+    length = len(content)
+    if length < 0x80:
+        return bytes([tag, length]) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content
+
+
 def sign_tbs(tbs_der: bytes, key: SM2PrivateKey, signer_id: bytes) -> bytes:
     return key.sign(tbs_der, signer_id=signer_id)
 

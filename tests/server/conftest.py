@@ -94,7 +94,7 @@ def make_server(tmp_path: Path, database_url: str, smtp: SmtpServer, known_captc
 
     yield factory
     for service in made:
-        service.db.engine.dispose()
+        service.close()
 
 
 @pytest.fixture()
