@@ -18,6 +18,7 @@ from asn1crypto import keys, pem
 from gm import asn1, curve
 from gm._native import sm2 as native
 from gm.errors import DecryptionError, EncodingError, InvalidKey, InvalidSignature
+from gm.pem import armor, unarmor
 from gm.selftest import ensure_self_test
 from gm.sm3 import sm3
 
@@ -145,18 +146,6 @@ def _check_curve(params: Any) -> None:
         raise InvalidKey(f"key is not on the SM2 curve (parameters: {params.native!r})")
 
 
-def _unarmor(data: bytes, expected: tuple[str, ...]) -> bytes:
-    if pem.detect(data):
-        try:
-            kind, _headers, der = pem.unarmor(data)
-        except ValueError as exc:
-            raise EncodingError(f"malformed PEM: {exc}") from exc
-        if kind not in expected:
-            raise EncodingError(f"expected PEM {' or '.join(expected)}, found {kind}")
-        return bytes(der)
-    return bytes(data)
-
-
 class SM2PublicKey:
     """An SM2 public key: verify signatures, encrypt, export as raw / SPKI DER / PEM."""
 
@@ -195,7 +184,7 @@ class SM2PublicKey:
 
     @classmethod
     def from_pem(cls, data: bytes) -> SM2PublicKey:
-        return cls.from_der(_unarmor(data, ("PUBLIC KEY",)))
+        return cls.from_der(unarmor(data, ("PUBLIC KEY",)))
 
     @classmethod
     def load(cls, data: bytes) -> SM2PublicKey:
@@ -224,7 +213,7 @@ class SM2PublicKey:
         return _spki_prefix() + self._point
 
     def to_pem(self) -> bytes:
-        return bytes(pem.armor("PUBLIC KEY", self.to_der()))
+        return armor("PUBLIC KEY", self.to_der())
 
     def fingerprint(self) -> str:
         """SM3 of the raw point, hex; stable across encodings."""
@@ -360,7 +349,7 @@ class SM2PrivateKey:
 
     @classmethod
     def from_pem(cls, data: bytes) -> SM2PrivateKey:
-        return cls.from_der(_unarmor(data, ("PRIVATE KEY", "EC PRIVATE KEY", "SM2 PRIVATE KEY")))
+        return cls.from_der(unarmor(data, ("PRIVATE KEY", "EC PRIVATE KEY", "SM2 PRIVATE KEY")))
 
     @classmethod
     def load(cls, data: bytes) -> SM2PrivateKey:
@@ -400,7 +389,7 @@ class SM2PrivateKey:
         return bytes(info.dump())
 
     def to_pem(self) -> bytes:
-        return bytes(pem.armor("PRIVATE KEY", self.to_der()))
+        return armor("PRIVATE KEY", self.to_der())
 
     # -- operations ------------------------------------------------------------------------
     def sign(

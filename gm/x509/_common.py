@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Union
 
-from asn1crypto import algos, pem, x509
+from asn1crypto import algos, x509
 
 from gm import asn1
-from gm.errors import CertificateError, EncodingError, InvalidSignature
+from gm.errors import CertificateError, InvalidSignature
 from gm.sm2 import DEFAULT_SIGNER_ID, SM2PrivateKey, SM2PublicKey
 from gm.sm3 import sm3
 
@@ -117,22 +117,6 @@ _SHORT = {
 def _short(attr_type: Any) -> str:
     native = attr_type.native
     return str(_SHORT.get(native, native))
-
-
-def unarmor(data: bytes, labels: Tuple[str, ...]) -> bytes:
-    if pem.detect(data):
-        try:
-            label, _h, der = pem.unarmor(data)
-        except ValueError as exc:
-            raise EncodingError(f"malformed PEM: {exc}") from exc
-        if label not in labels:
-            raise EncodingError(f"expected PEM {' or '.join(labels)}, found {label}")
-        return bytes(der)
-    return bytes(data)
-
-
-def armor(label: str, der: bytes) -> bytes:
-    return bytes(pem.armor(label, der))
 
 
 def default_id(signer_id: Optional[bytes]) -> bytes:

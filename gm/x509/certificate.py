@@ -9,12 +9,12 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tup
 from asn1crypto import core, x509
 
 from gm.errors import CertificateError, EncodingError
+from gm.pem import armor, unarmor
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
 from gm.sm3 import sm3
 from gm.x509._common import (
     SIGNATURE_ALGORITHM_DER,
     NameInput,
-    armor,
     build_name,
     default_id,
     der_tlv,
@@ -23,7 +23,6 @@ from gm.x509._common import (
     random_serial,
     sign_tbs,
     to_time,
-    unarmor,
     utcnow,
     verify_signed,
 )

@@ -9,16 +9,15 @@ from typing import Any, Dict, List, Optional, Sequence
 from asn1crypto import crl, x509
 
 from gm.errors import CertificateError, EncodingError
+from gm.pem import armor, unarmor
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
 from gm.x509._common import (
-    armor,
     default_id,
     key_identifier,
     name_text,
     sign_tbs,
     signature_algorithm,
     to_time,
-    unarmor,
     utcnow,
     verify_signed,
 )

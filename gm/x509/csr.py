@@ -7,16 +7,15 @@ from typing import Any, Dict, List, Optional, Sequence
 from asn1crypto import csr, x509
 
 from gm.errors import EncodingError
+from gm.pem import armor, unarmor
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
 from gm.x509._common import (
     NameInput,
-    armor,
     build_name,
     default_id,
     name_text,
     sign_tbs,
     signature_algorithm,
-    unarmor,
     verify_signed,
 )
 
