@@ -422,6 +422,59 @@ class IssuingService:
                 "csr_invalid", "证书请求无效（签名验证失败或格式错误），请重试；如反复失败请使用「环境修复」"
             ) from exc
 
+    def _existing_pair(
+        self, session: Session, account: models.Account, sign_public: SM2PublicKey
+    ) -> Optional[IssueResult]:
+        """The valid pair already issued to this account for this signing key, if any.
+
+        Makes issuance idempotent: a client whose connection dropped after the CA had answered asks again
+        with the same key (still on its device) and receives the same certificates, enveloped afresh.
+        """
+        rows = session.scalars(
+            select(models.Certificate).where(
+                models.Certificate.account_id == account.id,
+                models.Certificate.usage == "sign",
+                models.Certificate.status == models.CertStatus.VALID.value,
+            )
+        )
+        for row in rows:
+            sign_cert = Certificate.from_der(row.der)
+            if sign_cert.public_key != sign_public:
+                continue
+            enc_row = session.scalar(
+                select(models.Certificate).where(
+                    models.Certificate.pair_serial == row.pair_serial, models.Certificate.usage == "encrypt"
+                )
+            )
+            escrow = (
+                session.scalar(
+                    select(models.EscrowedKey).where(models.EscrowedKey.certificate_serial == enc_row.serial)
+                )
+                if enc_row
+                else None
+            )
+            if enc_row is None or escrow is None:
+                return None
+            encryption_key = SM2PrivateKey.from_raw(self.sealer.open(escrow.sealed_key, f"escrow/{enc_row.serial}"))
+            envelope = envelope_key(encryption_key, sign_public)
+            return IssueResult(
+                row.der,
+                enc_row.der,
+                envelope.to_der(),
+                self.ca.chain_pem(session),
+                row.serial,
+                f"{sign_cert.not_after:%Y-%m-%d}",
+            )
+        return None
+
+    def _repeat(
+        self, session: Session, account: models.Account, csr_der: bytes, client: Optional[str]
+    ) -> Optional[IssueResult]:
+        existing = self._existing_pair(session, account, self._parse_csr(csr_der))
+        if existing is not None:
+            audit(session, "certificate_resent", account.id, existing.sign_serial, client=client)
+        return existing
+
     def _issue_pair(
         self,
         session: Session,
@@ -502,6 +555,9 @@ class IssuingService:
             account = self._load_account(session, principal)
             if principal.kind != "account":
                 raise forbidden("account_login_required", "证书签发需要使用账号登录")
+            repeated = self._repeat(session, account, csr_der, client)
+            if repeated is not None:
+                return repeated
             if account.exchange_required:
                 raise conflict("exchange_required", "您的账号需要办理「证书换发」，请在右键菜单中选择「证书换发」")
             if not account.may_issue:
@@ -526,6 +582,9 @@ class IssuingService:
     ) -> IssueResult:
         with self.db.session() as session:
             account = self._load_account(session, principal)
+            repeated = self._repeat(session, account, csr_der, client)
+            if repeated is not None:
+                return repeated
             if not account.exchange_required:
                 raise conflict("exchange_not_required", "您的账号无需换发证书")
             old_pairs = set(
@@ -560,6 +619,9 @@ class IssuingService:
             account = self._load_account(session, principal)
             if principal.kind != "certificate" or principal.certificate_serial is None:
                 raise forbidden("certificate_login_required", "证书更新需要使用证书登录")
+            repeated = self._repeat(session, account, csr_der, client)
+            if repeated is not None:
+                return repeated
             row = session.scalar(
                 select(models.Certificate)
                 .where(models.Certificate.serial == principal.certificate_serial)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from asn1crypto import csr, x509
 
@@ -14,7 +14,6 @@ from gm.x509._common import (
     build_name,
     default_id,
     name_text,
-    sign_tbs,
     signature_algorithm,
     verify_signed,
 )
@@ -86,12 +85,29 @@ class CertificationRequest:
         return f"CertificationRequest(subject={self.subject_text!r})"
 
 
+Signer = Callable[[bytes], bytes]  # tbs bytes -> DER SM2 signature (a key, or a token that holds one)
+
+
 def build_csr(
     subject: NameInput,
-    key: SM2PrivateKey,
+    key: Union[SM2PrivateKey, SM2PublicKey],
     requested_extensions: Sequence[Dict[str, Any]] = (),
     signer_id: Optional[bytes] = None,
+    signer: Optional[Signer] = None,
 ) -> CertificationRequest:
+    """A PKCS#10 request for ``key``, signed with SM2-with-SM3.
+
+    Pass a private key, or a public key plus ``signer`` when the private key lives on a device (the device
+    signs the request info with the signer ID ``1234567812345678`` unless told otherwise).
+    """
+    if isinstance(key, SM2PrivateKey):
+        private = key
+        public = key.public_key
+        signer = signer or (lambda tbs: private.sign(tbs, signer_id=default_id(signer_id)))
+    else:
+        public = key
+        if signer is None:
+            raise ValueError("a CSR for a public key needs a signer (the device that holds the private key)")
     attributes: List[Dict[str, Any]] = []
     if requested_extensions:
         attributes.append({"type": "extension_request", "values": [list(requested_extensions)]})
@@ -99,13 +115,15 @@ def build_csr(
         {
             "version": "v1",
             "subject": build_name(subject),
-            "subject_pk_info": x509.PublicKeyInfo.load(key.public_key.to_der()),
+            "subject_pk_info": x509.PublicKeyInfo.load(public.to_der()),
             "attributes": attributes,
         }
     )
     algorithm = signature_algorithm()
-    signature = sign_tbs(info.dump(), key, default_id(signer_id))
+    signature = signer(bytes(info.dump()))
     req = csr.CertificationRequest(
         {"certification_request_info": info, "signature_algorithm": algorithm, "signature": signature}
     )
-    return CertificationRequest.from_der(req.dump())
+    request = CertificationRequest.from_der(req.dump())
+    request.verify(signer_id)  # a device that signed with another ID or key is caught here, not at the CA
+    return request

@@ -483,3 +483,33 @@ def test_email_and_password_by_certificate_login(server: Server) -> None:
 def test_openapi_is_served(server: Server) -> None:
     spec = server.api("GET", "/openapi.json").json()
     assert "/api/v1/certificates/issue" in spec["paths"] and "/api/v1/unlock/complete" in spec["paths"]
+
+
+def test_issuance_is_idempotent_for_the_same_key(server: Server) -> None:
+    """A client whose connection dropped after the CA answered asks again and gets the same pair."""
+    user = new_user(server)
+    key, first = issue(server, user)
+    token = account_login(server, user)
+    again = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr_for(key)})
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert body["sign_certificate"] == first["sign_certificate"]
+    assert body["encryption_certificate"] == first["encryption_certificate"]
+    enc = Certificate.from_der(unb64(body["encryption_certificate"]))
+    assert EnvelopedKey.from_der(unb64(body["enveloped_key"])).open(key).public_key == enc.public_key
+    other = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr_for(SM2PrivateKey.generate())})
+    assert other.status_code == 403  # a new key is a new certificate: still refused
+    with server.service.db.session() as session:
+        assert len(list(session.scalars(select(models.Certificate)))) == 2
+
+
+def test_update_retry_after_success_returns_the_new_pair(make_server: ServerFactory) -> None:
+    server = make_server(validity_days=20)
+    user = new_user(server)
+    key, body = issue(server, user)
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    new_key = SM2PrivateKey.generate()
+    first = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(new_key)})
+    assert first.status_code == 200
+    retry = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(new_key)})
+    assert retry.status_code == 200 and retry.json()["sign_certificate"] == first.json()["sign_certificate"]
