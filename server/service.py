@@ -468,12 +468,27 @@ class IssuingService:
         return None
 
     def _repeat(
-        self, session: Session, account: models.Account, csr_der: bytes, client: Optional[str]
+        self,
+        session: Session,
+        account: models.Account,
+        csr_der: bytes,
+        admin_credential: Optional[str],
+        client: Optional[str],
     ) -> Optional[IssueResult]:
         existing = self._existing_pair(session, account, self._parse_csr(csr_der))
         if existing is not None:
+            if admin_credential:  # a resumed client rotated its admin credential: escrow the new one
+                self._escrow_admin(session, existing.sign_serial, admin_credential)
             audit(session, "certificate_resent", account.id, existing.sign_serial, client=client)
         return existing
+
+    def _escrow_admin(self, session: Session, pair_serial: str, admin_credential: str) -> None:
+        sealed = self.sealer.seal(admin_credential.encode(), f"admin/{pair_serial}")
+        stored = session.scalar(select(models.AdminCredential).where(models.AdminCredential.pair_serial == pair_serial))
+        if stored is None:
+            session.add(models.AdminCredential(pair_serial=pair_serial, sealed_secret=sealed, created_at=utcnow()))
+        else:
+            stored.sealed_secret = sealed
 
     def _issue_pair(
         self,
@@ -516,13 +531,7 @@ class IssuingService:
             )
         )
         if admin_credential:
-            session.add(
-                models.AdminCredential(
-                    pair_serial=pair,
-                    created_at=now,
-                    sealed_secret=self.sealer.seal(admin_credential.encode(), f"admin/{pair}"),
-                )
-            )
+            self._escrow_admin(session, pair, admin_credential)
         envelope = envelope_key(encryption_key, sign_public)
         return IssueResult(
             sign_cert.to_der(),
@@ -555,7 +564,7 @@ class IssuingService:
             account = self._load_account(session, principal)
             if principal.kind != "account":
                 raise forbidden("account_login_required", "证书签发需要使用账号登录")
-            repeated = self._repeat(session, account, csr_der, client)
+            repeated = self._repeat(session, account, csr_der, admin_credential, client)
             if repeated is not None:
                 return repeated
             if account.exchange_required:
@@ -582,7 +591,7 @@ class IssuingService:
     ) -> IssueResult:
         with self.db.session() as session:
             account = self._load_account(session, principal)
-            repeated = self._repeat(session, account, csr_der, client)
+            repeated = self._repeat(session, account, csr_der, admin_credential, client)
             if repeated is not None:
                 return repeated
             if not account.exchange_required:
@@ -619,7 +628,7 @@ class IssuingService:
             account = self._load_account(session, principal)
             if principal.kind != "certificate" or principal.certificate_serial is None:
                 raise forbidden("certificate_login_required", "证书更新需要使用证书登录")
-            repeated = self._repeat(session, account, csr_der, client)
+            repeated = self._repeat(session, account, csr_der, admin_credential, client)
             if repeated is not None:
                 return repeated
             row = session.scalar(
@@ -763,16 +772,7 @@ class IssuingService:
                 select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
             )
             assert row is not None
-            stored = session.scalar(
-                select(models.AdminCredential).where(models.AdminCredential.pair_serial == row.pair_serial)
-            )
-            sealed = self.sealer.seal(admin_credential.encode(), f"admin/{row.pair_serial}")
-            if stored is None:
-                session.add(
-                    models.AdminCredential(pair_serial=row.pair_serial, sealed_secret=sealed, created_at=utcnow())
-                )
-            else:
-                stored.sealed_secret = sealed
+            self._escrow_admin(session, row.pair_serial, admin_credential)
             audit(session, "admin_credential_escrowed", principal.account_id, row.pair_serial)
 
     # -- recovery without traps ------------------------------------------------------------
