@@ -155,3 +155,10 @@ def certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> st
     )
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.softhsm import start_softhsm
+
+    yield start_softhsm(tmp_path_factory.mktemp("softhsm"))
