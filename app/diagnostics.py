@@ -28,7 +28,7 @@ def _certificate(cert: Any, usage: KeyUsage) -> Dict[str, Any]:
     }
 
 
-def _device(device: Device) -> Dict[str, Any]:
+def device_report(device: Device) -> Dict[str, Any]:
     info = device.info
     entry: Dict[str, Any] = {
         "backend": info.backend,
@@ -120,7 +120,7 @@ def build_report(backends: Sequence[Backend]) -> Dict[str, Any]:
             section["directory"] = str(backend.directory)
         section["enumeration_ms"] = round(found.seconds.get(backend.name, 0.0) * 1000, 1)
         report["backends"][backend.name] = section
-    report["devices"] = [_device(d) for d in found.devices]
+    report["devices"] = [device_report(d) for d in found.devices]
     report["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return report
 

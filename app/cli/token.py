@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import click
 
 from app.cli.errors import ExitCode
-from app.diagnostics import _device, build_report
+from app.diagnostics import build_report, device_report
 from app.settings import Settings
 from drivers.base import Backend, check_new_pin
 from drivers.registry import default_backends, discover, select_device
@@ -87,7 +87,7 @@ def list_devices(pkcs11_modules: Tuple[str, ...], as_json: bool) -> None:
 def info(pkcs11_modules: Tuple[str, ...], selector: Optional[str], as_json: bool) -> None:
     """Show a device: PIN retries, containers, certificates and days to expiry."""
     device = select_device(discover(_backends(pkcs11_modules)).devices, selector)
-    data = _device(device)
+    data = device_report(device)
     _emit(data, as_json, _format_device(data))
 
 
