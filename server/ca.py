@@ -6,6 +6,7 @@ CA private keys are sealed at rest and unsealed once per process. Serial numbers
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Optional, Tuple
 
@@ -29,6 +30,7 @@ from server.sealing import Sealer
 ROOT_YEARS = 20
 ISSUING_YEARS = 10
 ORG = "证书助手 CertAssist"
+CACHE_SECONDS = 5.0
 
 
 def utcnow() -> datetime:
@@ -41,7 +43,11 @@ class CertificateAuthority:
         self.sealer = sealer
         self._lock = threading.Lock()
         self._keys: Dict[int, Tuple[Certificate, SM2PrivateKey]] = {}  # id -> unsealed CA
+        self._ids_by_generation: Dict[int, int] = {}  # issuing generation -> row id
         self._chain: Tuple[Tuple[int, ...], bytes] = ((), b"")  # (CA row ids, PEM)
+        # The active issuing CA, re-read at most every CACHE_SECONDS (a rotation by another process
+        # shows up within that time; one in this process at once).
+        self._active: Optional[Tuple[float, int, bytes]] = None  # (read at, generation, PEM chain)
 
     # -- set-up ----------------------------------------------------------------------------
     def ensure_initialized(self, session: Session) -> None:
@@ -92,6 +98,7 @@ class CertificateAuthority:
         )
         self._store(session, "issuing", generation, cert, key)
         session.flush()
+        self._active = None
         self.refresh_crl(session, generation)
         return generation
 
@@ -130,9 +137,24 @@ class CertificateAuthority:
 
     # -- queries ---------------------------------------------------------------------------
     def issuing(self, session: Session, generation: Optional[int] = None) -> Tuple[int, Certificate, SM2PrivateKey]:
+        if generation is None:
+            generation = self._active_generation(session)
+        row_id = self._ids_by_generation.get(generation)
+        if row_id is not None and row_id in self._keys:
+            cert, key = self._keys[row_id]
+            return generation, cert, key
         row = self._row(session, "issuing", generation)
         cert, key = self._load(session, row)
+        self._ids_by_generation[row.generation] = row.id
         return row.generation, cert, key
+
+    def _active_generation(self, session: Session) -> int:
+        now = time.monotonic()
+        cached = self._active
+        if cached is None or now - cached[0] > CACHE_SECONDS:
+            row = self._row(session, "issuing")
+            self._active = cached = (now, row.generation, self.chain_pem(session))
+        return cached[1]
 
     def root(self, session: Session) -> Certificate:
         return Certificate.from_der(self._row(session, "root").certificate)
@@ -208,8 +230,15 @@ class CertificateAuthority:
             return self.refresh_crl(session, generation)
         return CRL.from_der(state.der)
 
-    def chain_pem(self, session: Session) -> bytes:
-        """Issuing CAs (all generations) then the root. Rebuilt only when a CA was added (by any process)."""
+    def chain_pem(self, session: Session, fresh: bool = True) -> bytes:
+        """Issuing CAs (all generations) then the root. Rebuilt only when a CA was added (by any process).
+
+        ``fresh=False`` accepts the copy read with the active CA (at most CACHE_SECONDS old).
+        """
+        if not fresh:
+            self._active_generation(session)
+            assert self._active is not None
+            return self._active[2]
         ids = tuple(session.scalars(select(models.CaKey.id).order_by(models.CaKey.id)))
         if self._chain[0] != ids:
             certs: List[Certificate] = [*self.issuing_certificates(session).values(), self.root(session)]

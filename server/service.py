@@ -461,7 +461,7 @@ class IssuingService:
                 row.der,
                 enc_row.der,
                 envelope.to_der(),
-                self.ca.chain_pem(session),
+                self.ca.chain_pem(session, fresh=False),
                 row.serial,
                 f"{sign_cert.not_after:%Y-%m-%d}",
             )
@@ -471,11 +471,11 @@ class IssuingService:
         self,
         session: Session,
         account: models.Account,
-        csr_der: bytes,
+        sign_public: SM2PublicKey,
         admin_credential: Optional[str],
         client: Optional[str],
     ) -> Optional[IssueResult]:
-        existing = self._existing_pair(session, account, self._parse_csr(csr_der))
+        existing = self._existing_pair(session, account, sign_public)
         if existing is not None:
             if admin_credential:  # a resumed client rotated its admin credential: escrow the new one
                 self._escrow_admin(session, existing.sign_serial, admin_credential)
@@ -494,11 +494,10 @@ class IssuingService:
         self,
         session: Session,
         account: models.Account,
-        csr_der: bytes,
+        sign_public: SM2PublicKey,
         admin_credential: Optional[str],
         name: Optional[str] = None,
     ) -> IssueResult:
-        sign_public = self._parse_csr(csr_der)
         subject = self._subject(account, name)
         not_after = utcnow() + timedelta(days=self.config.validity_days)
         generation, sign_cert = self.ca.issue(session, subject, sign_public, SIGNING_KEY_USAGE, not_after)
@@ -537,7 +536,7 @@ class IssuingService:
             sign_cert.to_der(),
             enc_cert.to_der(),
             envelope.to_der(),
-            self.ca.chain_pem(session),
+            self.ca.chain_pem(session, fresh=False),
             pair,
             f"{sign_cert.not_after:%Y-%m-%d}",
         )
@@ -560,11 +559,12 @@ class IssuingService:
     def issue(
         self, principal: Principal, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
     ) -> IssueResult:
+        sign_public = self._parse_csr(csr_der)  # proof of possession, once
         with self.db.session() as session:
             account = self._load_account(session, principal)
             if principal.kind != "account":
                 raise forbidden("account_login_required", "证书签发需要使用账号登录")
-            repeated = self._repeat(session, account, csr_der, admin_credential, client)
+            repeated = self._repeat(session, account, sign_public, admin_credential, client)
             if repeated is not None:
                 return repeated
             if account.exchange_required:
@@ -574,7 +574,7 @@ class IssuingService:
                     "issue_not_allowed",
                     "该账号当前不能签发新证书（已签发过证书）；如需更换请先「证书废除」或联系管理员",
                 )
-            result = self._issue_pair(session, account, csr_der, admin_credential)
+            result = self._issue_pair(session, account, sign_public, admin_credential)
             account.may_issue = False
             audit(
                 session,
@@ -589,9 +589,10 @@ class IssuingService:
     def exchange(
         self, principal: Principal, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
     ) -> IssueResult:
+        sign_public = self._parse_csr(csr_der)  # proof of possession, once
         with self.db.session() as session:
             account = self._load_account(session, principal)
-            repeated = self._repeat(session, account, csr_der, admin_credential, client)
+            repeated = self._repeat(session, account, sign_public, admin_credential, client)
             if repeated is not None:
                 return repeated
             if not account.exchange_required:
@@ -604,7 +605,7 @@ class IssuingService:
                     )
                 )
             )
-            result = self._issue_pair(session, account, csr_der, admin_credential)
+            result = self._issue_pair(session, account, sign_public, admin_credential)
             for pair in old_pairs:
                 for generation in self._revoke_pair(session, pair, "superseded"):
                     self.ca.refresh_crl(session, generation)
@@ -624,11 +625,12 @@ class IssuingService:
         self, principal: Principal, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
     ) -> IssueResult:
         """Renewal (from N days before expiry) or company-name change once approved."""
+        sign_public = self._parse_csr(csr_der)  # proof of possession, once
         with self.db.session() as session:
             account = self._load_account(session, principal)
             if principal.kind != "certificate" or principal.certificate_serial is None:
                 raise forbidden("certificate_login_required", "证书更新需要使用证书登录")
-            repeated = self._repeat(session, account, csr_der, admin_credential, client)
+            repeated = self._repeat(session, account, sign_public, admin_credential, client)
             if repeated is not None:
                 return repeated
             row = session.scalar(
@@ -645,7 +647,7 @@ class IssuingService:
                     "renewal_too_early",
                     f"证书还有{days}天到期，到期前{self.config.renewal_window_days}天内才能办理证书更新",
                 )
-            result = self._issue_pair(session, account, csr_der, admin_credential, name=new_name)
+            result = self._issue_pair(session, account, sign_public, admin_credential, name=new_name)
             for generation in self._revoke_pair(session, row.pair_serial, "superseded"):
                 self.ca.refresh_crl(session, generation)
             if new_name is not None:

@@ -20,11 +20,12 @@ from gm.x509._common import (
 
 
 class CertificationRequest:
-    __slots__ = ("_der", "_req")
+    __slots__ = ("_der", "_public", "_req")
 
     def __init__(self, req: csr.CertificationRequest, der: bytes) -> None:
         self._req = req
         self._der = der
+        self._public: Optional[SM2PublicKey] = None
 
     @classmethod
     def from_der(cls, der: bytes) -> CertificationRequest:
@@ -65,7 +66,9 @@ class CertificationRequest:
 
     @property
     def public_key(self) -> SM2PublicKey:
-        return SM2PublicKey.from_der(self._req["certification_request_info"]["subject_pk_info"].dump())
+        if self._public is None:  # parsing checks the point (a scalar multiplication): once
+            self._public = SM2PublicKey.from_der(self._req["certification_request_info"]["subject_pk_info"].dump())
+        return self._public
 
     def verify(self, signer_id: Optional[bytes] = None) -> None:
         """Proof of possession: the request is signed by the private key of the key it carries.
