@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from drivers.errors import DeviceRemoved, DriverUnavailable, NotSupported, PinIncorrect, PinLocked
+from drivers.errors import DeviceRemoved, NotSupported, PinIncorrect, PinLocked
 from drivers.model import Capability, DeviceKind
 from drivers.pcsc import CardEvent, CardWatcher, PcscBackend, list_readers
 from drivers.pcsc.monitor import CardEventKind
@@ -178,6 +178,3 @@ def test_service_not_running_is_a_clear_error(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "UNAVAILABLE" in out.stdout and "pcscd" in out.stdout and "SCardSvr" in out.stdout
     assert "available=False" in out.stdout
-
-
-_ = DriverUnavailable
