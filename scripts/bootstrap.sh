@@ -41,5 +41,6 @@ fi
 
 export UV_PROJECT_ENVIRONMENT="$ROOT/.venv" UV_PYTHON_DOWNLOADS=never
 sync_args=(sync --frozen --inexact --quiet)
-if [[ "$MODE" == "test" ]]; then sync_args+=(--all-extras --group dev); else sync_args+=(--no-dev); fi
+sync_args+=(--all-extras)  # the client and the issuing service (the demo embeds it)
+if [[ "$MODE" == "test" ]]; then sync_args+=(--group dev); else sync_args+=(--no-dev); fi
 .venv/bin/python -m uv "${sync_args[@]}"
