@@ -190,22 +190,28 @@ def exchange(
     client: IssuingClient, entry: CertificateEntry, username: str, pin: str, progress: Progress = _quiet
 ) -> IssuedPair:
     """证书换发 (account login): a new pair from the new CA in a new container; a hard key keeps its PIN."""
-    _require_sm2(entry.device)
-    with entry.device.open() as session:
-        session.login(pin)
-        admin = session.rotate_admin_credential() if isinstance(entry.device, SoftDevice) else None
-        return _finish(client.exchange, session, username, admin, progress, replaces=entry.container)
+    return _replace(client.exchange, entry, username, pin, progress)
 
 
 def update(
     client: IssuingClient, entry: CertificateEntry, username: str, pin: str, progress: Progress = _quiet
 ) -> IssuedPair:
     """证书更新 (certificate login): renewal or approved name change; the old container goes last."""
+    return _replace(client.update, entry, username, pin, progress)
+
+
+def _replace(
+    call: Callable[[bytes, Optional[str]], IssuedPair],
+    entry: CertificateEntry,
+    username: str,
+    pin: str,
+    progress: Progress,
+) -> IssuedPair:
     _require_sm2(entry.device)
     with entry.device.open() as session:
         session.login(pin)
         admin = session.rotate_admin_credential() if isinstance(entry.device, SoftDevice) else None
-        return _finish(client.update, session, username, admin, progress, replaces=entry.container)
+        return _finish(call, session, username, admin, progress, replaces=entry.container)
 
 
 # -- 证书登录 / 证书废除 / 证书解锁 / 修改PIN码 ---------------------------------------------------------
