@@ -39,6 +39,7 @@ from gm.x509 import SIGNING_KEY_USAGE, CertificationRequest, build_certificate, 
 from server import models
 from server.app import build_service
 from server.config import ServerConfig
+from server.security import utcnow
 from tests.server.services import PostgresCluster, free_port
 
 TARGET = 0.5
@@ -117,7 +118,7 @@ def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
                 exchange_required=False,
                 name_change_approved=False,
                 failed_logins=0,
-                created_at=models_now(),
+                created_at=utcnow(),
             )
             session.add(account)
             session.flush()
@@ -126,12 +127,6 @@ def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
             jobs.append((token, base64.b64encode(csr).decode()))
     service.db.engine.dispose()
     return jobs
-
-
-def models_now() -> Any:
-    from server.security import utcnow
-
-    return utcnow()
 
 
 def start_server(config: ServerConfig, workers: int) -> subprocess.Popen:  # type: ignore[type-arg]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import constant_time, hashes, hmac
+from cryptography.hazmat.primitives import hashes, hmac
 
 DIGEST_SIZE = 32
 
@@ -37,11 +37,3 @@ def hmac_sm3(key: bytes, data: bytes) -> bytes:
     mac = hmac.HMAC(key, hashes.SM3())
     mac.update(data)
     return mac.finalize()
-
-
-def verify_hmac_sm3(key: bytes, data: bytes, tag: bytes) -> None:
-    """Raise :class:`gm.errors.InvalidSignature` unless ``tag`` is HMAC-SM3(key, data)."""
-    from gm.errors import InvalidSignature
-
-    if not constant_time.bytes_eq(hmac_sm3(key, data), tag):
-        raise InvalidSignature("HMAC-SM3 tag does not match")

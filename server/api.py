@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server import models, schemas
-from server.errors import forbidden, not_found, unauthorized
+from server import schemas
+from server.errors import not_found, unauthorized
 from server.service import IssueResult, IssuingService, Principal
 
 router = APIRouter()
@@ -186,12 +186,4 @@ def set_password(body: schemas.PasswordIn, request: Request, svc: Svc, who: Who)
 @router.post("/api/v1/account/name-change", response_model=schemas.AccountOut, tags=["accounts"], responses=ERRORS)
 def request_name_change(body: schemas.NameChangeIn, svc: Svc, who: Who) -> Dict[str, Any]:
     """Ask for a company-name change; an operator approves it, then 证书更新 applies it."""
-
-    if who.kind != "certificate":
-        raise forbidden("certificate_login_required", "名称变更申请需要使用证书登录")
-    with svc.db.session() as session:
-        account = session.get(models.Account, who.account_id)
-        assert account is not None
-        username = account.username
-    svc.request_name_change(username, body.new_name)
-    return svc.show(username)
+    return svc.holder_requests_name_change(who, body.new_name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import select
@@ -26,15 +26,12 @@ from gm.x509._common import NameInput
 from server import models
 from server.config import ServerConfig
 from server.sealing import Sealer
+from server.security import aware, utcnow
 
 ROOT_YEARS = 20
 ISSUING_YEARS = 10
 ORG = "证书助手 CertAssist"
 CACHE_SECONDS = 5.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class CertificateAuthority:
@@ -47,7 +44,7 @@ class CertificateAuthority:
         self._chain: Tuple[Tuple[int, ...], bytes] = ((), b"")  # (CA row ids, PEM)
         # The active issuing CA, re-read at most every CACHE_SECONDS (a rotation by another process
         # shows up within that time; one in this process at once).
-        self._active: Optional[Tuple[float, int, bytes]] = None  # (read at, generation, PEM chain)
+        self._active: Optional[Tuple[float, int]] = None  # (read at, generation)
 
     # -- set-up ----------------------------------------------------------------------------
     def ensure_initialized(self, session: Session) -> None:
@@ -71,7 +68,7 @@ class CertificateAuthority:
 
     def rotate(self, session: Session) -> int:
         """A new issuing CA generation (for 证书换发: old CA -> new CA). Returns the new generation."""
-        root, root_key = self._load(session, self._row(session, "root"))
+        root, root_key = self._load(self._row(session, "root"))
         current = session.scalar(
             select(models.CaKey).where(models.CaKey.role == "issuing").order_by(models.CaKey.generation.desc())
         )
@@ -126,7 +123,7 @@ class CertificateAuthority:
             raise LookupError(f"no {role} CA generation {generation}")
         return row
 
-    def _load(self, session: Session, row: models.CaKey) -> Tuple[Certificate, SM2PrivateKey]:
+    def _load(self, row: models.CaKey) -> Tuple[Certificate, SM2PrivateKey]:
         with self._lock:
             cached = self._keys.get(row.id)
             if cached is None:
@@ -144,7 +141,7 @@ class CertificateAuthority:
             cert, key = self._keys[row_id]
             return generation, cert, key
         row = self._row(session, "issuing", generation)
-        cert, key = self._load(session, row)
+        cert, key = self._load(row)
         self._ids_by_generation[row.generation] = row.id
         return row.generation, cert, key
 
@@ -153,7 +150,8 @@ class CertificateAuthority:
         cached = self._active
         if cached is None or now - cached[0] > CACHE_SECONDS:
             row = self._row(session, "issuing")
-            self._active = cached = (now, row.generation, self.chain_pem(session))
+            self.chain_pem(session)  # re-read with it, so the cached chain is never older than the active CA
+            self._active = cached = (now, row.generation)
         return cached[1]
 
     def root(self, session: Session) -> Certificate:
@@ -200,33 +198,31 @@ class CertificateAuthority:
             )
         )
         entries = [
-            RevokedEntry(int(row.serial, 16), _aware(row.revoked_at or utcnow()), row.revocation_reason)
+            RevokedEntry(int(row.serial, 16), aware(row.revoked_at or utcnow()), row.revocation_reason)
             for row in revoked
         ]
         state = session.scalar(select(models.CrlState).where(models.CrlState.ca_generation == generation))
         number = 1 if state is None else state.number + 1
         now = utcnow()
+        next_update = now + timedelta(hours=self.config.crl_validity_hours)
         crl = build_crl(
             issuer=ca_cert,
             issuer_key=ca_key,
             revoked=entries,
             crl_number=number,
             this_update=now,
-            next_update=now + timedelta(hours=self.config.crl_validity_hours),
+            next_update=next_update,
         )
         if state is None:
-            state = models.CrlState(
-                ca_generation=generation, number=number, der=crl.to_der(), this_update=now, next_update=now
-            )
+            state = models.CrlState(ca_generation=generation)
             session.add(state)
-        state.number, state.der, state.this_update = number, crl.to_der(), now
-        state.next_update = now + timedelta(hours=self.config.crl_validity_hours)
+        state.number, state.der, state.this_update, state.next_update = number, crl.to_der(), now, next_update
         return crl
 
     def current_crl(self, session: Session, generation: int) -> CRL:
         """The stored CRL, re-signed when it is due (so the published one is never stale)."""
         state = session.scalar(select(models.CrlState).where(models.CrlState.ca_generation == generation))
-        if state is None or _aware(state.next_update) - utcnow() < timedelta(hours=1):
+        if state is None or aware(state.next_update) - utcnow() < timedelta(hours=1):
             return self.refresh_crl(session, generation)
         return CRL.from_der(state.der)
 
@@ -237,15 +233,9 @@ class CertificateAuthority:
         """
         if not fresh:
             self._active_generation(session)
-            assert self._active is not None
-            return self._active[2]
+            return self._chain[1]
         ids = tuple(session.scalars(select(models.CaKey.id).order_by(models.CaKey.id)))
         if self._chain[0] != ids:
             certs: List[Certificate] = [*self.issuing_certificates(session).values(), self.root(session)]
             self._chain = (ids, b"".join(c.to_pem() for c in certs))
         return self._chain[1]
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

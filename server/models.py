@@ -14,12 +14,6 @@ class Base(DeclarativeBase):
     pass
 
 
-class AccountType(str, enum.Enum):
-    NATURAL = "natural"  # 自然人
-    LEGAL = "legal"  # 法人
-    AGENCY = "agency"  # 代理机构
-
-
 class AccountStatus(str, enum.Enum):
     PENDING = "pending"  # registered, waiting for an operator
     APPROVED = "approved"

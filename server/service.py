@@ -169,6 +169,17 @@ class IssuingService:
             audit(session, "name_change_requested", account.id, new_name=new_name)
             return account
 
+    def holder_requests_name_change(self, principal: Principal, new_name: str) -> Dict[str, Any]:
+        """The holder asks (certificate login); an operator approves; 证书更新 then applies it."""
+        if principal.kind != "certificate":
+            raise forbidden("certificate_login_required", "名称变更申请需要使用证书登录")
+        with self.db.session() as session:
+            account = session.get(models.Account, principal.account_id)
+            assert account is not None
+            username = account.username
+        self.request_name_change(username, new_name)
+        return self.show(username)
+
     def approve_name_change(self, username: str) -> models.Account:
         with self.db.session() as session:
             account = self._account(session, username)
@@ -384,11 +395,8 @@ class IssuingService:
             account = session.get(models.Account, principal.account_id)
             assert account is not None
             result: Dict[str, Any] = {"session": principal.kind, "account": self._account_view(account)}
-            if principal.certificate_serial:
-                row = session.scalar(
-                    select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
-                )
-                assert row is not None
+            if principal.kind == "certificate":
+                row = self._session_certificate(session, principal, "查看证书")
                 result["certificate"] = self._certificate_view(row, Certificate.from_der(row.der))
             return result
 
@@ -398,6 +406,20 @@ class IssuingService:
         if account is None or account.status != models.AccountStatus.APPROVED.value:
             raise forbidden("account_not_approved", "账号未审核通过或已停用，无法办理证书业务")
         return account
+
+    def _session_certificate(
+        self, session: Session, principal: Principal, action: str, lock: bool = False
+    ) -> models.Certificate:
+        """The certificate a certificate session logged in with; refuses an account session."""
+        if principal.kind != "certificate" or principal.certificate_serial is None:
+            raise forbidden("certificate_login_required", f"{action}需要使用证书登录")
+        query = select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
+        row = session.scalar(query.with_for_update() if lock else query)
+        assert row is not None  # sessions are created only for stored certificates
+        return row
+
+    def _admin_credential(self, session: Session, pair_serial: str) -> Optional[models.AdminCredential]:
+        return session.scalar(select(models.AdminCredential).where(models.AdminCredential.pair_serial == pair_serial))
 
     def _subject(self, account: models.Account, name: Optional[str] = None) -> Dict[str, str]:
         """GM/T 0015 style: C, O (organisations), OU = applicant type, CN = 申请人名称, serialNumber = ID."""
@@ -484,7 +506,7 @@ class IssuingService:
 
     def _escrow_admin(self, session: Session, pair_serial: str, admin_credential: str) -> None:
         sealed = self.sealer.seal(admin_credential.encode(), f"admin/{pair_serial}")
-        stored = session.scalar(select(models.AdminCredential).where(models.AdminCredential.pair_serial == pair_serial))
+        stored = self._admin_credential(session, pair_serial)
         if stored is None:
             session.add(models.AdminCredential(pair_serial=pair_serial, sealed_secret=sealed, created_at=utcnow()))
         else:
@@ -550,10 +572,7 @@ class IssuingService:
         return sorted(generations)
 
     def _notify_issued(self, account: models.Account, result: IssueResult) -> None:
-        cert = Certificate.from_der(result.sign_certificate)
-        subject, body = mail.issued_mail(
-            account.applicant_name, f"{cert.serial_number:X}", f"{cert.not_after:%Y-%m-%d}"
-        )
+        subject, body = mail.issued_mail(account.applicant_name, result.sign_serial, result.not_after)
         self.mailer.send(account.email, subject, body)
 
     def issue(
@@ -628,17 +647,10 @@ class IssuingService:
         sign_public = self._parse_csr(csr_der)  # proof of possession, once
         with self.db.session() as session:
             account = self._load_account(session, principal)
-            if principal.kind != "certificate" or principal.certificate_serial is None:
-                raise forbidden("certificate_login_required", "证书更新需要使用证书登录")
+            row = self._session_certificate(session, principal, "证书更新", lock=True)
             repeated = self._repeat(session, account, sign_public, admin_credential, client)
             if repeated is not None:
                 return repeated
-            row = session.scalar(
-                select(models.Certificate)
-                .where(models.Certificate.serial == principal.certificate_serial)
-                .with_for_update()
-            )
-            assert row is not None
             cert = self._check_usable(session, row)
             new_name = account.pending_name if account.name_change_approved else None
             days = cert.days_left()
@@ -671,12 +683,7 @@ class IssuingService:
             raise bad_request("invalid_reason", "废除原因不正确")
         with self.db.session() as session:
             account = self._load_account(session, principal)
-            if principal.kind != "certificate" or principal.certificate_serial is None:
-                raise forbidden("certificate_login_required", "证书废除需要使用证书登录")
-            row = session.scalar(
-                select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
-            )
-            assert row is not None
+            row = self._session_certificate(session, principal, "证书废除")
             generations = self._revoke_pair(session, row.pair_serial, reason)
             if not generations:
                 raise conflict("already_revoked", "该证书已经废除")
@@ -697,12 +704,7 @@ class IssuingService:
             row = self._our_certificate(session, certificate)
             rate_limit(session, f"unlock-serial:{row.pair_serial}", 3, 3600)
             cert = self._check_usable(session, row)
-            if (
-                session.scalar(
-                    select(models.AdminCredential).where(models.AdminCredential.pair_serial == row.pair_serial)
-                )
-                is None
-            ):
+            if self._admin_credential(session, row.pair_serial) is None:
                 raise conflict(
                     "no_admin_credential", "该证书签发时未托管解锁凭据，无法在线解锁；请联系证书颁发机构或重新签发证书"
                 )
@@ -758,9 +760,7 @@ class IssuingService:
                     raise bad_request("unlock_code_exhausted", "解锁码错误次数过多已失效，请重新申请解锁码")
                 raise bad_request("unlock_code_wrong", f"解锁码错误，还可以尝试{left}次")
             request.used = True
-            stored = session.scalar(
-                select(models.AdminCredential).where(models.AdminCredential.pair_serial == row.pair_serial)
-            )
+            stored = self._admin_credential(session, row.pair_serial)
             assert stored is not None
             audit(session, "unlock_released", row.account_id, row.pair_serial, client=client)
             return self.sealer.open(stored.sealed_secret, f"admin/{row.pair_serial}").decode()
@@ -768,12 +768,7 @@ class IssuingService:
     def update_admin_credential(self, principal: Principal, admin_credential: str) -> None:
         """After an unlock or a PIN reset the device may rotate its admin credential: escrow the new one."""
         with self.db.session() as session:
-            if principal.kind != "certificate" or principal.certificate_serial is None:
-                raise forbidden("certificate_login_required", "需要使用证书登录")
-            row = session.scalar(
-                select(models.Certificate).where(models.Certificate.serial == principal.certificate_serial)
-            )
-            assert row is not None
+            row = self._session_certificate(session, principal, "托管解锁凭据")
             self._escrow_admin(session, row.pair_serial, admin_credential)
             audit(session, "admin_credential_escrowed", principal.account_id, row.pair_serial)
 

@@ -8,8 +8,10 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
-from drivers.pkcs11.driver import load_module, softhsm_module_path
+from drivers.pkcs11.driver import load_module
+from drivers.profiles import ProfileSet
 
 USER_PIN = "123456"
 SO_PIN = "12345678"
@@ -31,6 +33,12 @@ class SoftHsm:
         )
         load_module(self.module).reinitialize()
         return label
+
+
+def softhsm_module_path() -> Optional[str]:
+    """Where the softhsm2 token profile says the module is on this OS, if installed."""
+    profile = next((p for p in ProfileSet.load().profiles if p.id == "softhsm2"), None)
+    return next((m for m in profile.module_candidates() if Path(m).exists()), None) if profile else None
 
 
 def start_softhsm(base: Path) -> SoftHsm:

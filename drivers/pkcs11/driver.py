@@ -16,7 +16,6 @@ import os
 import secrets
 import string
 import threading
-from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 import pkcs11
@@ -600,12 +599,3 @@ class Pkcs11Session(Session):
         with self._guard():
             for obj in self._find(session, kind=ObjectClass.CERTIFICATE, id=_object_id(container, usage)):
                 obj.destroy()
-
-
-def softhsm_module_path() -> Optional[str]:
-    """Where Debian/Ubuntu/macOS put SoftHSM2, if installed (used by tests and diagnostics)."""
-    profile = next((p for p in ProfileSet.load().profiles if p.id == "softhsm2"), None)
-    for path in profile.module_candidates() if profile else ():
-        if Path(path).exists():
-            return path
-    return None

@@ -145,14 +145,19 @@ def unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-def certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> str:
+def try_certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> Any:
+    """Fetch a nonce, sign it with ``key``, present ``cert_der``: the raw response."""
     challenge = server.api("POST", "/api/v1/login/challenge").json()
     signature = key.sign(unb64(challenge["nonce"]))
-    response = server.api(
+    return server.api(
         "POST",
         "/api/v1/login/certificate",
         json={"nonce_id": challenge["nonce_id"], "certificate": b64(cert_der), "signature": b64(signature)},
     )
+
+
+def certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> str:
+    response = try_certificate_login(server, key, cert_der)
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
 

@@ -23,6 +23,7 @@ from tests.server.conftest import (
     certificate_login,
     csr_for,
     new_user,
+    try_certificate_login,
     unb64,
 )
 
@@ -235,27 +236,9 @@ def test_certificate_login_and_replayed_nonce(server: Server) -> None:
     assert server.api("POST", "/api/v1/login/certificate", json=payload).status_code == 200
     replay = server.api("POST", "/api/v1/login/certificate", json=payload)
     assert replay.status_code == 401 and replay.json()["error"] == "nonce_invalid"
-    challenge = server.api("POST", "/api/v1/login/challenge").json()
-    forged = server.api(
-        "POST",
-        "/api/v1/login/certificate",
-        json={
-            "nonce_id": challenge["nonce_id"],
-            "certificate": b64(cert),
-            "signature": b64(SM2PrivateKey.generate().sign(unb64(challenge["nonce"]))),
-        },
-    )
+    forged = try_certificate_login(server, SM2PrivateKey.generate(), cert)
     assert forged.status_code == 401 and forged.json()["error"] == "signature_invalid"
-    enc_login = server.api("POST", "/api/v1/login/challenge").json()
-    refused = server.api(
-        "POST",
-        "/api/v1/login/certificate",
-        json={
-            "nonce_id": enc_login["nonce_id"],
-            "certificate": body["encryption_certificate"],
-            "signature": b64(key.sign(unb64(enc_login["nonce"]))),
-        },
-    )
+    refused = try_certificate_login(server, key, unb64(body["encryption_certificate"]))
     assert refused.status_code == 400 and refused.json()["error"] == "not_signing_certificate"
 
 
@@ -263,16 +246,7 @@ def test_expired_nonce(make_server: ServerFactory) -> None:
     server = make_server(nonce_ttl_s=0)
     user = new_user(server)
     key, body = issue(server, user)
-    challenge = server.api("POST", "/api/v1/login/challenge").json()
-    response = server.api(
-        "POST",
-        "/api/v1/login/certificate",
-        json={
-            "nonce_id": challenge["nonce_id"],
-            "certificate": body["sign_certificate"],
-            "signature": b64(key.sign(unb64(challenge["nonce"]))),
-        },
-    )
+    response = try_certificate_login(server, key, unb64(body["sign_certificate"]))
     assert response.status_code == 401 and response.json()["error"] == "nonce_invalid"
 
 
@@ -294,16 +268,7 @@ def test_renewal_too_early_then_allowed(make_server: ServerFactory) -> None:
     old = Certificate.from_der(unb64(body["sign_certificate"]))
     crl = CRL.from_der(server.api("GET", "/crl/issuing.crl").content)
     assert crl.is_revoked(old.serial_number) is not None and crl.is_revoked(old.serial_number).reason == "superseded"  # type: ignore[union-attr]
-    old_login = server.api("POST", "/api/v1/login/challenge").json()
-    refused = server.api(
-        "POST",
-        "/api/v1/login/certificate",
-        json={
-            "nonce_id": old_login["nonce_id"],
-            "certificate": body["sign_certificate"],
-            "signature": b64(key.sign(unb64(old_login["nonce"]))),
-        },
-    )
+    refused = try_certificate_login(server, key, unb64(body["sign_certificate"]))
     assert refused.status_code == 403 and refused.json()["error"] == "certificate_revoked"
 
 
