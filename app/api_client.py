@@ -53,9 +53,12 @@ class IssuingClient:
         proxy: Optional[str] = None,
         timeout: float = 30.0,
         http: Optional[httpx.Client] = None,
+        system_proxy: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = http or httpx.Client(base_url=self.base_url, proxy=proxy, timeout=timeout, trust_env=False)
+        self.http = http or httpx.Client(
+            base_url=self.base_url, proxy=proxy, timeout=timeout, trust_env=system_proxy and proxy is None
+        )
         self.token: Optional[str] = None
 
     def close(self) -> None:
@@ -83,6 +86,11 @@ class IssuingClient:
         if response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
         return response.content
+
+    def ca_chain(self) -> str:
+        """The issuing CA and root certificates (PEM), for 环境修复's trust check."""
+        data = self._call("GET", "/api/v1/ca/chain", auth=False)
+        return data.decode() if isinstance(data, bytes) else str(data)
 
     # -- login -----------------------------------------------------------------------------
     def captcha(self) -> Tuple[str, bytes]:

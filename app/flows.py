@@ -134,9 +134,14 @@ def issue_soft(
     pin: str,
     confirmation: str,
     progress: Progress = _quiet,
+    exchange: bool = False,
 ) -> Tuple[SoftDevice, IssuedPair]:
-    """软证书签发: a new soft keystore protected by a new PIN (6-20, entered twice)."""
+    """软证书签发: a new soft keystore protected by a new PIN (6-20, entered twice).
+
+    With ``exchange`` it is 证书换发 for an account whose old certificate is not on this computer.
+    """
     check_new_pin(pin, confirmation, PinPolicy())
+    call = client.exchange if exchange else client.issue
     label = f"软证书 {username}"
     for device in backend.devices():  # an interrupted attempt of this user that this PIN opens
         if isinstance(device, SoftDevice) and device.info.label == label:
@@ -148,21 +153,26 @@ def issue_soft(
                 except PinIncorrect:
                     continue
                 admin = session.rotate_admin_credential()  # the first one was never escrowed
-                return device, _finish(client.issue, session, username, admin, progress)
+                return device, _finish(call, session, username, admin, progress)
     device, admin = backend.create_device(label, pin, confirmation)
     with device.open() as session:
         session.login(pin)
-        return device, _finish(client.issue, session, username, admin, progress)
+        return device, _finish(call, session, username, admin, progress)
 
 
 def issue_hard(
-    client: IssuingClient, device: Device, username: str, pin: str, progress: Progress = _quiet
+    client: IssuingClient,
+    device: Device,
+    username: str,
+    pin: str,
+    progress: Progress = _quiet,
+    exchange: bool = False,
 ) -> IssuedPair:
     """硬证书签发: the key's existing PIN; the signing key is generated on the key."""
     _require_sm2(device)
     with device.open() as session:
         session.login(pin)
-        return _finish(client.issue, session, username, None, progress)
+        return _finish(client.exchange if exchange else client.issue, session, username, None, progress)
 
 
 def _finish(

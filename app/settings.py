@@ -1,22 +1,48 @@
-"""User settings stored as JSON in CERTASSIST_HOME (the tray's 设置 dialog edits the same file)."""
+"""User settings stored as JSON in CERTASSIST_HOME (the tray's 设置 dialog edits the same file).
+
+Secrets never go here: the proxy password and login sessions live in the OS keyring (app.credentials).
+"""
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote, urlsplit
 
 from drivers.soft.driver import certassist_home
 from drivers.soft.storage import atomic_write
 
 ENV_PKCS11_MODULES = "CERTASSIST_PKCS11_MODULES"  # extra modules, separated by os.pathsep
+ENV_SERVICE_URL = "CERTASSIST_SERVICE_URL"
+DEFAULT_SERVICE_URL = "http://127.0.0.1:8470"
+
+
+class ProxyMode(str, enum.Enum):
+    NONE = "none"  # 不使用代理
+    SYSTEM = "system"  # 使用系统代理 (environment / OS settings)
+    HTTP = "http"  # HTTP(S) 代理, optionally with a user name and a password kept in the keyring
+
+
+class Language(str, enum.Enum):
+    ZH_CN = "zh_CN"
+    EN = "en"
 
 
 @dataclass
 class Settings:
     pkcs11_modules: List[str] = field(default_factory=list)
+    service_url: str = DEFAULT_SERVICE_URL
+    proxy_mode: str = ProxyMode.NONE.value
+    proxy_url: str = ""  # http://host:port
+    proxy_username: str = ""
+    expiry_warning_days: int = 30
+    language: str = Language.ZH_CN.value
+    start_with_system: bool = False
+    last_expiry_notice: str = ""  # ISO date of the last expiry notification (at most one a day)
 
     @staticmethod
     def path() -> Path:
@@ -40,3 +66,30 @@ class Settings:
     def all_pkcs11_modules(self, extra: List[str]) -> List[str]:
         from_env = [m for m in os.environ.get(ENV_PKCS11_MODULES, "").split(os.pathsep) if m]
         return [*extra, *from_env, *self.pkcs11_modules]
+
+    def effective_service_url(self) -> str:
+        return os.environ.get(ENV_SERVICE_URL) or self.service_url
+
+
+def check_proxy_url(url: str) -> str:
+    """``http(s)://host:port`` without credentials (those are entered separately); raises ValueError."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("代理地址格式应为 http://主机:端口，例如 http://proxy.example.com:8080")
+    if parts.username or parts.password:
+        raise ValueError("请不要把用户名和密码写在代理地址里，请填写在下方的用户名和密码中")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        raise ValueError("代理地址缺少端口，例如 http://proxy.example.com:8080")
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+def proxy_with_credentials(url: str, username: str, password: Optional[str]) -> str:
+    if not username:
+        return url
+    parts = urlsplit(url)
+    userinfo = quote(username, safe="") + (":" + quote(password, safe="") if password else "")
+    return f"{parts.scheme}://{userinfo}@{parts.netloc}"

@@ -298,3 +298,7 @@ def run() -> None:
     except ServiceError as exc:
         click.echo(f"certassist-server: {exc.message} [{exc.code}]", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":  # `python -m server.cli` (the tray's --demo starts the service this way)
+    run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, List, Optional
 
 # On Windows 7 the app runs on Python 3.8; cryptography's notice about that is not actionable for users.
@@ -18,14 +19,40 @@ from app.cli.token import diag, token  # noqa: E402
 __all__ = ["ExitCode", "cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="certassist", prog_name="certassist")
-def cli() -> None:
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Start the tray with an embedded issuing service on loopback and a ready demo account "
+    "(username demo, applicant 演示用户); mail such as unlock codes is written to its outbox folder.",
+)
+@click.option(
+    "--demo-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder of the demo service and its soft keystores (default: the per-user data folder).",
+)
+@click.pass_context
+def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path]) -> None:
     """CertAssist (证书助手): SM2 dual certificates on soft keystores and USB keys.
 
+    Without a command it starts the tray application (a second start brings up the first one).
     Run a command with --help for its options. Files are the same PEM/DER the OpenSSL command line
     reads and writes.
     """
+    if ctx.invoked_subcommand is not None:
+        if demo or demo_dir:
+            raise click.UsageError("--demo and --demo-dir start the tray; use them without a command")
+        return
+    from app.ui.main import NoDisplay, run_tray
+
+    try:
+        code = run_tray(demo=demo, demo_dir=demo_dir)
+    except NoDisplay as exc:
+        click.echo(f"certassist: {exc}", err=True)
+        sys.exit(ExitCode.UNAVAILABLE)
+    sys.exit(code)
 
 
 cli.add_command(crypto)

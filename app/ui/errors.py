@@ -1,0 +1,132 @@
+"""The one place that turns errors into the tray's messages: what happened and what to do next."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+from app.api_client import ApiError, ServiceUnavailable
+from app.ui.i18n import tr
+from drivers.errors import (
+    DeviceRemoved,
+    DriverError,
+    DriverUnavailable,
+    KeystoreCorrupted,
+    NotFound,
+    NotLoggedIn,
+    NotSupported,
+    PinIncorrect,
+    PinLengthInvalid,
+    PinLocked,
+    PinMismatch,
+)
+from gm.errors import GMError
+
+log = logging.getLogger(__name__)
+
+
+class NextStep(str, enum.Enum):
+    UNLOCK = "unlock"  # 证书解锁
+    PROXY = "proxy"  # 设置 → 代理服务
+    LOGIN = "login"  # 登录
+    REPAIR = "repair"  # 环境修复
+
+
+@dataclass(frozen=True)
+class Explanation:
+    text: str
+    next_step: Optional[NextStep] = None
+    pin_retry: bool = False  # a wrong or malformed PIN: the PIN dialog stays open for another try
+
+
+def next_step_label(step: NextStep) -> str:
+    return {
+        NextStep.UNLOCK: tr("证书解锁"),
+        NextStep.PROXY: tr("代理服务"),
+        NextStep.LOGIN: tr("登录"),
+        NextStep.REPAIR: tr("环境修复"),
+    }[step]
+
+
+def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911 - one branch per error type
+    if isinstance(exc, PinIncorrect):
+        if exc.retries_left is None:
+            return Explanation(tr("PIN码错误，请重新输入"), pin_retry=True)
+        return Explanation(tr("PIN码错误，还可以尝试{n}次").format(n=exc.retries_left), pin_retry=True)
+    if isinstance(exc, PinLocked):
+        return Explanation(
+            tr("PIN码已被锁定（连续输错次数过多）。请使用「证书解锁」，通过注册邮箱收到的解锁码设置新的PIN码。"),
+            NextStep.UNLOCK,
+        )
+    if isinstance(exc, PinLengthInvalid):
+        return Explanation(
+            tr("PIN码长度应为{low}~{high}位，请重新输入").format(low=exc.min_length, high=exc.max_length),
+            pin_retry=True,
+        )
+    if isinstance(exc, PinMismatch):
+        return Explanation(tr("两次输入的新PIN码不一致，请重新输入"), pin_retry=True)
+    if isinstance(exc, DeviceRemoved):
+        return Explanation(tr("证书设备已被拔出。请重新插入USB Key后再试，设备中的数据没有改动。"))
+    if isinstance(exc, NotSupported):
+        return Explanation(
+            tr("该设备不支持国密SM2双证书（{what}）。请使用支持国密SM2的USB Key，或选择软证书。").format(what=str(exc))
+        )
+    if isinstance(exc, DriverUnavailable):
+        return Explanation(
+            tr("无法使用证书设备：{detail}。请运行「环境修复」检查。").format(detail=str(exc)), NextStep.REPAIR
+        )
+    if isinstance(exc, KeystoreCorrupted):
+        return Explanation(
+            tr("软证书文件已损坏或不属于本机用户：{detail}。请运行「环境修复」，或使用「证书签发」重新申请。").format(
+                detail=str(exc)
+            ),
+            NextStep.REPAIR,
+        )
+    if isinstance(exc, NotLoggedIn):
+        return Explanation(tr("请先输入PIN码"), pin_retry=True)
+    if isinstance(exc, NotFound):
+        return Explanation(
+            tr("没有找到证书或证书设备：{detail}。请插入USB Key后点击「刷新」。").format(detail=str(exc))
+        )
+    return Explanation(
+        tr("证书设备操作失败：{detail}。请重新插入设备后重试，或运行「环境修复」。").format(detail=str(exc)),
+        NextStep.REPAIR,
+    )
+
+
+_SESSION_CODES = {"session_required", "session_invalid"}
+
+
+def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch per error family
+    if isinstance(exc, DriverError):
+        return _driver(exc)
+    if isinstance(exc, ServiceUnavailable):
+        return Explanation(
+            tr(
+                "无法连接证书服务（{url}）。请检查网络连接；如需通过代理上网，请在「设置 → 代理服务」中配置代理后重试。"
+            ).format(url=exc.url),
+            NextStep.PROXY,
+        )
+    if isinstance(exc, ApiError):
+        if exc.code in _SESSION_CODES:
+            return Explanation(tr("登录已失效，请重新登录。（{detail}）").format(detail=exc.message), NextStep.LOGIN)
+        if exc.status == 407:
+            return Explanation(
+                tr("代理服务器要求验证，请在「设置 → 代理服务」中填写正确的用户名和密码。"), NextStep.PROXY
+            )
+        return Explanation(exc.message)  # the service's own Chinese explanation already says what to do
+    if isinstance(exc, GMError):
+        return Explanation(tr("证书或密钥数据无效：{detail}").format(detail=str(exc)))
+    if isinstance(exc, OSError):
+        return Explanation(tr("文件操作失败：{detail}").format(detail=str(exc)))
+    if isinstance(exc, ValueError):
+        return Explanation(str(exc))
+    log.error("unexpected error", exc_info=exc)
+    return Explanation(
+        tr("发生了意外错误（{kind}）。请运行「环境修复」检查；如仍有问题，请把日志文件发送给技术支持。").format(
+            kind=type(exc).__name__
+        ),
+        NextStep.REPAIR,
+    )

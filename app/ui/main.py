@@ -1,0 +1,206 @@
+"""``certassist`` without a command: the tray app (``--demo`` adds an embedded issuing service)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import logging.handlers
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from qtpy.QtCore import QObject, Signal
+from qtpy.QtNetwork import QLocalServer, QLocalSocket
+from qtpy.QtWidgets import QApplication, QLabel, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
+
+from app.settings import ENV_SERVICE_URL
+from drivers.soft.driver import certassist_home
+
+log = logging.getLogger(__name__)
+
+
+class NoDisplay(RuntimeError):
+    pass
+
+
+class SingleInstance(QObject):
+    """The first start listens on a per-user, per-home local socket; a second start pokes it and exits."""
+
+    activated = Signal()
+
+    def __init__(self, home: Path) -> None:
+        super().__init__()
+        user = os.environ.get("USERNAME") or os.environ.get("USER") or "user"
+        digest = hashlib.sha256(f"{user}:{home.resolve()}".encode()).hexdigest()[:16]
+        self.name = f"certassist-{digest}"
+        self.server: Optional[QLocalServer] = None
+
+    def claim(self) -> bool:
+        socket = QLocalSocket()
+        socket.connectToServer(self.name)
+        if socket.waitForConnected(500):
+            socket.write(b"show\n")
+            socket.waitForBytesWritten(1000)
+            socket.disconnectFromServer()
+            return False
+        QLocalServer.removeServer(self.name)  # a stale socket of a crashed instance
+        self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not self.server.listen(self.name):
+            log.warning("single-instance socket unavailable: %s", self.server.errorString())
+            return True
+        self.server.newConnection.connect(self._poked)
+        return True
+
+    def _poked(self) -> None:
+        assert self.server is not None
+        connection = self.server.nextPendingConnection()
+        if connection is not None:
+            connection.disconnected.connect(connection.deleteLater)
+        self.activated.emit()
+
+
+class FallbackWindow(QWidget):
+    """Without a system tray (some Linux desktops) the same menu opens from a small window."""
+
+    def __init__(self, tray: Any) -> None:
+        super().__init__()
+        from app.ui.i18n import tr
+        from app.ui.widgets import app_title
+
+        self.setWindowTitle(app_title())
+        self.setWindowIcon(tray.icon)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(tr("未检测到系统托盘，证书助手的菜单在此窗口中。")))
+        button = QPushButton(tr("打开菜单"))
+        button.setMenu(tray.menu)
+        layout.addWidget(button)
+
+    def closeEvent(self, event: Any) -> None:
+        QApplication.quit()
+        event.accept()
+
+
+def setup_logging() -> Path:
+    directory = certassist_home() / "logs"
+    directory.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        directory / "certassist.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return directory
+
+
+def check_display() -> None:
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise NoDisplay(
+                "证书助手需要图形桌面：没有找到显示器（DISPLAY 未设置）。请在桌面环境中运行；"
+                "无显示器的服务器可用 `xvfb-run -a ./run.sh --demo`，或使用命令行 `certassist --help`。"
+            )
+
+
+def _start_demo(app: QApplication, data_dir: Optional[Path]) -> Any:
+    """Start the embedded service on a thread while the splash stays responsive."""
+    from app.demo import start_demo
+
+    result: Dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["service"] = start_demo(data_dir)
+        except Exception as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=work, name="demo-start", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        app.processEvents()
+        time.sleep(0.02)
+    if "error" in result:
+        raise result["error"]
+    return result["service"]
+
+
+def _announce(service: Any) -> None:
+    print(
+        f"证书助手演示模式：证书服务 {service.url}\n"
+        f"  演示账号：用户名 demo，申请人名称 演示用户（验证码见登录窗口图片）\n"
+        f"  邮件（审核通知、解锁码）保存在：{service.outbox}\n"
+        f"  数据目录：{service.data_dir}",
+        flush=True,
+    )
+
+
+def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
+    check_display()
+    if demo:
+        from app.demo import default_demo_dir
+
+        demo_dir = (demo_dir or default_demo_dir()).resolve()
+        os.environ["CERTASSIST_HOME"] = str(demo_dir / "client")  # demo keystores apart from real ones
+    started = time.perf_counter()
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("CertAssist")
+    app.setQuitOnLastWindowClosed(False)
+    instance = SingleInstance(certassist_home())
+    if not instance.claim():
+        print("证书助手已在运行，已切换到正在运行的证书助手。")
+        return 0
+    setup_logging()
+
+    from app.ui import i18n
+    from app.ui.controller import Controller
+    from app.ui.jobs import JobRunner
+    from app.ui.model import AppModel
+    from app.ui.tray import Splash, TrayApp, make_icon
+
+    icon = make_icon()
+    app.setWindowIcon(icon)
+    model = AppModel()
+    i18n.install(model.settings.language)
+    service = None
+    tooltip = ""
+    if demo:
+        splash = Splash(icon)
+        splash.show()
+        service = _start_demo(app, demo_dir)
+        splash.close()
+        os.environ[ENV_SERVICE_URL] = service.url
+        tooltip = i18n.tr("演示模式：{url}").format(url=service.url)
+        print(
+            f"证书助手演示模式：证书服务 {service.url}\n"
+            f"  演示账号：用户名 demo，申请人名称 演示用户（验证码见登录窗口图片）\n"
+            f"  邮件（审核通知、解锁码）保存在：{service.outbox}\n"
+            f"  数据目录：{service.data_dir}",
+            flush=True,
+        )
+    tray = TrayApp(Controller(model, JobRunner(), icon), tooltip)
+    instance.activated.connect(tray.bring_up)
+    fallback = None if QSystemTrayIcon.isSystemTrayAvailable() else FallbackWindow(tray)
+    if fallback is not None:
+        fallback.show()
+    tray.start(splash=not demo)
+    if service is not None:
+        tray.show_message(
+            i18n.tr("演示模式"),
+            i18n.tr("演示账号：用户名 demo，申请人名称 演示用户。解锁码等邮件保存在 {outbox}").format(
+                outbox=service.outbox
+            ),
+        )
+    log.info("tray ready in %.0f ms", (time.perf_counter() - started) * 1000)
+    try:
+        return int(app.exec())
+    finally:
+        tray.stop()
+        tray.controller.jobs.shutdown()
+        if service is not None:
+            service.stop()
+        del fallback

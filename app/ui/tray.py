@@ -1,0 +1,234 @@
+"""The tray icon and its right-click menu (rebuilt each time it is shown), the splash, device watching."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, List, Optional, Tuple
+
+from qtpy.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from qtpy.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
+from qtpy.QtWidgets import QApplication, QLabel, QMenu, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
+
+from app.ui.controller import Controller
+from app.ui.i18n import tr
+from app.ui.jobs import DISCOVERY
+from app.ui.model import LoginKind
+from app.ui.widgets import app_title
+from drivers.pcsc.monitor import CardWatcher
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 4000  # PKCS#11 tokens have no event API that every module implements: poll the slot list
+
+
+def make_icon() -> QIcon:
+    """A red seal with 证 (drawn, so no image file can go missing)."""
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(QColor("#c0392b"))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(QRectF(0, 0, size, size), size * 0.2, size * 0.2)
+        painter.setPen(QColor("white"))
+        font = QFont()
+        font.setPixelSize(int(size * 0.7))
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(QRectF(0, 0, size, size), int(Qt.AlignmentFlag.AlignCenter), "证")
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+class Splash(QWidget):
+    """正在加载启动数据，请稍等 — with 后台加载 to carry on loading in the background."""
+
+    def __init__(self, icon: QIcon) -> None:
+        super().__init__(None, Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.WindowTitleHint)
+        self.setWindowTitle(app_title())
+        self.setWindowIcon(icon)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(tr("正在加载启动数据，请稍等")))
+        background = QPushButton(tr("后台加载"))
+        background.clicked.connect(self.close)
+        layout.addWidget(background)
+
+
+class TrayApp(QObject):
+    card_event = Signal()
+
+    def __init__(self, controller: Controller, tooltip_extra: str = "") -> None:
+        super().__init__()
+        self.controller = controller
+        self.icon = controller.icon
+        self.tray = QSystemTrayIcon(self.icon)
+        self.tray.setToolTip(app_title() + (f"\n{tooltip_extra}" if tooltip_extra else ""))
+        self.menu = QMenu()
+        self.menu.setToolTipsVisible(True)
+        self.menu.aboutToShow.connect(self.rebuild_menu)
+        self.tray.setContextMenu(self.menu)
+        self.tray.activated.connect(self._activated)
+        controller.notify.connect(self.show_message)
+        self.card_event.connect(controller.refresh)
+        self.splash: Optional[Splash] = None
+        self._known_devices: Optional[List[str]] = None
+        self._polling = False
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(POLL_MS)
+        self.poll_timer.timeout.connect(self._poll)
+        self.expiry_timer = QTimer(self)
+        self.expiry_timer.setInterval(3600 * 1000)
+        self.expiry_timer.timeout.connect(controller.check_expiry)
+        self.watcher: Optional[CardWatcher] = None
+        self.rebuild_menu()
+
+    # -- start -------------------------------------------------------------------------------
+    def start(self, splash: bool = True) -> None:
+        self.tray.show()
+        if splash:
+            self.splash = Splash(self.icon)
+            self.splash.show()
+        first = self.controller.scans
+
+        def loaded() -> None:
+            if self.controller.scans > first:
+                self.controller.changed.disconnect(loaded)
+                if self.splash is not None:
+                    self.splash.close()
+                    self.splash = None
+                self.controller.resume_session()
+                if self.controller.model.login is None and not self.controller.dialogs:
+                    self.controller.login()  # the guide: the login box pops up after start
+
+        self.controller.changed.connect(loaded)
+        self.controller.refresh()
+        self.poll_timer.start()
+        self.expiry_timer.start()
+        self._watch_cards()
+
+    def _watch_cards(self) -> None:
+        from drivers.errors import DriverError
+
+        watcher = CardWatcher(lambda _event: self.card_event.emit())
+        try:
+            watcher.start()
+        except (DriverError, ImportError, OSError) as exc:  # no PC/SC service: polling still sees PKCS#11 keys
+            log.info("no PC/SC card watcher: %s", exc)
+            return
+        self.watcher = watcher
+
+    def stop(self) -> None:
+        self.poll_timer.stop()
+        self.expiry_timer.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.tray.hide()
+
+    def _poll(self) -> None:
+        if self._polling:
+            return
+        self._polling = True
+
+        def seen(ids: List[str]) -> None:
+            self._polling = False
+            if self._known_devices is not None and ids != self._known_devices:
+                self.controller.refresh()
+            self._known_devices = ids
+
+        def failed(_exc: BaseException) -> None:
+            self._polling = False
+
+        self.controller.jobs.submit(DISCOVERY, self.controller.model.device_ids, seen, failed)
+
+    # -- menu --------------------------------------------------------------------------------
+    def menu_items(self) -> List[Tuple[str, Callable[[], None], bool, str]]:
+        """(text, handler, enabled, why disabled) in the guide's order."""
+        c = self.controller
+        model = c.model
+        login = model.login
+        account = login.account if login is not None else {}
+        by_account = model.logged_in_as(LoginKind.ACCOUNT)
+        by_certificate = model.logged_in_as(LoginKind.CERTIFICATE)
+        has_certificates = bool(model.inventory.entries)
+        need_account = tr("请先使用「账号登录」")
+        need_certificate = tr("请先使用「证书登录」")
+        no_certificate = tr("没有找到证书")
+        return [
+            (tr("登录"), c.login, True, ""),
+            (
+                tr("证书签发"),
+                c.issue,
+                by_account and bool(account.get("may_issue")) and not account.get("exchange_required"),
+                need_account if not by_account else tr("该账号当前不能签发新证书（需换发或已签发）"),
+            ),
+            (
+                tr("证书换发"),
+                c.exchange,
+                by_account and bool(account.get("exchange_required")),
+                need_account if not by_account else tr("该账号无需换发证书"),
+            ),
+            (tr("证书更新"), c.update, by_certificate, need_certificate),
+            (tr("证书废除"), c.revoke, by_certificate, need_certificate),
+            (tr("证书解锁"), c.unlock, has_certificates, no_certificate),
+            (tr("修改PIN码"), c.change_pin, has_certificates, no_certificate),
+            (tr("环境修复"), c.repair, True, ""),
+            (tr("刷新"), c.refresh, True, ""),
+            (tr("关于"), lambda: c.open_settings(page=2), True, ""),
+            (tr("设置"), c.open_settings, True, ""),
+            (tr("清除代理登录缓存"), c.clear_proxy_cache, True, ""),
+            (tr("退出"), self.quit, True, ""),
+        ]
+
+    def rebuild_menu(self) -> None:
+        self.menu.clear()
+        login = self.controller.model.login
+        if login is not None:
+            how = tr("账号登录") if login.kind is LoginKind.ACCOUNT else tr("证书登录")
+            header = QAction(f"{login.account.get('applicant_name', '')}（{how}）", self.menu)
+            header.setEnabled(False)
+            self.menu.addAction(header)
+            self.menu.addSeparator()
+        for text, handler, enabled, why in self.menu_items():
+            action = QAction(text, self.menu)
+            action.setEnabled(enabled)
+            if not enabled and why:
+                action.setToolTip(why)
+            action.triggered.connect(handler)
+            self.menu.addAction(action)
+            if text in (tr("修改PIN码"), tr("清除代理登录缓存")):
+                self.menu.addSeparator()
+
+    def action(self, text: str) -> QAction:
+        """The menu item with this text, as the menu would show it now (for tests and automation)."""
+        self.rebuild_menu()
+        for action in self.menu.actions():
+            if action.text() == text:
+                return action
+        raise KeyError(text)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.bring_up()
+
+    def bring_up(self) -> None:
+        """A click on the icon or a second start: the login box, or the settings when logged in."""
+        if self.controller.model.login is None:
+            self.controller.login()
+        else:
+            self.controller.open_settings()
+
+    def show_message(self, title: str, text: str) -> None:
+        self.tray.showMessage(title, text, self.icon, 8000)
+
+    def quit(self) -> None:
+        def leave() -> None:
+            self.stop()
+            QApplication.quit()
+
+        if self.controller.jobs.busy():
+            self.controller.prompts.confirm(tr("证书助手正在处理操作，现在退出可能中断操作。是否仍要退出？"), leave)
+        else:
+            leave()
