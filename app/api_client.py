@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import ssl
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
@@ -40,6 +42,19 @@ class IssuedPair:
     chain_pem: bytes
 
 
+_tls_lock = threading.Lock()
+_tls: Optional[ssl.SSLContext] = None
+
+
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA store costs ~0.1 s, too much per client."""
+    global _tls  # noqa: PLW0603 - a process-wide cache
+    with _tls_lock:
+        if _tls is None:
+            _tls = ssl.create_default_context()
+        return _tls
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -56,13 +71,29 @@ class IssuingClient:
         system_proxy: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = http or httpx.Client(
-            base_url=self.base_url, proxy=proxy, timeout=timeout, trust_env=system_proxy and proxy is None
-        )
+        self._http = http
+        self._http_lock = threading.Lock()
+        self._proxy, self._timeout, self._trust_env = proxy, timeout, system_proxy and proxy is None
         self.token: Optional[str] = None
 
+    @property
+    def http(self) -> httpx.Client:
+        """Made on first use, i.e. on the worker thread that makes the first call (TLS set-up is slow)."""
+        with self._http_lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    base_url=self.base_url,
+                    proxy=self._proxy,
+                    timeout=self._timeout,
+                    trust_env=self._trust_env,
+                    verify=tls_context(),
+                )
+            return self._http
+
     def close(self) -> None:
-        self.http.close()
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
 
     # -- transport -------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None, auth: bool = True) -> Any:

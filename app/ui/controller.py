@@ -30,6 +30,7 @@ from app.ui.login import CERTIFICATE_PAGE, LoginDialog, certificate_tree, select
 from app.ui.model import AppModel, Inventory, Login, LoginKind
 from app.ui.pins import ChangePinDialog, NewPinDialog, PinDialog, UnlockDialog
 from app.ui.repair_dialog import RepairDialog
+from app.ui.settings_dialog import SettingsDialog
 from app.ui.widgets import BusyWindow, FormDialog, Prompts, app_title
 from drivers.base import Device
 from drivers.errors import DriverError, PinLocked
@@ -105,7 +106,14 @@ class Controller(QObject):
     def _keep(self, name: str, dialog: QWidget) -> QWidget:
         """One dialog of each kind at a time; a second request brings the first to the front."""
         self.dialogs[name] = dialog
-        dialog.destroyed.connect(lambda *_: self.dialogs.pop(name, None) if self.dialogs.get(name) is dialog else None)
+
+        def forget(*_args: Any) -> None:
+            if self.dialogs.get(name) is dialog:
+                del self.dialogs[name]
+
+        dialog.destroyed.connect(forget)
+        if isinstance(dialog, QDialog):
+            dialog.finished.connect(forget)  # closed: gone from the bookkeeping before Qt deletes it
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
@@ -672,8 +680,6 @@ class Controller(QObject):
         self.jobs.submit("repair", lambda: run_checks(self.model.backends(), client, self.jobs.report), done, failed)
 
     def open_settings(self, page: int = 0) -> None:
-        from app.ui.settings_dialog import SettingsDialog
-
         dialog = self.dialogs.get("settings")
         if not isinstance(dialog, SettingsDialog):
             dialog = SettingsDialog(self)

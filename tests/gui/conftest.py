@@ -1,0 +1,294 @@
+"""GUI test fixtures: the real tray widgets (offscreen Qt) against the real service on loopback.
+
+The issuing service runs in this process under uvicorn on a loopback port (so the app's HTTP client,
+proxy handling and timeouts are the real ones); mail goes to a real SMTP server (aiosmtpd). A
+heartbeat timer measures how long the GUI thread was ever kept from its event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import subprocess
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+import httpx  # noqa: E402
+from qtpy.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from qtpy.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget  # noqa: E402
+
+from app.credentials import CredentialCache  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.ui.controller import Controller  # noqa: E402
+from app.ui.jobs import JobRunner  # noqa: E402
+from app.ui.model import AppModel  # noqa: E402
+from app.ui.tray import TrayApp, make_icon  # noqa: E402
+from drivers.base import Backend  # noqa: E402
+from drivers.soft import SoftBackend  # noqa: E402
+from server.app import build_service  # noqa: E402
+from server.service import IssuingService  # noqa: E402
+from tests.conftest import FAST_KDF, REPO  # noqa: E402
+from tests.gui.live_service import CAPTCHA, config_for  # noqa: E402
+from tests.server.services import SmtpServer, free_port  # noqa: E402
+
+PASSING_ID = "11010519491231002X"
+OUTPUT = REPO / "test-output"
+STALL_LIMIT_MS = 50.0
+_stalls: Dict[str, Dict[str, Any]] = {}
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class LiveService:
+    """The service process the tray talks to, and an operator's handle on the same database."""
+
+    service: IssuingService
+    url: str
+    smtp: SmtpServer
+    process: subprocess.Popen  # type: ignore[type-arg]
+
+    def new_user(self, username: str, applicant: str = "张三") -> Dict[str, str]:
+        self.service.register(username, applicant, "natural", PASSING_ID, f"{username}@example.com")
+        self.service.approve(username)
+        return {"username": username, "applicant_name": applicant, "email": f"{username}@example.com"}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.service.close()
+
+
+def start_service(data_dir: Path, smtp: SmtpServer, validity_days: int = 20) -> LiveService:
+    port = free_port()
+    config = config_for(data_dir, port, smtp.port, validity_days)
+    operator = build_service(config)
+    operator.start()  # database and CA exist before the service process opens them
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tests.gui.live_service", str(data_dir), str(port), str(smtp.port), str(validity_days)],
+        cwd=REPO,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("the issuing service did not start")
+        time.sleep(0.05)
+    return LiveService(operator, url, smtp, process)
+
+
+@pytest.fixture()
+def live(tmp_path: Path, smtp: SmtpServer) -> Iterator[LiveService]:
+    """Certificates valid for 20 days: inside the 30-day renewal window (and the expiry warning) at once."""
+    service = start_service(tmp_path / "server", smtp)
+    yield service
+    service.stop()
+
+
+class StallMeter:
+    """A 5 ms heartbeat on the GUI thread; the largest gap between beats is the worst stall.
+
+    A watchdog thread samples the GUI thread's stack while a beat is late, so that a stall can be
+    traced to the code that caused it (``culprit``).
+    """
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.clock = QElapsedTimer()
+        self.worst_ms = 0.0
+        self.culprit = ""
+        self.timer.timeout.connect(self._beat)
+        self._last = time.monotonic()
+        self._gui_thread = threading.get_ident()
+        self._samples: Dict[str, int] = {}
+        self._running = False
+        self._paused = False
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+        self._running = True
+        threading.Thread(target=self._watch, name="stall-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        while self._running:
+            time.sleep(0.01)
+            if time.monotonic() - self._last > 0.03:
+                frame = sys._current_frames().get(self._gui_thread)
+                if os.environ.get("CERTASSIST_STALL_TRACE") and time.monotonic() - self._last > 0.06:
+                    for ident, other in sys._current_frames().items():
+                        if ident != self._gui_thread:
+                            top = "; ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(other))
+                            print(f"  other thread: {top[:200]}")  # noqa: T201
+                if frame is not None:
+                    where = "; ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(frame))
+                    self._samples[where] = self._samples.get(where, 0) + 1
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """For the test's own blocking steps (running the OpenSSL CLI): not the app's stalls."""
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
+            self.clock.restart()
+            self._last = time.monotonic()
+            self._samples.clear()
+
+    def _beat(self) -> None:
+        self._last = time.monotonic()
+        if self._paused:
+            self.clock.restart()
+            return
+        elapsed = float(self.clock.restart())
+        if os.environ.get("CERTASSIST_STALL_TRACE") and elapsed > 30:
+            print(f"stall {elapsed:.0f} ms: {max(self._samples, key=self._samples.__getitem__, default='')[:300]}")  # noqa: T201
+        if elapsed > self.worst_ms:
+            self.worst_ms = elapsed
+            if self._samples:
+                self.culprit = max(self._samples, key=lambda k: self._samples[k])[:600]
+        self._samples.clear()
+
+    def stop(self) -> float:
+        self._running = False
+        self.timer.stop()
+        return self.worst_ms
+
+
+@dataclass
+class Gui:
+    """The tray as a user drives it: menu items, dialogs, message boxes."""
+
+    qtbot: Any
+    tray: TrayApp
+    controller: Controller
+    model: AppModel
+    stall: StallMeter
+    notifications: List[str] = field(default_factory=list)
+
+    def idle(self, timeout: int = 30000) -> None:
+        self.qtbot.waitUntil(lambda: self.controller.jobs.idle, timeout=timeout)
+
+    def menu(self, text: str) -> None:
+        action = self.tray.action(text)
+        assert action.isEnabled(), f"menu item {text} is disabled: {action.toolTip()}"
+        action.trigger()
+
+    def enabled(self) -> Dict[str, bool]:
+        self.tray.rebuild_menu()
+        return {a.text(): a.isEnabled() for a in self.tray.menu.actions() if a.text()}
+
+    def dialog(self, name: str) -> Any:
+        self.qtbot.waitUntil(lambda: name in self.controller.dialogs, timeout=30000)
+        return self.controller.dialogs[name]
+
+    def box(self, timeout: int = 30000) -> QMessageBox:
+        self.qtbot.waitUntil(lambda: bool(self.controller.prompts.open), timeout=timeout)
+        return self.controller.prompts.open[-1]
+
+    def answer(self, button_text: str, expect: Optional[str] = None) -> str:
+        """Click ``button_text`` on the newest message box; returns the box's text."""
+        box = self.box()
+        text = box.text()
+        if expect is not None:
+            assert expect in text, text
+        buttons = [b for b in box.findChildren(QAbstractButton) if b.text() == button_text]
+        assert buttons, f"no button {button_text} in {[b.text() for b in box.findChildren(QAbstractButton)]}"
+        buttons[0].click()
+        self.qtbot.waitUntil(lambda: box not in self.controller.prompts.open, timeout=5000)
+        return text
+
+    def type_into(self, widget: QWidget, text: str) -> None:
+        widget.clear()  # type: ignore[attr-defined]
+        if text.isascii():
+            self.qtbot.keyClicks(widget, text)
+        else:  # QTest types ASCII only; Chinese arrives through the input method, i.e. as inserted text
+            widget.insert(text)  # type: ignore[attr-defined]
+
+    def submit(self, dialog: Any) -> None:
+        dialog.ok_button.click()
+
+    def refreshed(self) -> None:
+        scans = self.controller.scans
+        self.controller.refresh()
+        self.qtbot.waitUntil(lambda: self.controller.scans > scans, timeout=30000)
+        self.idle()
+
+
+def make_gui(qtbot: Any, url: str, backends: List[Backend], start: bool = True) -> Gui:
+    settings = Settings(service_url=url)
+    model = AppModel(settings=settings, credentials=CredentialCache(), backends=backends)
+    controller = Controller(model, JobRunner(), make_icon())
+    tray = TrayApp(controller)
+    stall = StallMeter()
+    gui = Gui(qtbot, tray, controller, model, stall)
+    controller.notify.connect(lambda title, text: gui.notifications.append(f"{title}: {text}"))
+    stall.start()
+    if start:
+        scans = controller.scans
+        tray.start(splash=False)
+        qtbot.waitUntil(lambda: controller.scans > scans, timeout=30000)
+        gui.idle()
+    return gui
+
+
+def close_gui(gui: Gui, test_name: str) -> None:
+    worst = gui.stall.stop()
+    _stalls[test_name] = {"worst_ms": round(worst, 1), "where": gui.stall.culprit}
+    gui.controller.prompts.close_all()
+    for dialog in list(gui.controller.dialogs.values()):
+        dialog.close()
+    gui.tray.stop()
+    gui.controller.jobs.shutdown()
+    QApplication.processEvents()
+
+
+@pytest.fixture()
+def soft_backend() -> SoftBackend:
+    return SoftBackend(kdf=FAST_KDF)
+
+
+@pytest.fixture()
+def gui(qtbot: Any, live: LiveService, soft_backend: SoftBackend, request: pytest.FixtureRequest) -> Iterator[Gui]:
+    made = make_gui(qtbot, live.url, [soft_backend])
+    yield made
+    close_gui(made, request.node.name)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _stalls:
+        OUTPUT.mkdir(exist_ok=True)
+        (OUTPUT / "gui-stalls.json").write_text(json.dumps(_stalls, indent=1, sort_keys=True))
+
+
+def stall_check(gui: Gui) -> Callable[[], None]:
+    def check() -> None:
+        assert gui.stall.worst_ms <= STALL_LIMIT_MS, f"GUI thread blocked for {gui.stall.worst_ms:.0f} ms"
+
+    return check

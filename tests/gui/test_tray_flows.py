@@ -1,0 +1,389 @@
+"""Every procedure of the guide (seed 002, sections 3-9) driven through the real tray widgets."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Dict
+
+import httpx
+import pytest
+from qtpy.QtWidgets import QListWidget
+
+from app.ui.login import CERTIFICATE_PAGE, LoginDialog
+from app.ui.settings_dialog import PROXY, SettingsDialog
+from drivers.soft import SoftBackend
+from app.settings import Settings
+from gm.x509 import CRL
+from tests.gui.conftest import CAPTCHA, Gui, LiveService, close_gui, make_gui, start_service
+
+PIN = "135790"
+MENU = ["登录", "证书签发", "证书换发", "证书更新", "证书废除", "证书解锁", "修改PIN码"]
+MENU += ["环境修复", "刷新", "关于", "设置", "清除代理登录缓存", "退出"]
+
+
+def account_login(gui: Gui, user: Dict[str, str], answer: str = CAPTCHA) -> LoginDialog:
+    if "login" not in gui.controller.dialogs:
+        gui.menu("登录")
+    dialog: LoginDialog = gui.dialog("login")
+    gui.qtbot.waitUntil(lambda: dialog.captcha_image.pixmap() is not None and not dialog.captcha_image.pixmap().isNull())
+    gui.type_into(dialog.username, user["username"])
+    gui.type_into(dialog.applicant, user["applicant_name"])
+    gui.type_into(dialog.captcha, answer)
+    dialog.account_button.click()
+    gui.idle()
+    return dialog
+
+
+def certificate_login(gui: Gui, pin: str) -> LoginDialog:
+    if "login" not in gui.controller.dialogs:
+        gui.menu("登录")
+    dialog: LoginDialog = gui.dialog("login")
+    dialog.show_page(CERTIFICATE_PAGE)
+    gui.type_into(dialog.pin, pin)
+    dialog.certificate_button.click()
+    gui.idle()
+    return dialog
+
+
+def issue_soft_certificate(gui: Gui, user: Dict[str, str], pin: str = PIN) -> None:
+    account_login(gui, user)
+    assert gui.model.login is not None and gui.model.login.kind.value == "account"
+    gui.menu("证书签发")
+    gui.answer("确认", expect="您正在执行证书签发，是否继续执行？")
+    dialog = gui.dialog("pin")
+    assert "您是第一次新签证书" in dialog.hint.text()
+    gui.type_into(dialog.pin, pin)
+    gui.type_into(dialog.confirmation, pin)
+    gui.submit(dialog)
+    gui.idle()
+    gui.answer("确定", expect="证书签发操作成功")
+    gui.refreshed()
+
+
+def unlock_code(live: LiveService, email: str) -> str:
+    body = live.smtp.inbox.body(live.smtp.inbox.wait_for(email, "解锁码"))
+    match = re.search(r"解锁码：(\d{8})", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_menu_has_the_guides_items_enabled_by_state(gui: Gui, live: LiveService) -> None:
+    enabled = gui.enabled()
+    assert list(enabled) == MENU
+    assert [k for k, v in enabled.items() if not v] == ["证书签发", "证书换发", "证书更新", "证书废除", "证书解锁", "修改PIN码"]
+    assert "请先使用「账号登录」" in gui.tray.action("证书签发").toolTip()
+    login: LoginDialog = gui.dialog("login")  # the login box pops up after start, as in the guide
+    assert login.windowTitle() == "证书助手"
+
+
+def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveService, tmp_path: Path) -> None:
+    user = live.new_user("zhangsan")
+    # a wrong captcha is refused with the service's message and a new image is fetched
+    dialog = account_login(gui, user, answer="ZZZZ")
+    assert gui.model.login is None and "验证码" in dialog.message.text()
+    issue_soft_certificate(gui, user)
+    enabled = gui.enabled()
+    assert enabled["证书解锁"] and enabled["修改PIN码"] and not enabled["证书签发"]  # one certificate per account
+    [entry] = gui.model.inventory.entries
+    assert entry.subject == "张三" and entry.encryption is not None
+
+    # 设置 → 用户信息 shows the certificate; 签名证书详情 exports a .cer the OpenSSL CLI reads
+    gui.menu("设置")
+    settings: SettingsDialog = gui.dialog("settings")
+    assert settings.summary.labels["key_type"].text() == "SM2"
+    assert settings.summary.labels["subject"].text() == "张三"
+    settings.summary.sign_button.click()
+    fields = gui.dialog("fields:签名证书详情")
+    exported = tmp_path / "sign.cer"
+    fields.export(exported)
+    with gui.stall.paused():
+        text = subprocess.run(
+            ["openssl", "x509", "-inform", "DER", "-in", str(exported), "-noout", "-subject", "-nameopt", "utf8"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    assert "CN=张三" in text.replace(" ", "")
+    settings.logout_button.click()
+    gui.idle()
+    assert gui.model.login is None
+
+    # 证书登录 with a wrong PIN stays in the dialog with the retries left
+    dialog = certificate_login(gui, "000000")
+    assert "PIN码错误，还可以尝试9次" in dialog.message.text() and gui.model.login is None
+    certificate_login(gui, PIN)
+    assert gui.model.login is not None and gui.model.login.kind.value == "certificate"
+    assert gui.enabled()["证书更新"] and gui.enabled()["证书废除"]
+
+    # 修改PIN码: a mismatch is caught in the dialog, then 修改PIN码成功
+    gui.menu("修改PIN码")
+    change = gui.dialog("pin")
+    gui.type_into(change.old_pin, PIN)
+    gui.type_into(change.new_pin, "24680135")
+    gui.type_into(change.confirmation, "24680136")
+    gui.submit(change)
+    gui.idle()
+    assert "两次输入的新PIN码不一致" in change.error_label.text()
+    gui.type_into(change.confirmation, "24680135")
+    gui.submit(change)
+    gui.idle()
+    gui.answer("确定", expect="修改PIN码成功")
+
+    # 证书更新 (inside the renewal window: the service issues 20-day certificates here)
+    old_serial = entry.sign.serial_number
+    gui.menu("证书更新")
+    gui.answer("确认", expect="您正在执行证书更新，是否继续执行？")
+    pin_dialog = gui.dialog("pin")
+    gui.type_into(pin_dialog.pin, "24680135")
+    gui.submit(pin_dialog)
+    gui.idle()
+    gui.answer("确定", expect="证书更新成功")
+    gui.refreshed()
+    [renewed] = gui.model.inventory.entries
+    assert renewed.sign.serial_number != old_serial
+    assert gui.model.login is not None and gui.model.login.entry is not None
+    assert gui.model.login.entry.sign == renewed.sign
+
+
+def test_wrong_pin_locks_then_unlock_by_mailed_code_then_revoke(gui: Gui, live: LiveService) -> None:
+    user = live.new_user("lisi", "李四")
+    issue_soft_certificate(gui, user)
+    gui.controller.logout()
+    gui.idle()
+    # 修改PIN码 with a wrong old PIN: the dialog stays open and counts down; the 10th try locks
+    gui.menu("修改PIN码")
+    change = gui.dialog("pin")
+    for left in range(9, 0, -1):
+        gui.type_into(change.old_pin, "000000")
+        gui.type_into(change.new_pin, "11112222")
+        gui.type_into(change.confirmation, "11112222")
+        gui.submit(change)
+        gui.idle()
+        assert f"PIN码错误，还可以尝试{left}次" in change.error_label.text()
+    gui.submit(change)
+    gui.idle()
+    assert "pin" not in gui.controller.dialogs  # locked: the dialog gives way to the next step
+    box = gui.box()
+    assert "PIN码已被锁定" in box.text()
+    gui.answer("证书解锁")  # the error offers 证书解锁 directly
+    gui.answer("确认", expect="您正在执行证书解锁，是否继续执行？")
+    gui.idle()
+    unlock = gui.dialog("pin")
+    texts = " ".join(label.text() for label in unlock.findChildren(type(unlock.hint)))
+    assert "请到用户注册邮箱查看解锁码" in texts and "需解锁用户：李四（签名证书）" in texts
+    code = unlock_code(live, user["email"])
+    gui.type_into(unlock.pin, "97531246")
+    gui.type_into(unlock.confirmation, "97531246")
+    gui.type_into(unlock.code, "00000000" if code != "00000000" else "11111111")
+    gui.submit(unlock)
+    gui.idle()
+    assert "解锁码错误" in unlock.error_label.text()  # a wrong code can be retyped in place
+    gui.type_into(unlock.code, code)
+    gui.submit(unlock)
+    gui.idle()
+    gui.answer("确定", expect="解锁成功")
+
+    # the new PIN logs in; 证书废除 revokes at the service and removes the certificate here
+    certificate_login(gui, "97531246")
+    assert gui.model.login is not None and gui.model.login.entry is not None
+    serial = gui.model.login.entry.sign.serial_number
+    gui.menu("证书废除")
+    gui.answer("确认", expect="您正在执行证书废除")
+    revoke = gui.dialog("pin")
+    gui.type_into(revoke.pin, "97531246")
+    gui.submit(revoke)
+    gui.idle()
+    gui.answer("确定", expect="证书废除成功")
+    gui.refreshed()
+    assert gui.model.inventory.entries == [] and gui.model.login is None
+    crl = CRL.from_der(httpx.get(f"{live.url}/crl/issuing.crl").content)
+    assert crl.is_revoked(serial) is not None
+
+
+def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
+    user = live.new_user("wangwu", "王五")
+    issue_soft_certificate(gui, user, pin="11223344")
+    [old] = gui.model.inventory.entries
+    with live.service.db.session() as session:
+        live.service.ca.rotate(session)
+    live.service.set_flags("wangwu", exchange_required=True)
+    with gui.stall.paused():
+        time.sleep(5.5)  # the service caches its active CA for 5 s
+    gui.controller.logout()
+    gui.idle()
+    account_login(gui, user)
+    enabled = gui.enabled()
+    assert enabled["证书换发"] and not enabled["证书签发"]
+    gui.menu("证书换发")
+    gui.answer("确认", expect="您正在执行证书换发，是否继续执行？")
+    pin_dialog = gui.dialog("pin")
+    gui.type_into(pin_dialog.pin, "11223344")  # the key keeps its PIN
+    gui.submit(pin_dialog)
+    gui.idle()
+    gui.answer("确定", expect="证书换发成功")
+    gui.refreshed()
+    [new] = gui.model.inventory.entries
+    assert new.sign != old.sign and "G2" in new.issuer and "G1" in old.issuer
+    assert not gui.enabled()["证书换发"]
+
+
+def test_company_name_change_by_update(gui: Gui, live: LiveService) -> None:
+    user = live.new_user("zhaoliu", "某某商贸有限公司")
+    issue_soft_certificate(gui, user)
+    live.service.request_name_change("zhaoliu", "某某科技有限公司")
+    live.service.approve_name_change("zhaoliu")
+    gui.controller.logout()
+    gui.idle()
+    certificate_login(gui, PIN)
+    gui.menu("证书更新")
+    gui.answer("确认", expect="您正在执行证书更新，是否继续执行？")
+    pin_dialog = gui.dialog("pin")
+    gui.type_into(pin_dialog.pin, PIN)
+    gui.submit(pin_dialog)
+    gui.idle()
+    gui.answer("确定", expect="证书更新成功")
+    gui.refreshed()
+    [entry] = gui.model.inventory.entries
+    assert entry.subject == "某某科技有限公司"
+
+
+def test_expiry_warning_once_a_day_and_status_line(gui: Gui, live: LiveService) -> None:
+    user = live.new_user("sunqi", "孙七")
+    issue_soft_certificate(gui, user)
+    warnings = [n for n in gui.notifications if "就要过期" in n]
+    assert len(warnings) == 1 and "检查到您的证书还有:19天就要过期" in warnings[0]
+    gui.refreshed()
+    assert len([n for n in gui.notifications if "就要过期" in n]) == 1  # at most once a day
+    assert gui.controller.check_expiry(datetime.date.today() + datetime.timedelta(days=1))
+    gui.menu("设置")
+    settings: SettingsDialog = gui.dialog("settings")
+    assert "检查到您的证书还有:19天就要过期" in settings.summary.labels["status"].text()
+    # a shorter warning period silences it
+    settings.warning_days.setValue(7)
+    settings._save_general()
+    assert gui.model.settings.expiry_warning_days == 7
+    assert not gui.controller.check_expiry(datetime.date.today() + datetime.timedelta(days=2))
+
+
+def test_proxy_settings_round_trip_and_clear_cache(gui: Gui, live: LiveService) -> None:
+    gui.dialog("login").close()  # opened at start, before the proxy was set
+    gui.menu("设置")
+    settings: SettingsDialog = gui.dialog("settings")
+    settings.show_page(PROXY)
+    settings.proxy_http.setChecked(True)
+    gui.type_into(settings.proxy_url, "proxy.example.com")
+    settings._save_proxy()
+    assert "端口" in settings.proxy_status.text() or "格式" in settings.proxy_status.text()
+    gui.type_into(settings.proxy_url, "http://127.0.0.1:9")
+    gui.type_into(settings.proxy_username, "alice")
+    gui.type_into(settings.proxy_password, "s3cret-proxy")
+    settings._save_proxy()
+    assert settings.proxy_status.text() == "代理设置已保存"
+    stored = json.loads(Settings.path().read_text(encoding="utf-8"))
+    assert stored["proxy_mode"] == "http" and stored["proxy_url"] == "http://127.0.0.1:9"
+    assert stored["proxy_username"] == "alice" and "s3cret-proxy" not in Settings.path().read_text(encoding="utf-8")
+    assert gui.model.proxy() == "http://alice:s3cret-proxy@127.0.0.1:9"  # the password came from the keyring
+    settings.close()
+    gui.menu("设置")
+    reopened: SettingsDialog = gui.dialog("settings")
+    reopened.show_page(PROXY)
+    assert reopened.proxy_http.isChecked() and reopened.proxy_password.placeholderText() == "（已保存）"
+    # the service is now only reachable through a proxy that is not there: the error names 代理服务
+    reopened.close()
+    gui.menu("登录")
+    login: LoginDialog = gui.dialog("login")
+    gui.qtbot.waitUntil(lambda: "代理服务" in login.message.text(), timeout=30000)
+    login.close()
+    # 清除代理登录缓存 forgets the password
+    gui.menu("清除代理登录缓存")
+    gui.answer("确认", expect="将清除保存的代理密码和登录状态")
+    gui.answer("确定", expect="代理登录缓存已清除")
+    assert gui.model.credentials.proxy_password("http://127.0.0.1:9", "alice") is None
+    assert gui.model.proxy() == "http://alice@127.0.0.1:9"
+
+
+def test_repair_reports_each_check(gui: Gui, live: LiveService) -> None:
+    gui.menu("环境修复")
+    repair = gui.dialog("repair")
+    gui.qtbot.waitUntil(lambda: bool(repair.checks), timeout=30000)
+    names = [c.name for c in repair.checks]
+    assert "证书服务连接" in names and "系统时间" in names and "根证书" in names
+    assert all(c.outcome.value in ("ok", "repaired", "warning") for c in repair.checks), repair.checks
+
+
+def test_service_down_error_names_proxy_settings(qtbot: Any, soft_backend: SoftBackend, request: Any) -> None:
+    gui = make_gui(qtbot, "http://127.0.0.1:9", [soft_backend])
+    try:
+        login: LoginDialog = gui.dialog("login")
+        gui.qtbot.waitUntil(lambda: "代理服务" in login.message.text(), timeout=30000)
+        assert "127.0.0.1:9" in login.message.text()
+    finally:
+        close_gui(gui, request.node.name)
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.softhsm import start_softhsm
+
+    return start_softhsm(tmp_path_factory.mktemp("softhsm"))
+
+
+def test_usb_key_on_softhsm2(qtbot: Any, live: LiveService, soft_backend: SoftBackend, softhsm: Any, request: Any) -> None:
+    """A PKCS#11 key holding a certificate (ECDSA: SoftHSM2 has no SM2): listed, PIN changed, SM2 refused."""
+    from drivers.model import KeyAlgorithm, KeyUsage
+    from drivers.pkcs11 import Pkcs11Backend
+    from tests.integration.test_pkcs11_softhsm import cert_for
+    from tests.softhsm import USER_PIN
+
+    label = softhsm.new_token()
+    backend = Pkcs11Backend([softhsm.module])
+    [device] = [d for d in backend.devices() if d.info.label == label]
+    with device.open() as session:
+        session.login(USER_PIN)
+        session.create_container("usbkey")
+        session.write_certificate("usbkey", KeyUsage.SIGN, cert_for(session.generate_key("usbkey", KeyAlgorithm.EC_P256)))
+    gui = make_gui(qtbot, live.url, [soft_backend, backend])
+    try:
+        [entry] = gui.model.inventory.entries
+        assert entry.device.info.label == label and entry.subject == "EC test"
+        # 修改PIN码 on the key: a wrong old PIN is refused in place, then the change works on the token
+        gui.menu("修改PIN码")
+        change = gui.dialog("pin")
+        for old in ("999999", USER_PIN):
+            gui.type_into(change.old_pin, old)
+            gui.type_into(change.new_pin, "65432100")
+            gui.type_into(change.confirmation, "65432100")
+            gui.submit(change)
+            gui.idle()
+            if old != USER_PIN:
+                assert "PIN码错误" in change.error_label.text()
+        gui.answer("确定", expect="修改PIN码成功")
+        with device.open() as session:
+            session.login("65432100")
+        # 证书签发 onto the key: the device list says it lacks SM2, and choosing it is refused up front
+        user = live.new_user("usbuser", "钱八")
+        account_login(gui, user)
+        gui.menu("证书签发")
+        gui.answer("确认")
+        choose = gui.dialog("choose")
+        [listing] = choose.findChildren(QListWidget)
+        assert [listing.item(i).text() for i in range(listing.count())] == [
+            "软证书（保存在本机）",
+            f"USB Key：{label}（不支持国密SM2）",
+        ]
+        listing.setCurrentRow(1)
+        choose._accept()
+        pin_dialog = gui.dialog("pin")
+        gui.type_into(pin_dialog.pin, "65432100")
+        gui.submit(pin_dialog)
+        gui.idle()
+        assert "不支持国密SM2双证书" in gui.box().text()
+        with device.open() as session:
+            assert [c.name for c in session.containers()] == ["usbkey"]  # nothing was written
+    finally:
+        close_gui(gui, request.node.name)
