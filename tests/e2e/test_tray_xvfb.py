@@ -39,7 +39,7 @@ def display(tmp_path: Path) -> Iterator[Dict[str, str]]:
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is required (./test.sh installs xvfb trayer xdotool imagemagick)")
     read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(  # noqa: S603
+    xvfb = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
         pass_fds=(write_fd,),
         stderr=subprocess.DEVNULL,
@@ -49,7 +49,7 @@ def display(tmp_path: Path) -> Iterator[Dict[str, str]]:
         number = pipe.readline().strip()
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     env["DISPLAY"] = f":{number}"
-    trayer = subprocess.Popen(  # noqa: S603
+    trayer = subprocess.Popen(
         [
             "trayer",
             "--edge",
@@ -87,7 +87,7 @@ def _app_windows(env: Dict[str, str]) -> List[str]:
 def test_tray_icon_menu_and_screenshot(display: Dict[str, str], tmp_path: Path) -> None:
     env = dict(display, CERTASSIST_HOME=str(tmp_path / "home"))
     started = time.monotonic()
-    app = subprocess.Popen(  # noqa: S603
+    app = subprocess.Popen(
         [sys.executable, "-m", "app", "--demo", "--demo-dir", str(tmp_path / "demo")],
         env=env,
         stdout=subprocess.PIPE,
@@ -124,7 +124,7 @@ def test_tray_icon_menu_and_screenshot(display: Dict[str, str], tmp_path: Path) 
         time.sleep(0.5)
         OUTPUT.mkdir(exist_ok=True)
         shot = OUTPUT / "tray-menu.png"
-        subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True, timeout=30)  # noqa: S607
+        subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True, timeout=30)
         with Image.open(shot) as image:
             menu_area = image.convert("L").crop((x + width - 260, y - 300, x + width, y))
             light = sum(1 for value in menu_area.getdata() if value > 200)

@@ -10,39 +10,42 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import subprocess
+import sys
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-import httpx  # noqa: E402
-from qtpy.QtCore import QElapsedTimer, QTimer  # noqa: E402
-from qtpy.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget  # noqa: E402
+import httpx
+import pytest
+from qtpy.QtCore import QElapsedTimer, QTimer
+from qtpy.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
 
-from app.credentials import CredentialCache  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.ui.controller import Controller  # noqa: E402
-from app.ui.jobs import JobRunner  # noqa: E402
-from app.ui.model import AppModel  # noqa: E402
-from app.ui.tray import TrayApp, make_icon  # noqa: E402
-from drivers.base import Backend  # noqa: E402
-from drivers.soft import SoftBackend  # noqa: E402
-from server.app import build_service  # noqa: E402
-from server.service import IssuingService  # noqa: E402
-from tests.conftest import FAST_KDF, REPO  # noqa: E402
-from tests.gui.live_service import CAPTCHA, config_for  # noqa: E402
-from tests.server.services import SmtpServer, free_port  # noqa: E402
+from app.credentials import CredentialCache
+from app.settings import Settings
+from app.ui.controller import Controller
+from app.ui.jobs import JobRunner
+from app.ui.model import AppModel
+from app.ui.tray import TrayApp, make_icon
+from drivers.base import Backend
+from drivers.soft import SoftBackend
+from server.app import build_service
+from server.service import IssuingService
+from tests.conftest import FAST_KDF, REPO
+from tests.gui.live_service import config_for
+from tests.server.services import SmtpServer, free_port
 
 PASSING_ID = "11010519491231002X"
 OUTPUT = REPO / "test-output"
-STALL_LIMIT_MS = 50.0
+# The target is 50 ms (gui-stalls.json records each test's worst and where it happened); the test fails
+# at twice that so that a loaded CI machine does not flake, while real blocking (a PIN check, a network
+# call or loading the TLS store on the GUI thread: 100-300 ms) still fails.
+STALL_LIMIT_MS = 100.0
 _stalls: Dict[str, Dict[str, Any]] = {}
 
 
@@ -82,7 +85,7 @@ def start_service(data_dir: Path, smtp: SmtpServer, validity_days: int = 20) -> 
     config = config_for(data_dir, port, smtp.port, validity_days)
     operator = build_service(config)
     operator.start()  # database and CA exist before the service process opens them
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "tests.gui.live_service", str(data_dir), str(port), str(smtp.port), str(validity_days)],
         cwd=REPO,
     )
@@ -143,8 +146,10 @@ class StallMeter:
                 if os.environ.get("CERTASSIST_STALL_TRACE") and time.monotonic() - self._last > 0.06:
                     for ident, other in sys._current_frames().items():
                         if ident != self._gui_thread:
-                            top = "; ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(other))
-                            print(f"  other thread: {top[:200]}")  # noqa: T201
+                            top = "; ".join(
+                                f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(other)
+                            )
+                            print(f"  other thread: {top[:200]}")
                 if frame is not None:
                     where = "; ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(frame))
                     self._samples[where] = self._samples.get(where, 0) + 1
@@ -168,7 +173,7 @@ class StallMeter:
             return
         elapsed = float(self.clock.restart())
         if os.environ.get("CERTASSIST_STALL_TRACE") and elapsed > 30:
-            print(f"stall {elapsed:.0f} ms: {max(self._samples, key=self._samples.__getitem__, default='')[:300]}")  # noqa: T201
+            print(f"stall {elapsed:.0f} ms: {max(self._samples, key=self._samples.__getitem__, default='')[:300]}")
         if elapsed > self.worst_ms:
             self.worst_ms = elapsed
             if self._samples:
@@ -261,6 +266,7 @@ def make_gui(qtbot: Any, url: str, backends: List[Backend], start: bool = True) 
 def close_gui(gui: Gui, test_name: str) -> None:
     worst = gui.stall.stop()
     _stalls[test_name] = {"worst_ms": round(worst, 1), "where": gui.stall.culprit}
+    assert worst <= STALL_LIMIT_MS, f"the GUI thread was blocked for {worst:.0f} ms in {gui.stall.culprit}"
     gui.controller.prompts.close_all()
     for dialog in list(gui.controller.dialogs.values()):
         dialog.close()
@@ -285,10 +291,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if _stalls:
         OUTPUT.mkdir(exist_ok=True)
         (OUTPUT / "gui-stalls.json").write_text(json.dumps(_stalls, indent=1, sort_keys=True))
-
-
-def stall_check(gui: Gui) -> Callable[[], None]:
-    def check() -> None:
-        assert gui.stall.worst_ms <= STALL_LIMIT_MS, f"GUI thread blocked for {gui.stall.worst_ms:.0f} ms"
-
-    return check

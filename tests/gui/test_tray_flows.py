@@ -14,12 +14,12 @@ import httpx
 import pytest
 from qtpy.QtWidgets import QListWidget
 
+from app.settings import Settings
 from app.ui.login import CERTIFICATE_PAGE, LoginDialog
 from app.ui.settings_dialog import PROXY, SettingsDialog
 from drivers.soft import SoftBackend
-from app.settings import Settings
 from gm.x509 import CRL
-from tests.gui.conftest import CAPTCHA, Gui, LiveService, close_gui, make_gui, start_service
+from tests.gui.conftest import CAPTCHA, Gui, LiveService, close_gui, make_gui
 
 PIN = "135790"
 MENU = ["登录", "证书签发", "证书换发", "证书更新", "证书废除", "证书解锁", "修改PIN码"]
@@ -30,7 +30,9 @@ def account_login(gui: Gui, user: Dict[str, str], answer: str = CAPTCHA) -> Logi
     if "login" not in gui.controller.dialogs:
         gui.menu("登录")
     dialog: LoginDialog = gui.dialog("login")
-    gui.qtbot.waitUntil(lambda: dialog.captcha_image.pixmap() is not None and not dialog.captcha_image.pixmap().isNull())
+    gui.qtbot.waitUntil(
+        lambda: dialog.captcha_image.pixmap() is not None and not dialog.captcha_image.pixmap().isNull()
+    )
     gui.type_into(dialog.username, user["username"])
     gui.type_into(dialog.applicant, user["applicant_name"])
     gui.type_into(dialog.captcha, answer)
@@ -75,7 +77,14 @@ def unlock_code(live: LiveService, email: str) -> str:
 def test_menu_has_the_guides_items_enabled_by_state(gui: Gui, live: LiveService) -> None:
     enabled = gui.enabled()
     assert list(enabled) == MENU
-    assert [k for k, v in enabled.items() if not v] == ["证书签发", "证书换发", "证书更新", "证书废除", "证书解锁", "修改PIN码"]
+    assert [k for k, v in enabled.items() if not v] == [
+        "证书签发",
+        "证书换发",
+        "证书更新",
+        "证书废除",
+        "证书解锁",
+        "修改PIN码",
+    ]
     assert "请先使用「账号登录」" in gui.tray.action("证书签发").toolTip()
     login: LoginDialog = gui.dialog("login")  # the login box pops up after start, as in the guide
     assert login.windowTitle() == "证书助手"
@@ -333,7 +342,9 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return start_softhsm(tmp_path_factory.mktemp("softhsm"))
 
 
-def test_usb_key_on_softhsm2(qtbot: Any, live: LiveService, soft_backend: SoftBackend, softhsm: Any, request: Any) -> None:
+def test_usb_key_on_softhsm2(
+    qtbot: Any, live: LiveService, soft_backend: SoftBackend, softhsm: Any, request: Any
+) -> None:
     """A PKCS#11 key holding a certificate (ECDSA: SoftHSM2 has no SM2): listed, PIN changed, SM2 refused."""
     from drivers.model import KeyAlgorithm, KeyUsage
     from drivers.pkcs11 import Pkcs11Backend
@@ -346,7 +357,9 @@ def test_usb_key_on_softhsm2(qtbot: Any, live: LiveService, soft_backend: SoftBa
     with device.open() as session:
         session.login(USER_PIN)
         session.create_container("usbkey")
-        session.write_certificate("usbkey", KeyUsage.SIGN, cert_for(session.generate_key("usbkey", KeyAlgorithm.EC_P256)))
+        session.write_certificate(
+            "usbkey", KeyUsage.SIGN, cert_for(session.generate_key("usbkey", KeyAlgorithm.EC_P256))
+        )
     gui = make_gui(qtbot, live.url, [soft_backend, backend])
     try:
         [entry] = gui.model.inventory.entries

@@ -1,0 +1,879 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="zh_CN">
+<context>
+    <name>certassist</name>
+    <message>
+        <source> 天</source>
+        <translation> days</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;证书助手 CertAssist&lt;/b&gt; {version}&lt;br&gt;签发、换发、更新、解锁和废除国密SM2双证书（软证书和USB Key）。&lt;br&gt;&lt;br&gt;密码库：{openssl}&lt;br&gt;界面：{qt}&lt;br&gt;系统：{system}</source>
+        <translation>&lt;b&gt;CertAssist&lt;/b&gt; {version}&lt;br&gt;Issues, exchanges, renews, unlocks and revokes SM2 dual certificates (soft certificates and USB keys).&lt;br&gt;&lt;br&gt;Crypto library: {openssl}&lt;br&gt;UI: {qt}&lt;br&gt;System: {system}</translation>
+    </message>
+    <message>
+        <source>CRL分发点</source>
+        <translation>CRL distribution points</translation>
+    </message>
+    <message>
+        <source>CRL签名</source>
+        <translation>CRL signing</translation>
+    </message>
+    <message>
+        <source>PIN码</source>
+        <translation>PIN</translation>
+    </message>
+    <message>
+        <source>PIN码已被锁定（连续输错次数过多）。请使用「证书解锁」，通过注册邮箱收到的解锁码设置新的PIN码。</source>
+        <translation>The PIN is locked (too many wrong tries). Use "Unlock certificate" to set a new PIN with the unlock code sent to your registered email.</translation>
+    </message>
+    <message>
+        <source>PIN码状态</source>
+        <translation>PIN status</translation>
+    </message>
+    <message>
+        <source>PIN码错误，请重新输入</source>
+        <translation>Wrong PIN, please try again</translation>
+    </message>
+    <message>
+        <source>PIN码错误，还可以尝试{n}次</source>
+        <translation>Wrong PIN, {n} tries left</translation>
+    </message>
+    <message>
+        <source>PIN码长度应为{low}~{high}位，请重新输入</source>
+        <translation>A PIN must have {low} to {high} characters, please try again</translation>
+    </message>
+    <message>
+        <source>SHA1指纹</source>
+        <translation>SHA-1 fingerprint</translation>
+    </message>
+    <message>
+        <source>SM3指纹</source>
+        <translation>SM3 fingerprint</translation>
+    </message>
+    <message>
+        <source>{what}需要先使用「证书登录」</source>
+        <translation>{what} needs a certificate login first</translation>
+    </message>
+    <message>
+        <source>{what}需要先使用「账号登录」</source>
+        <translation>{what} needs an account login first</translation>
+    </message>
+    <message>
+        <source>不使用代理</source>
+        <translation>No proxy</translation>
+    </message>
+    <message>
+        <source>不可否认</source>
+        <translation>Non-repudiation</translation>
+    </message>
+    <message>
+        <source>两次输入的新PIN码不一致，请重新输入</source>
+        <translation>The two new PINs differ, please enter them again</translation>
+    </message>
+    <message>
+        <source>代理地址</source>
+        <translation>Proxy address</translation>
+    </message>
+    <message>
+        <source>代理服务</source>
+        <translation>Proxy</translation>
+    </message>
+    <message>
+        <source>代理服务器要求验证，请在「设置 → 代理服务」中填写正确的用户名和密码。</source>
+        <translation>The proxy requires authentication: enter the right user name and password in Settings → Proxy.</translation>
+    </message>
+    <message>
+        <source>代理服务器要求验证：请检查用户名和密码</source>
+        <translation>The proxy requires authentication: check the user name and password</translation>
+    </message>
+    <message>
+        <source>代理登录缓存已清除</source>
+        <translation>Cached proxy credentials and sessions cleared</translation>
+    </message>
+    <message>
+        <source>代理设置已保存</source>
+        <translation>Proxy settings saved</translation>
+    </message>
+    <message>
+        <source>使用 HTTP(S) 代理</source>
+        <translation>Use an HTTP(S) proxy</translation>
+    </message>
+    <message>
+        <source>使用系统代理设置</source>
+        <translation>Use the system proxy settings</translation>
+    </message>
+    <message>
+        <source>使用者</source>
+        <translation>Subject</translation>
+    </message>
+    <message>
+        <source>保存</source>
+        <translation>Save</translation>
+    </message>
+    <message>
+        <source>修改PIN码</source>
+        <translation>Change PIN</translation>
+    </message>
+    <message>
+        <source>修改PIN码成功</source>
+        <translation>PIN changed</translation>
+    </message>
+    <message>
+        <source>修改用户PIN码</source>
+        <translation>Change user PIN</translation>
+    </message>
+    <message>
+        <source>值</source>
+        <translation>Value</translation>
+    </message>
+    <message>
+        <source>公钥</source>
+        <translation>Public key</translation>
+    </message>
+    <message>
+        <source>关于</source>
+        <translation>About</translation>
+    </message>
+    <message>
+        <source>关闭</source>
+        <translation>Close</translation>
+    </message>
+    <message>
+        <source>刷新</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>加密证书详情</source>
+        <translation>Encryption certificate details</translation>
+    </message>
+    <message>
+        <source>发生了意外错误（{kind}）。请运行「环境修复」检查；如仍有问题，请把日志文件发送给技术支持。</source>
+        <translation>An unexpected error occurred ({kind}). Run "Repair environment"; if the problem stays, send the log file to support.</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>后台加载</source>
+        <translation>Load in background</translation>
+    </message>
+    <message>
+        <source>字段</source>
+        <translation>Field</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <source>密码保存在系统密钥环中。</source>
+        <translation>The password is kept in the system keyring.</translation>
+    </message>
+    <message>
+        <source>密钥加密</source>
+        <translation>Key encipherment</translation>
+    </message>
+    <message>
+        <source>密钥协商</source>
+        <translation>Key agreement</translation>
+    </message>
+    <message>
+        <source>密钥用法</source>
+        <translation>Key usage</translation>
+    </message>
+    <message>
+        <source>密钥类型</source>
+        <translation>Key type</translation>
+    </message>
+    <message>
+        <source>导出失败：{detail}</source>
+        <translation>Export failed: {detail}</translation>
+    </message>
+    <message>
+        <source>导出证书</source>
+        <translation>Export certificate</translation>
+    </message>
+    <message>
+        <source>将清除保存的代理密码和登录状态，是否继续？</source>
+        <translation>This clears the saved proxy password and login sessions. Continue?</translation>
+    </message>
+    <message>
+        <source>已修复</source>
+        <translation>Repaired</translation>
+    </message>
+    <message>
+        <source>已导出到 {path}</source>
+        <translation>Exported to {path}</translation>
+    </message>
+    <message>
+        <source>已自动修复 {n} 项。</source>
+        <translation>{n} item(s) repaired automatically.</translation>
+    </message>
+    <message>
+        <source>序列号</source>
+        <translation>Serial number</translation>
+    </message>
+    <message>
+        <source>开机时自动启动证书助手</source>
+        <translation>Start CertAssist when I log in</translation>
+    </message>
+    <message>
+        <source>您是第一次新签证书，需输入新的证书密码，将用于证书以后使用中的验证，请牢记！</source>
+        <translation>This is your first certificate: choose a new certificate PIN. It protects the certificate from now on; please remember it!</translation>
+    </message>
+    <message>
+        <source>您正在执行证书废除，废除后该证书将无法再使用，是否继续执行？（{subject}）</source>
+        <translation>You are about to revoke the certificate; it cannot be used afterwards. Continue? ({subject})</translation>
+    </message>
+    <message>
+        <source>您正在执行证书换发，是否继续执行？</source>
+        <translation>You are about to exchange your certificate. Continue?</translation>
+    </message>
+    <message>
+        <source>您正在执行证书更新，是否继续执行？</source>
+        <translation>You are about to update your certificate. Continue?</translation>
+    </message>
+    <message>
+        <source>您正在执行证书签发，是否继续执行？</source>
+        <translation>You are about to issue a certificate. Continue?</translation>
+    </message>
+    <message>
+        <source>您正在执行证书解锁，是否继续执行？</source>
+        <translation>You are about to unlock the certificate. Continue?</translation>
+    </message>
+    <message>
+        <source>您的证书已过期，请使用「证书更新」续期或重新办理「证书签发」</source>
+        <translation>Your certificate has expired: renew it with "Update certificate" or apply again with "Issue certificate"</translation>
+    </message>
+    <message>
+        <source>您的证书（{subject}）已过期，请使用「证书更新」续期</source>
+        <translation>Your certificate ({subject}) has expired: renew it with "Update certificate"</translation>
+    </message>
+    <message>
+        <source>截止日期</source>
+        <translation>Valid until</translation>
+    </message>
+    <message>
+        <source>打开菜单</source>
+        <translation>Open menu</translation>
+    </message>
+    <message>
+        <source>换一张</source>
+        <translation>Another one</translation>
+    </message>
+    <message>
+        <source>提示：请到用户注册邮箱查看解锁码</source>
+        <translation>Hint: the unlock code was sent to your registered email</translation>
+    </message>
+    <message>
+        <source>数字签名</source>
+        <translation>Digital signature</translation>
+    </message>
+    <message>
+        <source>数据加密</source>
+        <translation>Data encipherment</translation>
+    </message>
+    <message>
+        <source>文件操作失败：{detail}</source>
+        <translation>File operation failed: {detail}</translation>
+    </message>
+    <message>
+        <source>无法使用证书设备：{detail}。请运行「环境修复」检查。</source>
+        <translation>The certificate device cannot be used: {detail}. Run "Repair environment".</translation>
+    </message>
+    <message>
+        <source>无法设置开机启动：{detail}</source>
+        <translation>Could not set start at login: {detail}</translation>
+    </message>
+    <message>
+        <source>无法连接证书服务（{url}）。请检查网络连接；如需通过代理上网，请在「设置 → 代理服务」中配置代理后重试。</source>
+        <translation>Cannot reach the certificate service ({url}). Check the network; if you need a proxy, set it in Settings → Proxy and try again.</translation>
+    </message>
+    <message>
+        <source>有效期从</source>
+        <translation>Valid from</translation>
+    </message>
+    <message>
+        <source>有效期到</source>
+        <translation>Valid until</translation>
+    </message>
+    <message>
+        <source>未找到系统密钥环：密码只在本次运行中有效。</source>
+        <translation>No system keyring found: the password is kept for this session only.</translation>
+    </message>
+    <message>
+        <source>未检测到系统托盘，证书助手的菜单在此窗口中。</source>
+        <translation>No system tray found: CertAssist's menu is in this window.</translation>
+    </message>
+    <message>
+        <source>未登录</source>
+        <translation>Not logged in</translation>
+    </message>
+    <message>
+        <source>根证书</source>
+        <translation>Root certificate</translation>
+    </message>
+    <message>
+        <source>检查到您的证书还有:{days}天就要过期，请及时使用「证书更新」续期（{subject}）</source>
+        <translation>Your certificate expires in {days} days: renew it with "Update certificate" ({subject})</translation>
+    </message>
+    <message>
+        <source>检查到您的证书还有:{days}天就要过期，需要办理「证书更新」</source>
+        <translation>Your certificate expires in {days} days: "Update certificate" is needed</translation>
+    </message>
+    <message>
+        <source>检查完成：{bad} 项需要注意，请按说明处理。</source>
+        <translation>Check finished: {bad} item(s) need attention, see the notes.</translation>
+    </message>
+    <message>
+        <source>检查完成：运行环境正常。</source>
+        <translation>Check finished: everything is in order.</translation>
+    </message>
+    <message>
+        <source>检查项</source>
+        <translation>Check</translation>
+    </message>
+    <message>
+        <source>欢迎</source>
+        <translation>Welcome</translation>
+    </message>
+    <message>
+        <source>正在写入证书</source>
+        <translation>Writing the certificates</translation>
+    </message>
+    <message>
+        <source>正在加载启动数据，请稍等</source>
+        <translation>Loading, please wait</translation>
+    </message>
+    <message>
+        <source>正在发送解锁码到注册邮箱，请稍等</source>
+        <translation>Sending the unlock code to your registered email, please wait</translation>
+    </message>
+    <message>
+        <source>正在处理，请稍等…</source>
+        <translation>Working, please wait…</translation>
+    </message>
+    <message>
+        <source>正在检查证书助手的运行环境，请稍等…</source>
+        <translation>Checking CertAssist's environment, please wait…</translation>
+    </message>
+    <message>
+        <source>正在检查证书服务</source>
+        <translation>Checking the certificate service</translation>
+    </message>
+    <message>
+        <source>正在检查证书设备</source>
+        <translation>Checking certificate devices</translation>
+    </message>
+    <message>
+        <source>正在测试连接…</source>
+        <translation>Testing the connection…</translation>
+    </message>
+    <message>
+        <source>正在生成签名密钥</source>
+        <translation>Generating the signing key</translation>
+    </message>
+    <message>
+        <source>正在登录，请稍等…</source>
+        <translation>Logging in, please wait…</translation>
+    </message>
+    <message>
+        <source>正在获取验证码…</source>
+        <translation>Loading the captcha…</translation>
+    </message>
+    <message>
+        <source>正常</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>没有密码可不填</source>
+        <translation>Leave empty if there is no password</translation>
+    </message>
+    <message>
+        <source>没有找到证书</source>
+        <translation>No certificate found</translation>
+    </message>
+    <message>
+        <source>没有找到证书。请插入USB Key后点击「刷新」。</source>
+        <translation>No certificate found. Insert your USB key and click "Refresh".</translation>
+    </message>
+    <message>
+        <source>没有找到证书。请插入USB Key后点击「刷新」，或先使用账号登录办理「证书签发」。</source>
+        <translation>No certificate found. Insert your USB key and click "Refresh", or log in with your account and use "Issue certificate".</translation>
+    </message>
+    <message>
+        <source>没有找到证书或证书设备：{detail}。请插入USB Key后点击「刷新」。</source>
+        <translation>Certificate or device not found: {detail}. Insert your USB key and click "Refresh".</translation>
+    </message>
+    <message>
+        <source>没有证书</source>
+        <translation>No certificate</translation>
+    </message>
+    <message>
+        <source>注意</source>
+        <translation>Attention</translation>
+    </message>
+    <message>
+        <source>测试连接</source>
+        <translation>Test connection</translation>
+    </message>
+    <message>
+        <source>清除代理登录缓存</source>
+        <translation>Clear cached proxy logins</translation>
+    </message>
+    <message>
+        <source>演示模式</source>
+        <translation>Demo mode</translation>
+    </message>
+    <message>
+        <source>演示模式：{url}</source>
+        <translation>Demo mode: {url}</translation>
+    </message>
+    <message>
+        <source>演示账号：用户名 demo，申请人名称 演示用户。解锁码等邮件保存在 {outbox}</source>
+        <translation>Demo account: user name demo, applicant name 演示用户. Mail such as unlock codes is saved in {outbox}</translation>
+    </message>
+    <message>
+        <source>版本</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>状态提示</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>环境修复</source>
+        <translation>Repair environment</translation>
+    </message>
+    <message>
+        <source>用户信息</source>
+        <translation>User information</translation>
+    </message>
+    <message>
+        <source>用户名</source>
+        <translation>User name</translation>
+    </message>
+    <message>
+        <source>用户名：{username}&lt;br&gt;申请人名称：{name}&lt;br&gt;用户类型：{kind}&lt;br&gt;注册邮箱：{email}&lt;br&gt;登录方式：{how}</source>
+        <translation>User name: {username}&lt;br&gt;Applicant name: {name}&lt;br&gt;Account type: {kind}&lt;br&gt;Registered email: {email}&lt;br&gt;Logged in by: {how}</translation>
+    </message>
+    <message>
+        <source>申请人名称</source>
+        <translation>Applicant name</translation>
+    </message>
+    <message>
+        <source>界面语言</source>
+        <translation>Language</translation>
+    </message>
+    <message>
+        <source>登录</source>
+        <translation>Log in</translation>
+    </message>
+    <message>
+        <source>登录已失效，请重新登录。（{detail}）</source>
+        <translation>Your login has expired, please log in again. ({detail})</translation>
+    </message>
+    <message>
+        <source>登录成功：{name}</source>
+        <translation>Logged in: {name}</translation>
+    </message>
+    <message>
+        <source>确定</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>确认</source>
+        <translation>Confirm</translation>
+    </message>
+    <message>
+        <source>确认密码</source>
+        <translation>Confirm PIN</translation>
+    </message>
+    <message>
+        <source>确认新密码</source>
+        <translation>Confirm new PIN</translation>
+    </message>
+    <message>
+        <source>签名算法</source>
+        <translation>Signature algorithm</translation>
+    </message>
+    <message>
+        <source>签名证书详情</source>
+        <translation>Signing certificate details</translation>
+    </message>
+    <message>
+        <source>系统时间</source>
+        <translation>System clock</translation>
+    </message>
+    <message>
+        <source>结果</source>
+        <translation>Result</translation>
+    </message>
+    <message>
+        <source>继续上次未完成的申请</source>
+        <translation>Resuming the unfinished request</translation>
+    </message>
+    <message>
+        <source>获取失败</source>
+        <translation>Not available</translation>
+    </message>
+    <message>
+        <source>解锁成功</source>
+        <translation>Unlocked</translation>
+    </message>
+    <message>
+        <source>解锁码</source>
+        <translation>Unlock code</translation>
+    </message>
+    <message>
+        <source>解锁证书密码</source>
+        <translation>Unlock certificate PIN</translation>
+    </message>
+    <message>
+        <source>设置</source>
+        <translation>Settings</translation>
+    </message>
+    <message>
+        <source>设置已保存</source>
+        <translation>Settings saved</translation>
+    </message>
+    <message>
+        <source>证书</source>
+        <translation>Certificate</translation>
+    </message>
+    <message>
+        <source>证书使用者</source>
+        <translation>Certificate subject</translation>
+    </message>
+    <message>
+        <source>证书信息</source>
+        <translation>Certificate information</translation>
+    </message>
+    <message>
+        <source>证书列表</source>
+        <translation>Certificates</translation>
+    </message>
+    <message>
+        <source>证书到期提前提醒</source>
+        <translation>Warn before expiry</translation>
+    </message>
+    <message>
+        <source>证书助手</source>
+        <translation>CertAssist</translation>
+    </message>
+    <message>
+        <source>证书助手正在处理操作，现在退出可能中断操作。是否仍要退出？</source>
+        <translation>CertAssist is still working; quitting now may interrupt it. Quit anyway?</translation>
+    </message>
+    <message>
+        <source>证书助手正在换发证书，请耐心等待</source>
+        <translation>CertAssist is exchanging your certificate, please wait</translation>
+    </message>
+    <message>
+        <source>证书助手正在更新证书，请耐心等待</source>
+        <translation>CertAssist is updating your certificate, please wait</translation>
+    </message>
+    <message>
+        <source>证书助手正在签发证书，请耐心等待</source>
+        <translation>CertAssist is issuing your certificate, please wait</translation>
+    </message>
+    <message>
+        <source>证书即将过期</source>
+        <translation>Certificate about to expire</translation>
+    </message>
+    <message>
+        <source>证书密码</source>
+        <translation>Certificate PIN</translation>
+    </message>
+    <message>
+        <source>证书废除</source>
+        <translation>Revoke certificate</translation>
+    </message>
+    <message>
+        <source>证书废除后将无法恢复。请输入证书密码确认废除。</source>
+        <translation>A revoked certificate cannot be restored. Enter the certificate PIN to confirm.</translation>
+    </message>
+    <message>
+        <source>证书废除成功</source>
+        <translation>Certificate revoked</translation>
+    </message>
+    <message>
+        <source>证书或密钥数据无效：{detail}</source>
+        <translation>Invalid certificate or key data: {detail}</translation>
+    </message>
+    <message>
+        <source>证书换发</source>
+        <translation>Exchange certificate</translation>
+    </message>
+    <message>
+        <source>证书换发后原证书将被替换，PIN码保持不变。请输入该证书的证书密码！</source>
+        <translation>The exchange replaces the old certificate and keeps the PIN. Enter this certificate's PIN!</translation>
+    </message>
+    <message>
+        <source>证书换发成功</source>
+        <translation>Certificate exchanged</translation>
+    </message>
+    <message>
+        <source>证书文件 (*.cer *.crt *.der)</source>
+        <translation>Certificate files (*.cer *.crt *.der)</translation>
+    </message>
+    <message>
+        <source>证书文件完整性</source>
+        <translation>Certificate file integrity</translation>
+    </message>
+    <message>
+        <source>证书新密码</source>
+        <translation>New certificate PIN</translation>
+    </message>
+    <message>
+        <source>证书新签时，为了保证您的证书安全，请输入您的证书密码！</source>
+        <translation>To protect your new certificate, enter your certificate PIN!</translation>
+    </message>
+    <message>
+        <source>证书旧密码</source>
+        <translation>Old certificate PIN</translation>
+    </message>
+    <message>
+        <source>证书更新</source>
+        <translation>Update certificate</translation>
+    </message>
+    <message>
+        <source>证书更新成功</source>
+        <translation>Certificate updated</translation>
+    </message>
+    <message>
+        <source>证书更新需要验证您的证书密码，更新后PIN码保持不变</source>
+        <translation>Updating needs your certificate PIN; the PIN stays the same afterwards</translation>
+    </message>
+    <message>
+        <source>证书有效，还有{days}天到期</source>
+        <translation>The certificate is valid for {days} more days</translation>
+    </message>
+    <message>
+        <source>证书服务地址</source>
+        <translation>Certificate service URL</translation>
+    </message>
+    <message>
+        <source>证书服务地址应以 http:// 或 https:// 开头</source>
+        <translation>The certificate service URL must start with http:// or https://</translation>
+    </message>
+    <message>
+        <source>证书服务返回 HTTP {status}</source>
+        <translation>The certificate service answered HTTP {status}</translation>
+    </message>
+    <message>
+        <source>证书服务连接</source>
+        <translation>Certificate service connection</translation>
+    </message>
+    <message>
+        <source>证书登录</source>
+        <translation>Certificate login</translation>
+    </message>
+    <message>
+        <source>证书签发</source>
+        <translation>Issue certificate</translation>
+    </message>
+    <message>
+        <source>证书签发操作成功</source>
+        <translation>Certificate issued</translation>
+    </message>
+    <message>
+        <source>证书签名</source>
+        <translation>Certificate signing</translation>
+    </message>
+    <message>
+        <source>证书解锁</source>
+        <translation>Unlock certificate</translation>
+    </message>
+    <message>
+        <source>证书设备</source>
+        <translation>Certificate device</translation>
+    </message>
+    <message>
+        <source>证书设备已被拔出。请重新插入USB Key后再试，设备中的数据没有改动。</source>
+        <translation>The certificate device was removed. Insert the USB key again and retry; nothing on it was changed.</translation>
+    </message>
+    <message>
+        <source>证书设备操作失败：{detail}。请重新插入设备后重试，或运行「环境修复」。</source>
+        <translation>The certificate device failed: {detail}. Insert it again and retry, or run "Repair environment".</translation>
+    </message>
+    <message>
+        <source>该设备不支持国密SM2双证书（{what}）。请使用支持国密SM2的USB Key，或选择软证书。</source>
+        <translation>This device does not support SM2 dual certificates ({what}). Use a USB key with SM2 support, or a soft certificate.</translation>
+    </message>
+    <message>
+        <source>该账号当前不能签发新证书（需换发或已签发）</source>
+        <translation>This account cannot receive a new certificate now (exchange needed or already issued)</translation>
+    </message>
+    <message>
+        <source>该账号无需换发证书</source>
+        <translation>This account needs no exchange</translation>
+    </message>
+    <message>
+        <source>语言已切换，重新打开窗口后生效</source>
+        <translation>Language changed; windows show it when opened again</translation>
+    </message>
+    <message>
+        <source>说明</source>
+        <translation>Notes</translation>
+    </message>
+    <message>
+        <source>请先使用「证书登录」</source>
+        <translation>Log in with your certificate first</translation>
+    </message>
+    <message>
+        <source>请先使用「账号登录」</source>
+        <translation>Log in with your account first</translation>
+    </message>
+    <message>
+        <source>请先输入PIN码</source>
+        <translation>Enter the PIN first</translation>
+    </message>
+    <message>
+        <source>请填写用户名和申请人名称（可从审核通过邮件中复制）</source>
+        <translation>Enter the user name and applicant name (you can copy them from the approval email)</translation>
+    </message>
+    <message>
+        <source>请您再次输入证书密码</source>
+        <translation>Enter the certificate PIN again</translation>
+    </message>
+    <message>
+        <source>请您确认证书新密码(6~20位)</source>
+        <translation>Confirm the new certificate PIN (6-20 characters)</translation>
+    </message>
+    <message>
+        <source>请您输入你获取的解锁码</source>
+        <translation>Enter the unlock code you received</translation>
+    </message>
+    <message>
+        <source>请您输入登录用户名</source>
+        <translation>Enter your user name</translation>
+    </message>
+    <message>
+        <source>请您输入登录申请人名称</source>
+        <translation>Enter your applicant name</translation>
+    </message>
+    <message>
+        <source>请您输入证书密码</source>
+        <translation>Enter your certificate PIN</translation>
+    </message>
+    <message>
+        <source>请您输入证书密码(6~20位)</source>
+        <translation>Enter a certificate PIN (6-20 characters)</translation>
+    </message>
+    <message>
+        <source>请您输入证书新密码(6~20位)</source>
+        <translation>Enter the new certificate PIN (6-20 characters)</translation>
+    </message>
+    <message>
+        <source>请您输入证书旧密码</source>
+        <translation>Enter the old certificate PIN</translation>
+    </message>
+    <message>
+        <source>请登录，以便可以使用证书管理的功能</source>
+        <translation>Please log in to manage your certificates</translation>
+    </message>
+    <message>
+        <source>请输入右侧图片中的字符</source>
+        <translation>Type the characters in the picture</translation>
+    </message>
+    <message>
+        <source>请输入证书密码（PIN码）</source>
+        <translation>Enter the certificate PIN</translation>
+    </message>
+    <message>
+        <source>请输入验证码</source>
+        <translation>Enter the captcha</translation>
+    </message>
+    <message>
+        <source>请选择新证书保存的位置</source>
+        <translation>Choose where to keep the new certificate</translation>
+    </message>
+    <message>
+        <source>请选择要换发的证书</source>
+        <translation>Choose the certificate to exchange</translation>
+    </message>
+    <message>
+        <source>请选择要登录的证书</source>
+        <translation>Choose the certificate to log in with</translation>
+    </message>
+    <message>
+        <source>请选择证书</source>
+        <translation>Choose a certificate</translation>
+    </message>
+    <message>
+        <source>账号信息</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <source>账号登录</source>
+        <translation>Account login</translation>
+    </message>
+    <message>
+        <source>软证书文件已损坏或不属于本机用户：{detail}。请运行「环境修复」，或使用「证书签发」重新申请。</source>
+        <translation>The soft certificate file is damaged or belongs to another user: {detail}. Run "Repair environment", or apply again with "Issue certificate".</translation>
+    </message>
+    <message>
+        <source>软证书（保存在本机）</source>
+        <translation>Soft certificate (kept on this computer)</translation>
+    </message>
+    <message>
+        <source>输入的证书密码是您新的证书密码！将用于证书使用中的验证，请牢记！</source>
+        <translation>The PIN you enter becomes your new certificate PIN! Please remember it!</translation>
+    </message>
+    <message>
+        <source>输入证书密码</source>
+        <translation>Enter certificate PIN</translation>
+    </message>
+    <message>
+        <source>这里显示的是客户端工具登录验证时的用户信息</source>
+        <translation>The user information of the current login</translation>
+    </message>
+    <message>
+        <source>连接成功：{url}</source>
+        <translation>Connected: {url}</translation>
+    </message>
+    <message>
+        <source>退出</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <source>退出登录</source>
+        <translation>Log out</translation>
+    </message>
+    <message>
+        <source>选择证书设备</source>
+        <translation>Choose a certificate device</translation>
+    </message>
+    <message>
+        <source>通用设置</source>
+        <translation>General</translation>
+    </message>
+    <message>
+        <source>需处理</source>
+        <translation>Action needed</translation>
+    </message>
+    <message>
+        <source>需解锁用户：{holder}</source>
+        <translation>Unlocking: {holder}</translation>
+    </message>
+    <message>
+        <source>颁发者</source>
+        <translation>Issuer</translation>
+    </message>
+    <message>
+        <source>验证码</source>
+        <translation>Captcha</translation>
+    </message>
+    <message>
+        <source>（不支持国密SM2）</source>
+        <translation> (no SM2 support)</translation>
+    </message>
+    <message>
+        <source>（已保存）</source>
+        <translation>(saved)</translation>
+    </message>
+</context>
+</TS>
