@@ -19,7 +19,8 @@ from app.ui.login import CERTIFICATE_PAGE, LoginDialog
 from app.ui.settings_dialog import PROXY, SettingsDialog
 from drivers.soft import SoftBackend
 from gm.x509 import CRL
-from tests.gui.conftest import CAPTCHA, Gui, LiveService, close_gui, make_gui
+from tests.gui.conftest import Gui, LiveService, close_gui, make_gui
+from tests.gui.live_service import CAPTCHA
 
 PIN = "135790"
 MENU = ["登录", "证书签发", "证书换发", "证书更新", "证书废除", "证书解锁", "修改PIN码"]
