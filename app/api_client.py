@@ -96,14 +96,21 @@ class IssuingClient:
                 self._http.close()
 
     # -- transport -------------------------------------------------------------------------
-    def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None, auth: bool = True) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self.http.request(method, path, json=body, headers=headers)
+            return self.http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise ServiceUnavailable(self.base_url, "连接超时") from exc
         except httpx.TransportError as exc:
             raise ServiceUnavailable(self.base_url, type(exc).__name__) from exc
+
+    def health(self) -> httpx.Response:
+        """The raw answer of ``/health`` (status, Date header) for connection tests and clock checks."""
+        return self._send("GET", "/health")
+
+    def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None, auth: bool = True) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
+        response = self._send(method, path, json=body, headers=headers)
         if response.status_code >= 400:
             try:
                 data = response.json()

@@ -14,7 +14,7 @@ from typing import Callable, List, Optional
 
 from asn1crypto import pem
 
-from app.api_client import PROXY_HINT, ApiError, IssuingClient, ServiceUnavailable
+from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from app.flows import CertificateEntry, list_certificates
 from drivers.base import Backend
 from drivers.errors import DriverError
@@ -79,15 +79,9 @@ def _chain(client: IssuingClient, entries: List[CertificateEntry]) -> Check:
 def _service(client: IssuingClient) -> List[Check]:
     started = time.perf_counter()
     try:
-        response = client.http.get("/health")
-    except Exception as exc:
-        return [
-            Check(
-                "证书服务连接",
-                Outcome.FAILED,
-                f"无法连接 {client.base_url}（{type(exc).__name__}）。{PROXY_HINT}",
-            )
-        ]
+        response = client.health()
+    except ServiceUnavailable as exc:
+        return [Check("证书服务连接", Outcome.FAILED, str(exc))]
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code == 407:
         return [Check("证书服务连接", Outcome.FAILED, "代理服务器要求验证：请在「设置 → 代理服务」中填写用户名和密码")]

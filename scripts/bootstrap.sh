@@ -9,10 +9,13 @@ UV_VERSION="0.13.8"
 
 # Debian packages. run: what the product needs; test: plus what the test suite drives for real.
 # pyscard builds from source here: it needs swig, a compiler, the Python and pcsclite headers.
-# The tray needs Qt's xcb platform libraries and a CJK font on a real display.
+# The tray needs the libraries PySide6's Qt links (every one `ldd` lists, since recommends are not
+# installed) and a CJK font.
 RUN_DEBS=(python3 python3-venv python3-dev gcc swig libssl3 ca-certificates libpcsclite-dev pcscd
-  fonts-wqy-microhei libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 libxcb-cursor0
-  libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0)
+  fonts-wqy-microhei libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 libgssapi-krb5-2
+  libx11-xcb1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
+  libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1
+  libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1)
 TEST_DEBS=(openssl softhsm2 vsmartcard-vpcd postgresql-15 xvfb trayer xdotool imagemagick)
 
 debs=("${RUN_DEBS[@]}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import keyring
 import pytest
@@ -42,3 +42,21 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     keyring.set_keyring(PlaintextKeyring())
     yield base
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on loopback for every test that reads mail."""
+    from tests.server.services import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private SoftHSM2 (its own SOFTHSM2_CONF and token directory)."""
+    from tests.softhsm import start_softhsm
+
+    yield start_softhsm(tmp_path_factory.mktemp("softhsm"))

@@ -12,10 +12,18 @@ from typing import Any, Callable, Dict, List, Optional
 
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtGui import QIcon
-from qtpy.QtWidgets import QDialog, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import flows
-from app.api_client import ApiError, IssuingClient, ServiceUnavailable
+from app.api_client import ApiError, IssuingClient
 from app.autostart import set_enabled as set_autostart
 from app.credentials import proxy_key
 from app.flows import CertificateEntry
@@ -30,7 +38,7 @@ from app.ui.login import CERTIFICATE_PAGE, LoginDialog, certificate_tree, select
 from app.ui.model import AppModel, Inventory, Login, LoginKind
 from app.ui.pins import ChangePinDialog, NewPinDialog, PinDialog, UnlockDialog
 from app.ui.repair_dialog import RepairDialog
-from app.ui.settings_dialog import SettingsDialog
+from app.ui.settings_dialog import PROXY, SettingsDialog
 from app.ui.widgets import BusyWindow, FormDialog, Prompts, app_title
 from drivers.base import Device
 from drivers.errors import DriverError, PinLocked
@@ -47,27 +55,35 @@ def device_queue(device: Device) -> str:
 
 
 class ChooseDialog(QDialog):
-    """Pick one certificate or device; ``chosen`` carries the item's object."""
+    """Pick one certificate or device from ``content``; ``chosen`` carries what ``value`` returns."""
 
     chosen = Signal(object)
 
-    def __init__(self, title: str, hint: str, icon: QIcon, parent: Optional[QWidget] = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        hint: str,
+        icon: QIcon,
+        content: QWidget,
+        value: Callable[[], Any],
+        parent: Optional[QWidget] = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowIcon(icon)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        from qtpy.QtWidgets import QDialogButtonBox, QLabel
-
-        self.layout_ = QVBoxLayout(self)
+        self.value = value
         label = QLabel(hint)
         label.setWordWrap(True)
-        self.layout_.addWidget(label)
-        self.buttons = QDialogButtonBox()
-        self.buttons.addButton(tr("确定"), QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.addButton(tr("取消"), QDialogButtonBox.ButtonRole.RejectRole)
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
-        self.value: Callable[[], Any] = lambda: None
+        buttons = QDialogButtonBox()
+        buttons.addButton(tr("确定"), QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(tr("取消"), QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(content)
+        layout.addWidget(buttons)
 
     def _accept(self) -> None:
         value = self.value()
@@ -100,7 +116,7 @@ class Controller(QObject):
         if self.busy.isVisible():
             self.busy.show_text(shown)
         for dialog in self.dialogs.values():
-            if isinstance(dialog, FormDialog) and dialog.isVisible() and dialog._busy:
+            if isinstance(dialog, FormDialog) and dialog.isVisible() and dialog.busy:
                 dialog.set_busy(True, shown)
 
     def _keep(self, name: str, dialog: QWidget) -> QWidget:
@@ -114,9 +130,7 @@ class Controller(QObject):
         dialog.destroyed.connect(forget)
         if isinstance(dialog, QDialog):
             dialog.finished.connect(forget)  # closed: gone from the bookkeeping before Qt deletes it
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
+        self._front(name)
         return dialog
 
     def _front(self, name: str) -> bool:
@@ -132,7 +146,7 @@ class Controller(QObject):
         if step is NextStep.UNLOCK:
             self.unlock(self._last_entry)
         elif step is NextStep.PROXY:
-            self.open_settings(page=4)
+            self.open_settings(page=PROXY)
         elif step is NextStep.LOGIN:
             self.login()
         elif step is NextStep.REPAIR:
@@ -381,18 +395,18 @@ class Controller(QObject):
         if len(items) == 1:
             then(items[0])
             return
-        dialog = ChooseDialog(title, hint, self.icon)
         listing = QListWidget()
         for item in items:
             row = QListWidgetItem(label(item))
             row.setData(Qt.ItemDataRole.UserRole, item)
             listing.addItem(row)
         listing.setCurrentRow(0)
-        dialog.layout_.addWidget(listing)
-        dialog.layout_.addWidget(dialog.buttons)
-        dialog.value = lambda: listing.currentItem().data(Qt.ItemDataRole.UserRole) if listing.currentItem() else None
-        dialog.chosen.connect(then)
-        self._keep("choose", dialog)
+
+        def value() -> Any:
+            current = listing.currentItem()
+            return current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+
+        self._open_chooser(ChooseDialog(title, hint, self.icon, listing, value), then)
 
     def _choose_certificate(self, title: str, then: Callable[[CertificateEntry], None]) -> None:
         login = self.model.login
@@ -402,15 +416,15 @@ class Controller(QObject):
         entries = self.model.inventory.entries
         if not entries:
             self.prompts.info(tr("没有找到证书。请插入USB Key后点击「刷新」。"))
-            return
-        if len(entries) == 1:
+        elif len(entries) == 1:
             then(entries[0])
-            return
-        dialog = ChooseDialog(title, tr("请选择证书"), self.icon)
-        tree = certificate_tree(entries, with_device=True)
-        dialog.layout_.addWidget(tree)
-        dialog.layout_.addWidget(dialog.buttons)
-        dialog.value = lambda: selected_entry(tree)
+        else:
+            tree = certificate_tree(entries, with_device=True)
+            self._open_chooser(
+                ChooseDialog(title, tr("请选择证书"), self.icon, tree, lambda: selected_entry(tree)), then
+            )
+
+    def _open_chooser(self, dialog: ChooseDialog, then: Callable[[Any], None]) -> None:
         dialog.chosen.connect(then)
         self._keep("choose", dialog)
 
@@ -735,9 +749,7 @@ class Controller(QObject):
 
         def job() -> str:
             try:
-                response = client.http.get("/health")
-            except Exception as exc:
-                raise ServiceUnavailable(client.base_url, type(exc).__name__) from exc
+                response = client.health()
             finally:
                 client.close()
             if response.status_code == 407:

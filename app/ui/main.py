@@ -203,4 +203,3 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
         tray.controller.jobs.shutdown()
         if service is not None:
             service.stop()
-        del fallback

@@ -13,6 +13,7 @@ from app.ui.controller import Controller
 from app.ui.i18n import tr
 from app.ui.jobs import DISCOVERY
 from app.ui.model import LoginKind
+from app.ui.settings_dialog import ABOUT
 from app.ui.widgets import app_title
 from drivers.pcsc.monitor import CardWatcher
 
@@ -176,7 +177,7 @@ class TrayApp(QObject):
             (tr("修改PIN码"), c.change_pin, has_certificates, no_certificate),
             (tr("环境修复"), c.repair, True, ""),
             (tr("刷新"), c.refresh, True, ""),
-            (tr("关于"), lambda: c.open_settings(page=2), True, ""),
+            (tr("关于"), lambda: c.open_settings(page=ABOUT), True, ""),
             (tr("设置"), c.open_settings, True, ""),
             (tr("清除代理登录缓存"), c.clear_proxy_cache, True, ""),
             (tr("退出"), self.quit, True, ""),

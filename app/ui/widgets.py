@@ -145,6 +145,10 @@ class FormDialog(QDialog):
         outer.addWidget(self.buttons)
         self._busy = False
 
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
     def add_row(self, label: str, widget: QWidget) -> QWidget:
         self.form.addRow(label, widget)
         return widget

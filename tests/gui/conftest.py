@@ -38,22 +38,15 @@ from server.app import build_service
 from server.service import IssuingService
 from tests.conftest import FAST_KDF, REPO
 from tests.gui.live_service import config_for
+from tests.server.conftest import PASSING_ID
 from tests.server.services import SmtpServer, free_port
 
-PASSING_ID = "11010519491231002X"
 OUTPUT = REPO / "test-output"
 # The target is 50 ms (gui-stalls.json records each test's worst and where it happened); the test fails
 # at 200 ms so that a loaded CI machine does not flake, while gross blocking (a real PIN check, 260 ms,
 # or a network call on the GUI thread) still fails. The watchdog names the culprit either way.
 STALL_LIMIT_MS = 200.0
 _stalls: Dict[str, Dict[str, Any]] = {}
-
-
-@pytest.fixture(scope="session")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @dataclass
@@ -143,13 +136,6 @@ class StallMeter:
             time.sleep(0.01)
             if time.monotonic() - self._last > 0.03:
                 frame = sys._current_frames().get(self._gui_thread)
-                if os.environ.get("CERTASSIST_STALL_TRACE") and time.monotonic() - self._last > 0.06:
-                    for ident, other in sys._current_frames().items():
-                        if ident != self._gui_thread:
-                            top = "; ".join(
-                                f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(other)
-                            )
-                            print(f"  other thread: {top[:200]}")
                 if frame is not None:
                     where = "; ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(frame))
                     self._samples[where] = self._samples.get(where, 0) + 1
@@ -172,8 +158,6 @@ class StallMeter:
             self.clock.restart()
             return
         elapsed = float(self.clock.restart())
-        if os.environ.get("CERTASSIST_STALL_TRACE") and elapsed > 30:
-            print(f"stall {elapsed:.0f} ms: {max(self._samples, key=self._samples.__getitem__, default='')[:300]}")
         if elapsed > self.worst_ms:
             self.worst_ms = elapsed
             if self._samples:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Dict
 
 import httpx
-import pytest
 from qtpy.QtWidgets import QListWidget
 
 from app.settings import Settings
@@ -334,13 +333,6 @@ def test_service_down_error_names_proxy_settings(qtbot: Any, soft_backend: SoftB
         assert "127.0.0.1:9" in login.message.text()
     finally:
         close_gui(gui, request.node.name)
-
-
-@pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from tests.softhsm import start_softhsm
-
-    return start_softhsm(tmp_path_factory.mktemp("softhsm"))
 
 
 def test_usb_key_on_softhsm2(

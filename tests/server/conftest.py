@@ -27,13 +27,6 @@ USCC = "91350100M000100Y43"
 
 
 @pytest.fixture(scope="session")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
     # Not under pytest's 0700 root-owned temp dir: the postgres user must be able to reach it.
     directory = Path(tempfile.mkdtemp(prefix="certassist-pg-"))
@@ -160,10 +153,3 @@ def certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> st
     response = try_certificate_login(server, key, cert_der)
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
-
-
-@pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.softhsm import start_softhsm
-
-    yield start_softhsm(tmp_path_factory.mktemp("softhsm"))
