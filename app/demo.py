@@ -118,7 +118,9 @@ def start_demo(data_dir: Optional[Path] = None, timeout: float = 60.0) -> DemoSe
     ensure_demo_account(data_dir)  # also creates the database and the CA on the first run
     port = _free_port()
     log = (data_dir / "server.log").open("ab")
-    process = subprocess.Popen(_server_command(data_dir, port), stdout=log, stderr=log, env=dict(os.environ))  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603
+        _server_command(data_dir, port), stdout=log, stderr=log, env=dict(os.environ)
+    )
     log.close()
     service = DemoService(data_dir, f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + timeout

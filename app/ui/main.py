@@ -6,13 +6,14 @@ import hashlib
 import logging
 import logging.handlers
 import os
+import signal
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 from qtpy.QtNetwork import QLocalServer, QLocalSocket
 from qtpy.QtWidgets import QApplication, QLabel, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
 
@@ -128,6 +129,18 @@ def _start_demo(app: QApplication, data_dir: Optional[Path]) -> Any:
     return result["service"]
 
 
+def _quit_on_signals(app: QApplication) -> None:
+    """SIGTERM / Ctrl+C end the event loop normally, so the demo service and workers are stopped too.
+
+    Python runs signal handlers only between bytecodes; a short timer gives it the chance while Qt waits.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_args: app.quit())
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
 def _announce(service: Any) -> None:
     print(
         f"证书助手演示模式：证书服务 {service.url}\n"
@@ -196,6 +209,7 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
             ),
         )
     log.info("tray ready in %.0f ms", (time.perf_counter() - started) * 1000)
+    _quit_on_signals(app)
     try:
         return int(app.exec())
     finally:

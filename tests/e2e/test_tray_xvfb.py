@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Dict, Iterator, List
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -132,3 +134,8 @@ def test_tray_icon_menu_and_screenshot(display: Dict[str, str], tmp_path: Path) 
         (OUTPUT / "tray-ready-seconds.txt").write_text(f"{ready:.2f}\n")
     finally:
         _stop(app)
+    # SIGTERM ends the tray normally: it stops the embedded service it started
+    assert app.returncode == 0
+    url = re.search(r"证书服务 (http://\S+)", banner).group(1)  # type: ignore[union-attr]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/health", timeout=2)
