@@ -129,8 +129,15 @@ def main(
     type=click.IntRange(1, 64),
     help="Worker processes (use the number of cores under load; the CA is set up once before they start).",
 )
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Request threads per worker process (more only help when the database is slow to answer).",
+)
 @click.pass_context
-def serve(ctx: click.Context, workers: int = 1) -> None:
+def serve(ctx: click.Context, workers: int = 1, threads: int = 8) -> None:
     """Run the service (the default when no command is given)."""
     import json
 
@@ -140,6 +147,7 @@ def serve(ctx: click.Context, workers: int = 1) -> None:
     from server.config import config_to_dict
 
     config = _config(ctx)
+    config.threads = threads
     app = create_app(config)  # migrations and CA set-up, once
     click.echo(
         f"certassist-server: {config.public_url}  data {config.data_dir}  mail {config.mail.mode}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Optional
+from typing import Optional, cast
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -157,3 +157,12 @@ class AuditEvent(Base):
     certificate_serial: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     client: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")  # never a secret
+
+
+# Table handles for the statements of the issuance hot path, which skip the ORM unit of work.
+ACCOUNTS = cast(Table, Account.__table__)
+API_SESSIONS = cast(Table, ApiSession.__table__)
+CERTIFICATES = cast(Table, Certificate.__table__)
+ESCROWED_KEYS = cast(Table, EscrowedKey.__table__)
+ADMIN_CREDENTIALS = cast(Table, AdminCredential.__table__)
+AUDIT_LOG = cast(Table, AuditEvent.__table__)

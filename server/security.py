@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,16 +102,20 @@ def audit(
     client: Optional[str] = None,
     **detail: Any,
 ) -> None:
-    session.add(
-        models.AuditEvent(
-            at=utcnow(),
-            event=event,
-            account_id=account_id,
-            certificate_serial=serial,
-            client=client,
-            detail=json.dumps(detail, ensure_ascii=False, default=str),
-        )
+    session.connection().execute(  # an INSERT now, not an object for the unit of work: cheaper
+        _INSERT_AUDIT,
+        {
+            "at": utcnow(),
+            "event": event,
+            "account_id": account_id,
+            "certificate_serial": serial,
+            "client": client,
+            "detail": json.dumps(detail, ensure_ascii=False, default=str),
+        },
     )
+
+
+_INSERT_AUDIT = insert(models.AUDIT_LOG)
 
 
 def lookup_one_time(session: Session, ident: str, kind: str) -> Optional[models.OneTimeSecret]:
