@@ -83,22 +83,7 @@ _AUTHORIZE = (
     .where(models.API_SESSIONS.c.token_hash == bindparam("token_hash"))
     .with_for_update(of=models.ACCOUNTS)
 )
-_PAIR_COLUMNS = (
-    "serial",
-    "account_id",
-    "pair_serial",
-    "usage",
-    "ca_generation",
-    "subject",
-    "not_before",
-    "not_after",
-    "status",
-    "der",
-    "created_at",
-)
-_INSERT_PAIR = insert(models.CERTIFICATES).values(  # both certificates in one statement
-    [{column: bindparam(f"{column}_{i}") for column in _PAIR_COLUMNS} for i in (0, 1)]
-)
+_INSERT_CERTIFICATE = insert(models.CERTIFICATES)  # run with both rows of a pair (executemany)
 _INSERT_ESCROW = insert(models.ESCROWED_KEYS)
 _INSERT_ADMIN = insert(models.ADMIN_CREDENTIALS)
 _ISSUED = update(models.ACCOUNTS).where(models.ACCOUNTS.c.id == bindparam("holder")).values(may_issue=False)
@@ -600,24 +585,24 @@ class IssuingService:
         pair, enc_serial = f"{sign_cert.serial_number:X}", f"{enc_cert.serial_number:X}"
         now = utcnow()
         subject_text = sign_cert.subject_text  # the same subject in both certificates
-        rows: Dict[str, Any] = {}
-        for i, (cert, serial, usage) in enumerate(((sign_cert, pair, "sign"), (enc_cert, enc_serial, "encrypt"))):
-            values = (
-                serial,
-                account.id,
-                pair,
-                usage,
-                generation,
-                subject_text,
-                cert.not_before,
-                cert.not_after,
-                models.CertStatus.VALID.value,
-                cert.to_der(),
-                now,
-            )
-            rows.update({f"{column}_{i}": value for column, value in zip(_PAIR_COLUMNS, values)})
+        rows = [
+            {
+                "serial": serial,
+                "account_id": account.id,
+                "pair_serial": pair,
+                "usage": usage,
+                "ca_generation": generation,
+                "subject": subject_text,
+                "not_before": cert.not_before,
+                "not_after": cert.not_after,
+                "status": models.CertStatus.VALID.value,
+                "der": cert.to_der(),
+                "created_at": now,
+            }
+            for cert, serial, usage in ((sign_cert, pair, "sign"), (enc_cert, enc_serial, "encrypt"))
+        ]
         connection = session.connection()
-        connection.execute(_INSERT_PAIR, rows)
+        connection.execute(_INSERT_CERTIFICATE, rows)
         sealed_key = self.sealer.seal(encryption_key.to_raw(), f"escrow/{enc_serial}")
         connection.execute(
             _INSERT_ESCROW, {"certificate_serial": enc_serial, "sealed_key": sealed_key, "created_at": now}
