@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Dict, List, Optional, Tuple
 
@@ -21,6 +22,7 @@ from gm.x509 import (
     RevokedEntry,
     build_certificate,
     build_crl,
+    random_serial,
 )
 from gm.x509._common import NameInput
 from server import models
@@ -32,6 +34,15 @@ ROOT_YEARS = 20
 ISSUING_YEARS = 10
 ORG = "证书助手 CertAssist"
 CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Issued:
+    generation: int  # of the issuing CA
+    certificate: Certificate
+    serial: str  # hex, upper case, as stored
+    not_before: datetime
+    not_after: datetime
 
 
 class CertificateAuthority:
@@ -169,20 +180,24 @@ class CertificateAuthority:
         public_key: SM2PublicKey,
         key_usage: frozenset[str],
         not_after: datetime,
-    ) -> Tuple[int, Certificate]:
+    ) -> Issued:
         generation, ca_cert, ca_key = self.issuing(session)
-        now = utcnow()
+        serial = random_serial()
+        # Whole seconds, as the certificate holds them: the stored row then needs no parse of the result.
+        not_before = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)  # tolerates client clock skew
+        not_after = min(not_after, ca_cert.not_after).replace(microsecond=0)
         cert = build_certificate(
             subject=subject,
             public_key=public_key,
             issuer=ca_cert,
             issuer_key=ca_key,
-            not_before=now - timedelta(minutes=5),  # tolerate small client clock skew
-            not_after=min(not_after, ca_cert.not_after),
+            serial_number=serial,
+            not_before=not_before,
+            not_after=not_after,
             key_usage=key_usage,
             crl_urls=[self.crl_url(generation)],
         )
-        return generation, cert
+        return Issued(generation, cert, f"{serial:X}", not_before, not_after)
 
     def crl_url(self, generation: int) -> str:
         return f"{self.config.public_url.rstrip('/')}/crl/issuing-g{generation}.crl"

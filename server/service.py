@@ -86,7 +86,18 @@ _AUTHORIZE = (
 _INSERT_CERTIFICATE = insert(models.CERTIFICATES)  # run with both rows of a pair (executemany)
 _INSERT_ESCROW = insert(models.ESCROWED_KEYS)
 _INSERT_ADMIN = insert(models.ADMIN_CREDENTIALS)
-_ISSUED = update(models.ACCOUNTS).where(models.ACCOUNTS.c.id == bindparam("holder")).values(may_issue=False)
+# Claims re-check their flag when they write it: SQLite takes no row lock on read, so two requests for one
+# account can both pass the checks; the one whose claim changes no row came second.
+_ISSUED = (
+    update(models.ACCOUNTS)
+    .where(models.ACCOUNTS.c.id == bindparam("holder"), models.ACCOUNTS.c.may_issue.is_(True))
+    .values(may_issue=False)
+)
+_EXCHANGED = (
+    update(models.ACCOUNTS)
+    .where(models.ACCOUNTS.c.id == bindparam("holder"), models.ACCOUNTS.c.exchange_required.is_(True))
+    .values(exchange_required=False, may_issue=False)
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,20 @@ class IssueResult:
     ca_chain_pem: bytes
     sign_serial: str
     not_after: str
+
+
+def _issue_not_allowed() -> ServiceError:
+    return forbidden(
+        "issue_not_allowed", "该账号当前不能签发新证书（已签发过证书）；如需更换请先「证书废除」或联系管理员"
+    )
+
+
+def _exchange_not_required() -> ServiceError:
+    return conflict("exchange_not_required", "您的账号无需换发证书")
+
+
+def _certificate_revoked() -> ServiceError:
+    return forbidden("certificate_revoked", "该证书已废除，无法使用；请使用账号登录后重新签发证书")
 
 
 def _b64(data: bytes) -> str:
@@ -355,7 +380,7 @@ class IssuingService:
 
     def _check_usable(self, session: Session, row: models.Certificate) -> Certificate:
         if row.status == models.CertStatus.REVOKED.value:
-            raise forbidden("certificate_revoked", "该证书已废除，无法使用；请使用账号登录后重新签发证书")
+            raise _certificate_revoked()
         cert = Certificate.from_der(row.der)
         issuing = self.ca.issuing_certificates(session)
         try:
@@ -579,27 +604,27 @@ class IssuingService:
     ) -> IssueResult:
         subject = self._subject(account, name)
         not_after = utcnow() + timedelta(days=self.config.validity_days)
-        generation, sign_cert = self.ca.issue(session, subject, sign_public, SIGNING_KEY_USAGE, not_after)
+        sign = self.ca.issue(session, subject, sign_public, SIGNING_KEY_USAGE, not_after)
         encryption_key = SM2PrivateKey.generate()  # KMC: generated here, escrowed below, never sent in clear
-        _gen, enc_cert = self.ca.issue(session, subject, encryption_key.public_key, ENCRYPTION_KEY_USAGE, not_after)
-        pair, enc_serial = f"{sign_cert.serial_number:X}", f"{enc_cert.serial_number:X}"
+        enc = self.ca.issue(session, subject, encryption_key.public_key, ENCRYPTION_KEY_USAGE, not_after)
+        pair, enc_serial = sign.serial, enc.serial
         now = utcnow()
-        subject_text = sign_cert.subject_text  # the same subject in both certificates
+        subject_text = sign.certificate.subject_text  # the same subject in both certificates
         rows = [
             {
-                "serial": serial,
+                "serial": issued.serial,
                 "account_id": account.id,
                 "pair_serial": pair,
                 "usage": usage,
-                "ca_generation": generation,
+                "ca_generation": issued.generation,
                 "subject": subject_text,
-                "not_before": cert.not_before,
-                "not_after": cert.not_after,
+                "not_before": issued.not_before,
+                "not_after": issued.not_after,
                 "status": models.CertStatus.VALID.value,
-                "der": cert.to_der(),
+                "der": issued.certificate.to_der(),
                 "created_at": now,
             }
-            for cert, serial, usage in ((sign_cert, pair, "sign"), (enc_cert, enc_serial, "encrypt"))
+            for issued, usage in ((sign, "sign"), (enc, "encrypt"))
         ]
         connection = session.connection()
         connection.execute(_INSERT_CERTIFICATE, rows)
@@ -612,21 +637,44 @@ class IssuingService:
             connection.execute(_INSERT_ADMIN, {"pair_serial": pair, "sealed_secret": sealed, "created_at": now})
         envelope = envelope_key(encryption_key, sign_public)
         return IssueResult(
-            sign_cert.to_der(),
-            enc_cert.to_der(),
+            sign.certificate.to_der(),
+            enc.certificate.to_der(),
             envelope.to_der(),
             self.ca.chain_pem(session, fresh=False),
             pair,
-            f"{sign_cert.not_after:%Y-%m-%d}",
+            f"{sign.not_after:%Y-%m-%d}",
         )
 
     def _revoke_pair(self, session: Session, pair_serial: str, reason: str) -> List[int]:
-        generations = set()
-        for row in session.scalars(select(models.Certificate).where(models.Certificate.pair_serial == pair_serial)):
-            if row.status == models.CertStatus.VALID.value:
-                row.status, row.revoked_at, row.revocation_reason = models.CertStatus.REVOKED.value, utcnow(), reason
-                generations.add(row.ca_generation)
-        return sorted(generations)
+        """Revoke the pair's valid certificates; the CA generations whose CRL changes (none: already revoked)."""
+        revoked = session.execute(
+            update(models.Certificate)
+            .where(
+                models.Certificate.pair_serial == pair_serial,
+                models.Certificate.status == models.CertStatus.VALID.value,
+            )
+            .values(status=models.CertStatus.REVOKED.value, revoked_at=utcnow(), revocation_reason=reason)
+            .returning(models.Certificate.ca_generation),
+            execution_options={"synchronize_session": "fetch"},  # loaded rows see it (CRL entries)
+        )
+        return sorted(set(revoked.scalars()))
+
+    def _came_second(
+        self,
+        session: Session,
+        account: Holder,
+        sign_public: SM2PublicKey,
+        admin_credential: Optional[str],
+        client: Optional[str],
+        refusal: ServiceError,
+    ) -> IssueResult:
+        """A concurrent request for this account committed first: drop this pair (never sent, so nothing
+        is lost) and answer as the later of two sequential requests would be answered."""
+        session.rollback()
+        repeated = self._repeat(session, account, sign_public, admin_credential, client)
+        if repeated is None:
+            raise refusal
+        return repeated
 
     @staticmethod
     def _set_account(session: Session, account_id: int, **values: Any) -> None:
@@ -652,12 +700,10 @@ class IssuingService:
             if account.exchange_required:
                 raise conflict("exchange_required", "您的账号需要办理「证书换发」，请在右键菜单中选择「证书换发」")
             if not account.may_issue:
-                raise forbidden(
-                    "issue_not_allowed",
-                    "该账号当前不能签发新证书（已签发过证书）；如需更换请先「证书废除」或联系管理员",
-                )
+                raise _issue_not_allowed()
             result = self._issue_pair(session, account, sign_public, admin_credential)
-            session.connection().execute(_ISSUED, {"holder": account.id})
+            if not session.connection().execute(_ISSUED, {"holder": account.id}).rowcount:
+                return self._came_second(session, account, sign_public, admin_credential, client, _issue_not_allowed())
             audit(session, "certificate_issued", account.id, result.sign_serial, client=client)
         self._notify_issued(account, result)
         return result
@@ -672,7 +718,7 @@ class IssuingService:
             if repeated is not None:
                 return repeated
             if not account.exchange_required:
-                raise conflict("exchange_not_required", "您的账号无需换发证书")
+                raise _exchange_not_required()
             old_pairs = set(
                 session.scalars(
                     select(models.Certificate.pair_serial).where(
@@ -682,10 +728,13 @@ class IssuingService:
                 )
             )
             result = self._issue_pair(session, account, sign_public, admin_credential)
+            if not session.connection().execute(_EXCHANGED, {"holder": account.id}).rowcount:
+                return self._came_second(
+                    session, account, sign_public, admin_credential, client, _exchange_not_required()
+                )
             for pair in old_pairs:
                 for generation in self._revoke_pair(session, pair, "superseded"):
                     self.ca.refresh_crl(session, generation)
-            self._set_account(session, account.id, exchange_required=False, may_issue=False)
             audit(
                 session,
                 "certificate_exchanged",
@@ -717,7 +766,12 @@ class IssuingService:
                     f"证书还有{days}天到期，到期前{self.config.renewal_window_days}天内才能办理证书更新",
                 )
             result = self._issue_pair(session, account, sign_public, admin_credential, name=new_name)
-            for generation in self._revoke_pair(session, row.pair_serial, "superseded"):
+            generations = self._revoke_pair(session, row.pair_serial, "superseded")
+            if not generations:  # a concurrent 证书更新 of this certificate committed first
+                return self._came_second(
+                    session, account, sign_public, admin_credential, client, _certificate_revoked()
+                )
+            for generation in generations:
                 self.ca.refresh_crl(session, generation)
             if new_name is not None:
                 self._set_account(

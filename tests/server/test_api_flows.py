@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Dict, Tuple
 
 import pytest
-from sqlalchemy import select, update
+from anyio import to_thread
+from sqlalchemy import func, select, update
 
 from gm.envelope import EnvelopedKey
 from gm.sm2 import SM2PrivateKey
@@ -478,3 +481,36 @@ def test_update_retry_after_success_returns_the_new_pair(make_server: ServerFact
     assert first.status_code == 200
     retry = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(new_key)})
     assert retry.status_code == 200 and retry.json()["sign_certificate"] == first.json()["sign_certificate"]
+
+
+def test_concurrent_issuances_for_one_account_issue_one_pair(server: Server) -> None:
+    """Requests racing for one account (a double click, two computers): one pair, the others refused.
+
+    PostgreSQL locks the account row; SQLite does not lock on read, so the claim on ``may_issue`` is
+    checked again when it is written.
+    """
+    user = new_user(server)
+    token = account_login(server, user)
+    csrs = [csr_for(SM2PrivateKey.generate()) for _ in range(6)]
+    barrier = threading.Barrier(len(csrs))
+
+    def attempt(csr: str) -> Any:
+        barrier.wait()
+        return server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr})
+
+    with ThreadPoolExecutor(len(csrs)) as pool:
+        responses = list(pool.map(attempt, csrs))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [403] * (len(csrs) - 1), [r.text for r in responses]
+    assert all(r.json()["error"] == "issue_not_allowed" for r in responses if r.status_code == 403)
+    with server.service.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(models.Certificate)) == 2
+        assert session.scalar(select(func.count()).select_from(models.EscrowedKey)) == 1
+
+
+def test_request_thread_pool_has_the_configured_size(make_server: ServerFactory) -> None:
+    server = make_server(threads=3)
+    with server.client as client:  # runs the lifespan, which sizes the pool of the app's event loop
+        assert client.portal is not None
+        size = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+    assert size == 3
