@@ -42,7 +42,7 @@ class ServerConfig:
     lockout_minutes: int = 15
     # Requests run on a thread pool per worker process. Issuance is CPU-bound and holds the GIL most of the
     # time: a few threads keep the core busy while one waits for the database, many just contend for the GIL
-    # (32 threads were 25 % slower than 8 in benchmarks/issuance.py).
+    # (anyio's default of 40 threads was ~25 % slower than 8 in benchmarks/issuance.py).
     threads: int = 8
 
     def __post_init__(self) -> None:
