@@ -36,16 +36,16 @@ async def bearer_token(credentials: Annotated[Optional[HTTPAuthorizationCredenti
     return credentials.credentials
 
 
-def principal(
-    svc: Annotated[IssuingService, Depends(service)], token: Annotated[str, Depends(bearer_token)]
-) -> Principal:
+Svc = Annotated[IssuingService, Depends(service)]
+# The certificate operations check the session inside their own transaction (IssuingService._authorize).
+Token = Annotated[str, Depends(bearer_token)]
+
+
+def principal(svc: Svc, token: Token) -> Principal:
     return svc.principal(token)
 
 
-Svc = Annotated[IssuingService, Depends(service)]
 Who = Annotated[Principal, Depends(principal)]
-# The certificate operations check the session inside their own transaction (IssuingService._authorize).
-Token = Annotated[str, Depends(bearer_token)]
 
 
 def _b64(data: bytes) -> str:

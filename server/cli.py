@@ -220,14 +220,18 @@ def account_show(ctx: click.Context, username: str) -> None:
     _print(_service(ctx).show(username))
 
 
+def _set_flags(ctx: click.Context, username: str, **flags: Any) -> None:
+    svc = _service(ctx)
+    svc.set_flags(username, **flags)
+    _print(svc.show(username))
+
+
 @account.command("flag-exchange")
 @click.argument("username")
 @click.pass_context
 def account_flag_exchange(ctx: click.Context, username: str) -> None:
     """Require 证书换发 (e.g. after `ca rotate`): the next certificate comes from the current CA."""
-    svc = _service(ctx)
-    svc.set_flags(username, exchange_required=True)
-    _print(svc.show(username))
+    _set_flags(ctx, username, exchange_required=True)
 
 
 @account.command("allow-issue")
@@ -235,18 +239,14 @@ def account_flag_exchange(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def account_allow_issue(ctx: click.Context, username: str) -> None:
     """Let the account receive another certificate (证书签发)."""
-    svc = _service(ctx)
-    svc.set_flags(username, may_issue=True)
-    _print(svc.show(username))
+    _set_flags(ctx, username, may_issue=True)
 
 
 @account.command("disable")
 @click.argument("username")
 @click.pass_context
 def account_disable(ctx: click.Context, username: str) -> None:
-    svc = _service(ctx)
-    svc.set_flags(username, status="disabled")
-    _print(svc.show(username))
+    _set_flags(ctx, username, status="disabled")
 
 
 @main.group("name-change")

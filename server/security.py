@@ -94,6 +94,9 @@ def new_one_time(
     return ident
 
 
+_INSERT_AUDIT = insert(models.AUDIT_LOG)
+
+
 def audit(
     session: Session,
     event: str,
@@ -113,9 +116,6 @@ def audit(
             "detail": json.dumps(detail, ensure_ascii=False, default=str),
         },
     )
-
-
-_INSERT_AUDIT = insert(models.AUDIT_LOG)
 
 
 def lookup_one_time(session: Session, ident: str, kind: str) -> Optional[models.OneTimeSecret]:

@@ -26,6 +26,7 @@ from tests.server.conftest import (
     certificate_login,
     csr_for,
     new_user,
+    try_account_login,
     try_certificate_login,
     unb64,
 )
@@ -123,46 +124,16 @@ def test_captcha_image_wrong_answer_and_single_use(server: Server) -> None:
 def test_expired_captcha(make_server: ServerFactory) -> None:
     server = make_server(captcha_ttl_s=0)
     user = new_user(server)
-    captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
-    response = server.api(
-        "POST",
-        "/api/v1/login/account",
-        json={
-            "username": user["username"],
-            "applicant_name": user["applicant_name"],
-            "captcha_id": captcha_id,
-            "captcha_answer": CAPTCHA,
-        },
-    )
+    response = try_account_login(server, user)
     assert response.status_code == 400 and response.json()["error"] == "captcha_invalid"
 
 
 def test_wrong_name_then_lockout(server: Server) -> None:
     user = new_user(server)
     for _ in range(5):
-        captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
-        response = server.api(
-            "POST",
-            "/api/v1/login/account",
-            json={
-                "username": user["username"],
-                "applicant_name": "王五",
-                "captcha_id": captcha_id,
-                "captcha_answer": CAPTCHA,
-            },
-        )
+        response = try_account_login(server, user, applicant_name="王五")
         assert response.status_code == 401 and response.json()["error"] == "login_failed"
-    captcha_id = server.api("POST", "/api/v1/captcha").json()["captcha_id"]
-    locked = server.api(
-        "POST",
-        "/api/v1/login/account",
-        json={
-            "username": user["username"],
-            "applicant_name": user["applicant_name"],
-            "captcha_id": captcha_id,
-            "captcha_answer": CAPTCHA,
-        },
-    )
+    locked = try_account_login(server, user)
     assert locked.status_code == 429 and locked.json()["error"] == "account_locked"
     assert "分钟后再试" in locked.json()["message"] and int(locked.headers["Retry-After"]) > 0
 
