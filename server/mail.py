@@ -11,6 +11,7 @@ import time
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Protocol, Tuple
 
@@ -24,14 +25,24 @@ class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> None: ...
 
 
+@lru_cache(maxsize=64)
+def _encoded_sender(sender: str) -> str:
+    return formataddr(parseaddr(sender), "utf-8")  # encodes a Chinese display name
+
+
+@lru_cache(maxsize=64)
+def _encoded_subject(subject: str) -> str:
+    """RFC 2047 words; a handful of fixed subjects, so each is encoded once (a third of a mail's CPU)."""
+    return Header(subject, "utf-8", header_name="Subject").encode()
+
+
 def build_message(sender: str, to: str, subject: str, body: str) -> MIMEText:
     """A UTF-8 text mail. Built with the compat32 classes: a fifth of the CPU of ``EmailMessage``, whose
     header parsing cost ~0.9 ms on every issuance."""
     message = MIMEText(body, "plain", "utf-8")
-    name, address = parseaddr(sender)
-    message["From"] = formataddr((name, address), "utf-8")  # encodes a Chinese display name
+    message["From"] = _encoded_sender(sender)
     message["To"] = to
-    message["Subject"] = Header(subject, "utf-8", header_name="Subject").encode()
+    message["Subject"] = _encoded_subject(subject)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="certassist.invalid")
     return message
@@ -46,7 +57,9 @@ class OutboxMailer:
         self.directory.mkdir(parents=True, exist_ok=True)
         message = build_message(self.sender, to, subject, body)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{message['Message-ID'].strip('<>').split('@')[0]}.eml"
-        atomic_write(self.directory / name, message.as_bytes(), mode=0o600)
+        # Not durable: mail still queued in BackgroundMailer is lost in a crash anyway, and the two fsyncs
+        # per message were the largest disk cost of an issuance. A reader never sees a partial file.
+        atomic_write(self.directory / name, message.as_bytes(), mode=0o600, durable=False)
 
 
 class SmtpMailer:
