@@ -93,8 +93,14 @@ def build_name(name: NameInput) -> x509.Name:
     return x509.Name.build(dict(name))
 
 
-def name_text(name: x509.Name) -> str:
-    """RFC 4514-like one-line text, most specific first (``CN=…, O=…, C=CN``)."""
+def name_text(name: NameInput) -> str:
+    """RFC 4514-like one-line text, most specific first (``CN=…, O=…, C=CN``).
+
+    A dict gives the text of the name ``build_name`` makes of it, without building one.
+    """
+    if not isinstance(name, x509.Name):
+        ordered = sorted(name.items(), key=lambda item: x509.NameType.preferred_ordinal(item[0]))
+        return ", ".join(f"{_SHORT.get(x509.NameType.map(key), key)}={value}" for key, value in reversed(ordered))
     parts = []
     for rdn in reversed(list(name.chosen)):
         for atv in rdn:

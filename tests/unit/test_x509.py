@@ -19,6 +19,8 @@ from gm.x509 import (
     build_certificate,
     build_crl,
     build_csr,
+    build_name,
+    name_text,
     verify_chain,
 )
 from tests.pki import Pki, make_pki
@@ -55,6 +57,24 @@ def test_certificate_fields(pki: Pki) -> None:
     assert 363 <= leaf.days_left() <= 365
     assert leaf.serial_number.bit_length() >= 150
     assert leaf.asn1["signature_algorithm"]["algorithm"].dotted == asn1.OID_SM2_SM3
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        {"common_name": "张三", "country_name": "CN", "serial_number": "11010519491231002X"},
+        {  # given in an order unlike the encoded one, an OID key included
+            "serial_number": "91110000100000000X",
+            "organization_name": "某某有限公司",
+            "common_name": "某某有限公司",
+            "organizational_unit_name": "法人",
+            "country_name": "CN",
+            "2.5.4.7": "北京",
+        },
+    ],
+)
+def test_name_text_of_a_dict_is_the_text_of_the_name_built_from_it(subject: dict) -> None:
+    assert name_text(subject) == name_text(build_name(subject))
 
 
 def test_certificate_encodings_round_trip(pki: Pki) -> None:
