@@ -312,9 +312,6 @@ def main() -> int:
         jobs = prepare(config, args.count)
         server = start_server(config, args.workers, args.threads)
         elapsed, latencies, results, errors = run_load(config.port, jobs, args.clients)
-        # Shared machines drift (other tenants' load): the limit is measured right before and right after
-        # the load, and their mean is the reference.
-        limit_after = parallel_gm_limit(cores)
         records = check_records(config, results)
     finally:
         if server is not None:
@@ -322,6 +319,10 @@ def main() -> int:
             server.wait(timeout=60)
         if cluster is not None:
             cluster.stop()
+    # Shared machines drift (other tenants' load): the limit is measured right before and right after the
+    # load (with the server and PostgreSQL stopped, so their after-work takes no core), and their mean is
+    # the reference.
+    limit_after = parallel_gm_limit(cores)
     rate = len(results) / elapsed
     limit = (limit_before + limit_after) / 2
     quantiles = statistics.quantiles(latencies, n=100)
