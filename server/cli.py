@@ -134,7 +134,8 @@ def main(
     default=8,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="Request threads per worker process (more only help when the database is slow to answer).",
+    help="Request threads per worker process, for every request but issuance (more only help when the "
+    "database is slow to answer).",
 )
 @click.pass_context
 def serve(ctx: click.Context, workers: int = 1, threads: int = 8) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import hmac
+import logging
 import secrets
+from concurrent.futures import Future
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -19,9 +21,17 @@ from sqlalchemy.orm import Session
 from gm.envelope import envelope_key
 from gm.errors import CertificateError, EncodingError, GMError, InvalidKey
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
-from gm.x509 import ENCRYPTION_KEY_USAGE, SIGNING_KEY_USAGE, Certificate, CertificationRequest, verify_chain
+from gm.x509 import (
+    ENCRYPTION_KEY_USAGE,
+    SIGNING_KEY_USAGE,
+    Certificate,
+    CertificationRequest,
+    name_text,
+    verify_chain,
+)
 from server import captcha as captcha_images
 from server import mail, models
+from server.batcher import Batcher
 from server.ca import CertificateAuthority
 from server.config import ServerConfig
 from server.db import Database
@@ -31,6 +41,8 @@ from server.mail import Mailer
 from server.sealing import Sealer
 from server.security import (
     audit,
+    audit_entry,
+    audit_many,
     aware,
     check_password,
     lookup_one_time,
@@ -41,6 +53,8 @@ from server.security import (
     token_hash,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 TYPE_LABELS = {"natural": "自然人", "legal": "法人", "agency": "代理机构"}
 UNLOCK_CODE_DIGITS = 8
@@ -72,15 +86,20 @@ class Holder:
 _HOLDER_COLUMNS = [models.ACCOUNTS.c[f.name] for f in fields(Holder)]
 # The certificate operations are the hot path (benchmarks/issuance.py): their statements are built once
 # and run on the session's connection, without the ORM unit of work.
-_AUTHORIZE = (
-    select(
-        *_HOLDER_COLUMNS,
-        models.API_SESSIONS.c.kind,
-        models.API_SESSIONS.c.certificate_serial,
-        models.API_SESSIONS.c.expires_at,
-    )
-    .join_from(models.API_SESSIONS, models.ACCOUNTS, models.API_SESSIONS.c.account_id == models.ACCOUNTS.c.id)
-    .where(models.API_SESSIONS.c.token_hash == bindparam("token_hash"))
+_SESSION_HOLDER = select(
+    *_HOLDER_COLUMNS,
+    models.API_SESSIONS.c.kind,
+    models.API_SESSIONS.c.certificate_serial,
+    models.API_SESSIONS.c.expires_at,
+    models.API_SESSIONS.c.token_hash,
+).join_from(models.API_SESSIONS, models.ACCOUNTS, models.API_SESSIONS.c.account_id == models.ACCOUNTS.c.id)
+_AUTHORIZE = _SESSION_HOLDER.where(models.API_SESSIONS.c.token_hash == bindparam("token_hash")).with_for_update(
+    of=models.ACCOUNTS
+)
+# A batch locks its accounts in id order: two batches (two workers) can then never deadlock.
+_AUTHORIZE_MANY = (
+    _SESSION_HOLDER.where(models.API_SESSIONS.c.token_hash.in_(bindparam("token_hashes", expanding=True)))
+    .order_by(models.ACCOUNTS.c.id)
     .with_for_update(of=models.ACCOUNTS)
 )
 _INSERT_CERTIFICATE = insert(models.CERTIFICATES)  # run with both rows of a pair (executemany)
@@ -90,7 +109,7 @@ _INSERT_ADMIN = insert(models.ADMIN_CREDENTIALS)
 # account can both pass the checks; the one whose claim changes no row came second.
 _ISSUED = (
     update(models.ACCOUNTS)
-    .where(models.ACCOUNTS.c.id == bindparam("holder"), models.ACCOUNTS.c.may_issue.is_(True))
+    .where(models.ACCOUNTS.c.id.in_(bindparam("holders", expanding=True)), models.ACCOUNTS.c.may_issue.is_(True))
     .values(may_issue=False)
 )
 _EXCHANGED = (
@@ -108,6 +127,39 @@ class IssueResult:
     ca_chain_pem: bytes
     sign_serial: str
     not_after: str
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    token: str
+    csr_der: bytes
+    admin_credential: Optional[str]
+    client: Optional[str]
+
+
+@dataclass(frozen=True)
+class NewPair:
+    """A pair made and signed (all its gm work done), and the rows that store it."""
+
+    result: IssueResult
+    certificates: List[Dict[str, Any]]
+    escrow: Dict[str, Any]
+    admin: Optional[Dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _FirstIssuance:
+    index: int  # in the batch
+    request: IssueRequest
+    account: Holder
+    sign_public: SM2PublicKey
+
+
+class _ClaimLost(Exception):
+    """A concurrent request (another process, on SQLite) claimed an account of the batch first."""
+
+
+ISSUE_BATCH = 32  # first issuances made in one transaction at most
 
 
 def _issue_not_allowed() -> ServiceError:
@@ -136,6 +188,7 @@ class IssuingService:
         self.mailer = mailer
         self.ca = CertificateAuthority(config, sealer)
         self._pepper = sealer.derive("one-time-secrets")
+        self._issuer: Batcher[IssueRequest, IssueResult] = Batcher(self._issue_batch, ISSUE_BATCH, "certassist-issue")
 
     def start(self) -> None:
         self.db.migrate()
@@ -143,7 +196,8 @@ class IssuingService:
             self.ca.ensure_initialized(session)
 
     def close(self) -> None:
-        """Deliver queued mail and release database connections."""
+        """Answer the issuances under way, deliver queued mail, release database connections."""
+        self._issuer.close()
         close_mail = getattr(self.mailer, "close", None)
         if close_mail is not None:
             close_mail()
@@ -594,14 +648,14 @@ class IssuingService:
         else:
             stored.sealed_secret = sealed
 
-    def _issue_pair(
+    def _new_pair(
         self,
         session: Session,
         account: Holder,
         sign_public: SM2PublicKey,
         admin_credential: Optional[str],
         name: Optional[str] = None,
-    ) -> IssueResult:
+    ) -> NewPair:
         subject = self._subject(account, name)
         not_after = utcnow() + timedelta(days=self.config.validity_days)
         sign = self.ca.issue(session, subject, sign_public, SIGNING_KEY_USAGE, not_after)
@@ -609,8 +663,8 @@ class IssuingService:
         enc = self.ca.issue(session, subject, encryption_key.public_key, ENCRYPTION_KEY_USAGE, not_after)
         pair, enc_serial = sign.serial, enc.serial
         now = utcnow()
-        subject_text = sign.certificate.subject_text  # the same subject in both certificates
-        rows = [
+        subject_text = name_text(subject)  # of both certificates; from the dict, not re-parsed from DER
+        rows: List[Dict[str, Any]] = [
             {
                 "serial": issued.serial,
                 "account_id": account.id,
@@ -626,24 +680,43 @@ class IssuingService:
             }
             for issued, usage in ((sign, "sign"), (enc, "encrypt"))
         ]
-        connection = session.connection()
-        connection.execute(_INSERT_CERTIFICATE, rows)
         sealed_key = self.sealer.seal(encryption_key.to_raw(), f"escrow/{enc_serial}")
-        connection.execute(
-            _INSERT_ESCROW, {"certificate_serial": enc_serial, "sealed_key": sealed_key, "created_at": now}
-        )
+        escrow = {"certificate_serial": enc_serial, "sealed_key": sealed_key, "created_at": now}
+        admin: Optional[Dict[str, Any]] = None
         if admin_credential:  # a new pair: nothing escrowed for it yet
             sealed = self.sealer.seal(admin_credential.encode(), f"admin/{pair}")
-            connection.execute(_INSERT_ADMIN, {"pair_serial": pair, "sealed_secret": sealed, "created_at": now})
-        envelope = envelope_key(encryption_key, sign_public)
-        return IssueResult(
+            admin = {"pair_serial": pair, "sealed_secret": sealed, "created_at": now}
+        result = IssueResult(
             sign.certificate.to_der(),
             enc.certificate.to_der(),
-            envelope.to_der(),
+            envelope_key(encryption_key, sign_public).to_der(),
             self.ca.chain_pem(session, fresh=False),
             pair,
             f"{sign.not_after:%Y-%m-%d}",
         )
+        return NewPair(result, rows, escrow, admin)
+
+    @staticmethod
+    def _store_pairs(session: Session, pairs: List[NewPair]) -> None:
+        """Both certificates, the escrowed key and the admin credential of every pair: three statements."""
+        connection = session.connection()
+        connection.execute(_INSERT_CERTIFICATE, [row for pair in pairs for row in pair.certificates])
+        connection.execute(_INSERT_ESCROW, [pair.escrow for pair in pairs])
+        admins = [pair.admin for pair in pairs if pair.admin is not None]
+        if admins:
+            connection.execute(_INSERT_ADMIN, admins)
+
+    def _issue_pair(
+        self,
+        session: Session,
+        account: Holder,
+        sign_public: SM2PublicKey,
+        admin_credential: Optional[str],
+        name: Optional[str] = None,
+    ) -> IssueResult:
+        pair = self._new_pair(session, account, sign_public, admin_credential, name)
+        self._store_pairs(session, [pair])
+        return pair.result
 
     def _revoke_pair(self, session: Session, pair_serial: str, reason: str) -> List[int]:
         """Revoke the pair's valid certificates; the CA generations whose CRL changes (none: already revoked)."""
@@ -687,11 +760,96 @@ class IssuingService:
     def issue(
         self, token: str, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
     ) -> IssueResult:
+        """证书签发; waits for the answer (see ``issue_later``)."""
+        return self.issue_later(token, csr_der, admin_credential, client).result()
+
+    def issue_later(
+        self, token: str, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+    ) -> Future[IssueResult]:
+        """证书签发 on the issuing thread: first issuances that arrive together share one transaction."""
+        return self._issuer.submit(IssueRequest(token, csr_der, admin_credential, client))
+
+    def _issue_batch(self, requests: Sequence[IssueRequest]) -> List[Union[IssueResult, BaseException]]:
+        """First issuances in one transaction. Every other request (a refusal, a retry, a second request for
+        one account) then goes through ``_issue_one``, which gives it the answer it would get alone."""
+        outcomes: List[Optional[Union[IssueResult, BaseException]]] = [None] * len(requests)
+        issued: List[Tuple[int, Holder]] = []
+        try:
+            with self.db.session() as session:
+                issued = self._issue_first_pairs(session, requests, outcomes)
+        except Exception as exc:  # nothing of the shared transaction is kept: each request alone, below
+            # The type only: a database error's text carries the statement's parameters.
+            log.info("a batch of %d issuances is retried one by one (%s)", len(requests), type(exc).__name__)
+            outcomes, issued = [None] * len(requests), []
+        for index, account in issued:
+            self._notify_issued(account, cast(IssueResult, outcomes[index]))
+        for index, request in enumerate(requests):
+            if outcomes[index] is None:
+                try:
+                    outcomes[index] = self._issue_one(request)
+                except Exception as exc:  # the request's own answer (a ServiceError is a refusal)
+                    outcomes[index] = exc
+        return cast(List[Union[IssueResult, BaseException]], outcomes)
+
+    def _issue_first_pairs(
+        self,
+        session: Session,
+        requests: Sequence[IssueRequest],
+        outcomes: List[Optional[Union[IssueResult, BaseException]]],
+    ) -> List[Tuple[int, Holder]]:
+        """Issue to every request that is plainly a first issuance; the (index, holder) of each one issued."""
+        hashes = [token_hash(request.token) for request in requests]
+        connection = session.connection()
+        found = {
+            row.token_hash: row for row in connection.execute(_AUTHORIZE_MANY, {"token_hashes": sorted(set(hashes))})
+        }
+        now = utcnow()
+        chosen: List[_FirstIssuance] = []
+        for index, (request, hashed) in enumerate(zip(requests, hashes)):
+            row = found.get(hashed)
+            if row is None or not self._plain_first_issuance(row, now) or row.id in {c.account.id for c in chosen}:
+                continue
+            try:
+                sign_public = self._parse_csr(request.csr_der)
+            except ServiceError:
+                continue
+            chosen.append(_FirstIssuance(index, request, Holder(*row[: len(_HOLDER_COLUMNS)]), sign_public))
+        if not chosen:
+            return []
+        pairs = [self._new_pair(session, c.account, c.sign_public, c.request.admin_credential) for c in chosen]
+        self._store_pairs(session, pairs)
+        if connection.execute(_ISSUED, {"holders": [c.account.id for c in chosen]}).rowcount != len(chosen):
+            raise _ClaimLost()
+        audit_many(
+            session,
+            [
+                audit_entry("certificate_issued", c.account.id, pair.result.sign_serial, client=c.request.client)
+                for c, pair in zip(chosen, pairs)
+            ],
+        )
+        for c, pair in zip(chosen, pairs):
+            outcomes[c.index] = pair.result
+        return [(c.index, c.account) for c in chosen]
+
+    @staticmethod
+    def _plain_first_issuance(row: Any, now: datetime) -> bool:
+        """A live account session of an approved account that may issue and need not exchange."""
+        return (
+            row.kind == "account"
+            and row.expires_at is not None
+            and aware(row.expires_at) > now
+            and row.status == models.AccountStatus.APPROVED.value
+            and row.may_issue
+            and not row.exchange_required
+        )
+
+    def _issue_one(self, request: IssueRequest) -> IssueResult:
+        admin_credential, client = request.admin_credential, request.client
         with self.db.session() as session:
-            principal, account = self._authorize(session, token)
+            principal, account = self._authorize(session, request.token)
             if principal.kind != "account":
                 raise forbidden("account_login_required", "证书签发需要使用账号登录")
-            sign_public = self._parse_csr(csr_der)  # proof of possession
+            sign_public = self._parse_csr(request.csr_der)  # proof of possession
             # A first issuance needs no look for an earlier pair: only a refused one may be a retry.
             if not account.may_issue or account.exchange_required:
                 repeated = self._repeat(session, account, sign_public, admin_credential, client)
@@ -702,7 +860,7 @@ class IssuingService:
             if not account.may_issue:
                 raise _issue_not_allowed()
             result = self._issue_pair(session, account, sign_public, admin_credential)
-            if not session.connection().execute(_ISSUED, {"holder": account.id}).rowcount:
+            if not session.connection().execute(_ISSUED, {"holders": [account.id]}).rowcount:
                 return self._came_second(session, account, sign_public, admin_credential, client, _issue_not_allowed())
             audit(session, "certificate_issued", account.id, result.sign_serial, client=client)
         self._notify_issued(account, result)

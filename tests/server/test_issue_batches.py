@@ -1,0 +1,173 @@
+"""First issuances that arrive together share one transaction; every request still gets its own answer."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, List, Sequence
+
+import pytest
+from sqlalchemy import create_engine, func, select, update
+
+from gm.sm2 import SM2PrivateKey
+from gm.x509 import Certificate
+from server import models
+from server.batcher import Batcher
+from server.errors import ServiceError
+from server.service import IssueRequest, IssueResult, IssuingService
+from tests.server.conftest import Server, account_login, certificate_login, csr_for, new_user, unb64
+
+ADMIN = "escrowed-admin-secret-0123456789abcdef"
+
+
+# -- the batcher ---------------------------------------------------------------------------------------
+def test_requests_that_arrive_during_a_batch_form_the_next_one() -> None:
+    started, release = threading.Event(), threading.Event()
+    batches: List[List[int]] = []
+
+    def handle(items: Sequence[int]) -> List[Any]:
+        batches.append(list(items))
+        started.set()
+        release.wait(10)
+        return [item * 10 if item != 3 else ValueError("three") for item in items]
+
+    batcher: Batcher[int, int] = Batcher(handle, max_batch=4, name="test-batcher")
+    first = batcher.submit(1)
+    assert started.wait(10)
+    later = [batcher.submit(item) for item in range(2, 8)]  # queued while the first batch runs
+    release.set()
+    assert first.result(10) == 10
+    assert [f.result(10) for f in later if f is not later[1]] == [20, 40, 50, 60, 70]
+    with pytest.raises(ValueError, match="three"):
+        later[1].result(10)
+    assert batches == [[1], [2, 3, 4, 5], [6, 7]]  # nothing waited for a batch to fill; at most max_batch
+    batcher.close()
+
+
+def test_a_failing_batch_answers_every_request_and_the_batcher_goes_on() -> None:
+    def handle(items: Sequence[str]) -> List[Any]:
+        if "boom" in items:
+            raise RuntimeError("database gone")
+        return [item.upper() for item in items]
+
+    batcher: Batcher[str, str] = Batcher(handle, max_batch=8, name="test-batcher")
+    with pytest.raises(RuntimeError, match="database gone"):
+        batcher.submit("boom").result(10)
+    assert batcher.submit("ok").result(10) == "OK"
+    queued = [batcher.submit(word) for word in ("a", "b")]
+    batcher.close()  # finishes what was submitted
+    assert [f.result(0) for f in queued] == ["A", "B"]
+    with pytest.raises(RuntimeError, match="closed"):
+        batcher.submit("late")
+
+
+# -- issuance batches ----------------------------------------------------------------------------------
+def _request(token: str, key: SM2PrivateKey, csr: str = "") -> IssueRequest:
+    return IssueRequest(token, unb64(csr or csr_for(key)), ADMIN, "127.0.0.1")
+
+
+def _error(outcome: Any) -> str:
+    assert isinstance(outcome, ServiceError), outcome
+    return outcome.code
+
+
+def test_a_batch_answers_every_request_as_it_would_be_answered_alone(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = server.service
+    alice, bob, carol, dave = (new_user(server) for _ in range(4))
+    # carol already holds a pair, and has a certificate session with it
+    carol_key = SM2PrivateKey.generate()
+    carol_token = account_login(server, carol)
+    carol_pair = svc.issue(carol_token, unb64(csr_for(carol_key)), ADMIN)
+    carol_cert_token = certificate_login(server, carol_key, carol_pair.sign_certificate)
+
+    alice_key, bob_key = SM2PrivateKey.generate(), SM2PrivateKey.generate()
+    alice_token, bob_token, dave_token = (account_login(server, user) for user in (alice, bob, dave))
+    requests = [
+        _request(alice_token, alice_key),
+        _request(bob_token, bob_key),
+        _request(alice_token, alice_key),  # a second request for alice in the same batch: a retry
+        _request(carol_token, SM2PrivateKey.generate()),  # carol may not issue again
+        _request("not-a-session", SM2PrivateKey.generate()),
+        _request(dave_token, SM2PrivateKey.generate(), csr="bm90IGEgQ1NS"),
+        _request(carol_cert_token, SM2PrivateKey.generate()),  # a certificate session cannot issue
+    ]
+    alone: List[int] = []
+    issue_one = svc._issue_one
+
+    def one_by_one(request: IssueRequest) -> IssueResult:
+        alone.append(next(i for i, r in enumerate(requests) if r is request))
+        return issue_one(request)
+
+    monkeypatch.setattr(svc, "_issue_one", one_by_one)
+
+    outcomes = svc._issue_batch(requests)
+
+    assert alone == [2, 3, 4, 5, 6]  # alice's and bob's first issuances were made in the batch
+    alice_pair, bob_pair, alice_again = outcomes[:3]
+    assert isinstance(alice_pair, IssueResult) and isinstance(bob_pair, IssueResult)
+    assert isinstance(alice_again, IssueResult) and alice_again.sign_certificate == alice_pair.sign_certificate
+    for pair, key, user in ((alice_pair, alice_key, alice), (bob_pair, bob_key, bob)):
+        cert = Certificate.from_der(pair.sign_certificate)
+        assert cert.public_key == key.public_key and cert.common_name == user["applicant_name"]
+        server.smtp.inbox.wait_for(user["email"], "签发成功")
+    assert [_error(o) for o in outcomes[3:]] == [
+        "issue_not_allowed",
+        "session_invalid",
+        "csr_invalid",
+        "account_login_required",
+    ]
+    with svc.db.session() as session:
+        by_account = dict(
+            session.execute(
+                select(models.Certificate.account_id, func.count()).group_by(models.Certificate.account_id)
+            ).all()
+        )
+        issued = session.scalar(
+            select(func.count()).select_from(models.AuditEvent).where(models.AuditEvent.event == "certificate_issued")
+        )
+        admins = session.scalar(select(func.count()).select_from(models.AdminCredential))
+    assert sorted(by_account.values()) == [2, 2, 2] and issued == 3 and admins == 3
+
+
+def test_a_batch_whose_claim_another_process_won_is_retried_one_by_one(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite takes no row lock on read: another worker may issue to an account of the batch meanwhile."""
+    svc = server.service
+    if not svc.db.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks the accounts of a batch; no other process can claim one")
+    erin, frank = new_user(server), new_user(server)
+    erin_token, frank_token = account_login(server, erin), account_login(server, frank)
+    other_process = create_engine(svc.db.url)
+    new_pair = svc._new_pair
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        with other_process.begin() as connection:  # "another worker" used erin's right to issue
+            connection.execute(
+                update(models.Account).where(models.Account.username == erin["username"]).values(may_issue=False)
+            )
+        monkeypatch.setattr(svc, "_new_pair", new_pair)
+        return new_pair(*args, **kwargs)
+
+    monkeypatch.setattr(svc, "_new_pair", meanwhile)
+    frank_key = SM2PrivateKey.generate()
+    outcomes = svc._issue_batch([_request(erin_token, SM2PrivateKey.generate()), _request(frank_token, frank_key)])
+    other_process.dispose()
+
+    assert _error(outcomes[0]) == "issue_not_allowed"
+    assert isinstance(outcomes[1], IssueResult)
+    assert Certificate.from_der(outcomes[1].sign_certificate).public_key == frank_key.public_key
+    with svc.db.session() as session:  # nothing of the abandoned batch was kept
+        assert session.scalar(select(func.count()).select_from(models.Certificate)) == 2
+        assert session.scalar(select(func.count()).select_from(models.EscrowedKey)) == 1
+
+
+def test_close_answers_the_issuances_under_way(server: Server) -> None:
+    svc: IssuingService = server.service
+    users = [new_user(server) for _ in range(3)]
+    futures = [
+        svc.issue_later(account_login(server, user), unb64(csr_for(SM2PrivateKey.generate())), None) for user in users
+    ]
+    svc.close()
+    assert all(isinstance(f.result(0), IssueResult) for f in futures)
