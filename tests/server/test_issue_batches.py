@@ -130,13 +130,13 @@ def test_a_batch_answers_every_request_as_it_would_be_answered_alone(
     assert sorted(by_account.values()) == [2, 2, 2] and issued == 3 and admins == 3
 
 
+# PostgreSQL locks the accounts of a batch: no other process can claim one meanwhile.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_batch_whose_claim_another_process_won_is_retried_one_by_one(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite takes no row lock on read: another worker may issue to an account of the batch meanwhile."""
     svc = server.service
-    if not svc.db.url.startswith("sqlite"):
-        pytest.skip("PostgreSQL locks the accounts of a batch; no other process can claim one")
     erin, frank = new_user(server), new_user(server)
     erin_token, frank_token = account_login(server, erin), account_login(server, frank)
     other_process = create_engine(svc.db.url)
