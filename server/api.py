@@ -139,7 +139,7 @@ def me(svc: Svc, who: Who) -> Dict[str, Any]:
 @router.post("/api/v1/certificates/issue", response_model=schemas.IssueOut, tags=["certificates"], responses=ERRORS)
 async def issue(body: schemas.IssueIn, request: Request, svc: Svc, token: Token) -> schemas.IssueOut:
     """证书签发: signing certificate for the CSR's key, encryption certificate, enveloped encryption key."""
-    # Awaited, not run on the thread pool: the service's issuing thread makes the first issuances that
+    # Awaited, not run on the thread pool: the service's issuing threads make the first issuances that
     # arrive together in one transaction.
     issued = svc.issue_later(token, body.csr, body.admin_credential, client_of(request))
     return _issue_out(await asyncio.wrap_future(issued))

@@ -1,4 +1,4 @@
-"""Run submitted work in batches on one thread, so many requests share one database transaction.
+"""Run submitted work in batches on a few threads, so many requests share one database transaction.
 
 Requests that arrive while a batch is being processed form the next batch: nothing waits for a batch to
 fill, so a lone request is handled at once and batching appears only under load.
@@ -20,35 +20,44 @@ Outcome = Union[Out, BaseException]
 
 
 class Batcher(Generic[In, Out]):
-    """``handle(items)`` returns one outcome per item: its result, or the exception to raise for it."""
+    """``handle(items)`` returns one outcome per item: its result, or the exception to raise for it.
 
-    def __init__(self, handle: Callable[[Sequence[In]], List[Outcome[Out]]], max_batch: int, name: str) -> None:
+    ``threads`` batches may be handled at once; each thread takes what is queued when it is free.
+    """
+
+    def __init__(
+        self, handle: Callable[[Sequence[In]], List[Outcome[Out]]], max_batch: int, name: str, threads: int = 1
+    ) -> None:
         self._handle = handle
         self._max_batch = max_batch
         self._name = name
+        self._threads = threads
         self._queue: queue.SimpleQueue[Optional[Tuple[In, Future[Out]]]] = queue.SimpleQueue()
-        self._thread: Optional[threading.Thread] = None
+        self._running: List[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
 
     def submit(self, item: In) -> Future[Out]:
         future: Future[Out] = Future()
-        with self._lock:  # started on first use: the operator CLI never pays for the thread
+        with self._lock:  # started on first use: the operator CLI never pays for the threads
             if self._closed:
                 raise RuntimeError(f"{self._name} is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+            if not self._running:
+                for number in range(self._threads):
+                    thread = threading.Thread(target=self._run, name=f"{self._name}-{number}", daemon=True)
+                    thread.start()
+                    self._running.append(thread)
             self._queue.put((item, future))
         return future
 
     def close(self, timeout: float = 60.0) -> None:
-        """Finish what was submitted, then stop the thread."""
+        """Finish what was submitted, then stop the threads."""
         with self._lock:
             self._closed = True
-            thread = self._thread
-        if thread is not None:
-            self._queue.put(None)
+            running = list(self._running)
+        for _thread in running:
+            self._queue.put(None)  # one stop mark per thread
+        for thread in running:
             thread.join(timeout)
 
     def _run(self) -> None:

@@ -40,7 +40,7 @@ class ServerConfig:
     unlock_code_attempts: int = 5
     login_failures_before_lockout: int = 5
     lockout_minutes: int = 15
-    # Requests other than 证书签发 (which has its own issuing thread) run on a thread pool per worker
+    # Requests other than 证书签发 (which has its own issuing threads) run on a thread pool per worker
     # process. The work is CPU-bound and holds the GIL most of the time: a few threads keep the core busy
     # while one waits for the database, many just contend for the GIL (anyio's default of 40 threads was
     # ~25 % slower than 8 in benchmarks/issuance.py).

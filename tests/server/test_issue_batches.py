@@ -60,6 +60,19 @@ def test_a_failing_batch_answers_every_request_and_the_batcher_goes_on() -> None
         batcher.submit("late")
 
 
+def test_batches_run_on_as_many_threads_as_asked() -> None:
+    both_running = threading.Barrier(2, timeout=10)
+
+    def handle(items: Sequence[int]) -> List[Any]:
+        both_running.wait()  # returns only when two batches are being handled at once
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(handle, max_batch=1, name="test-batcher", threads=2)
+    assert [f.result(10) for f in [batcher.submit(1), batcher.submit(2)]] == [1, 2]
+    batcher.close()
+    assert all(not thread.is_alive() for thread in threading.enumerate() if thread.name.startswith("test-batcher"))
+
+
 # -- issuance batches ----------------------------------------------------------------------------------
 def _request(token: str, key: SM2PrivateKey, csr: str = "") -> IssueRequest:
     return IssueRequest(token, unb64(csr or csr_for(key)), ADMIN, "127.0.0.1")
