@@ -78,7 +78,12 @@ class Batcher(Generic[In, Out]):
                 batch.append(queued)
             self._run_batch(batch)
 
-    def _run_batch(self, batch: List[Tuple[In, Future[Out]]]) -> None:
+    def _run_batch(self, queued: List[Tuple[In, Future[Out]]]) -> None:
+        # A request whose waiter gave up (a cancelled asyncio task cancels its wrapped future) is dropped;
+        # the others can no longer be cancelled.
+        batch = [(item, future) for item, future in queued if future.set_running_or_notify_cancel()]
+        if not batch:
+            return
         try:
             outcomes = self._handle([item for item, _future in batch])
             if len(outcomes) != len(batch):

@@ -73,6 +73,28 @@ def test_batches_run_on_as_many_threads_as_asked() -> None:
     assert all(not thread.is_alive() for thread in threading.enumerate() if thread.name.startswith("test-batcher"))
 
 
+def test_a_request_cancelled_while_queued_is_not_handled() -> None:
+    started, release = threading.Event(), threading.Event()
+    handled: List[int] = []
+
+    def handle(items: Sequence[int]) -> List[Any]:
+        handled.extend(items)
+        started.set()
+        release.wait(10)
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(handle, max_batch=8, name="test-batcher")
+    first = batcher.submit(1)
+    assert started.wait(10)
+    given_up, kept = batcher.submit(2), batcher.submit(3)
+    assert given_up.cancel()
+    release.set()
+    assert first.result(10) == 1 and kept.result(10) == 3
+    assert handled == [1, 3] and given_up.cancelled()
+    assert not first.cancel()  # answered: too late to cancel
+    batcher.close()
+
+
 # -- issuance batches ----------------------------------------------------------------------------------
 def _request(token: str, key: SM2PrivateKey, csr: str = "") -> IssueRequest:
     return IssueRequest(token, unb64(csr or csr_for(key)), ADMIN, "127.0.0.1")
