@@ -810,14 +810,16 @@ class IssuingService:
         }
         now = utcnow()
         chosen: List[_FirstIssuance] = []
+        accounts: set[int] = set()  # a second request for one account goes one by one
         for index, (request, hashed) in enumerate(zip(requests, hashes)):
             row = found.get(hashed)
-            if row is None or not self._plain_first_issuance(row, now) or row.id in {c.account.id for c in chosen}:
+            if row is None or not self._plain_first_issuance(row, now) or row.id in accounts:
                 continue
             try:
                 sign_public = self._parse_csr(request.csr_der)
             except ServiceError:
                 continue
+            accounts.add(row.id)
             chosen.append(_FirstIssuance(index, request, Holder(*row[: len(_HOLDER_COLUMNS)]), sign_public))
         if not chosen:
             return []

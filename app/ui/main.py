@@ -188,13 +188,7 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
         splash.close()
         os.environ[ENV_SERVICE_URL] = service.url
         tooltip = i18n.tr("演示模式：{url}").format(url=service.url)
-        print(
-            f"证书助手演示模式：证书服务 {service.url}\n"
-            f"  演示账号：用户名 demo，申请人名称 演示用户（验证码见登录窗口图片）\n"
-            f"  邮件（审核通知、解锁码）保存在：{service.outbox}\n"
-            f"  数据目录：{service.data_dir}",
-            flush=True,
-        )
+        _announce(service)
     tray = TrayApp(Controller(model, JobRunner(), icon), tooltip)
     instance.activated.connect(tray.bring_up)
     fallback = None if QSystemTrayIcon.isSystemTrayAvailable() else FallbackWindow(tray)
