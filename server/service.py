@@ -783,8 +783,7 @@ class IssuingService:
             with self.db.session() as session:
                 issued = self._issue_first_pairs(session, requests, outcomes)
         except Exception as exc:  # nothing of the shared transaction is kept: each request alone, below
-            # The type only: a database error's text carries the statement's parameters.
-            log.info("a batch of %d issuances is retried one by one (%s)", len(requests), type(exc).__name__)
+            log.info("a batch of %d issuances is retried one by one: %r", len(requests), exc)
             outcomes, issued = [None] * len(requests), []
         for index, account in issued:
             self._notify_issued(account, cast(IssueResult, outcomes[index]))

@@ -10,7 +10,8 @@ from typing import Any, Dict, Tuple
 
 import pytest
 from anyio import to_thread
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from gm.envelope import EnvelopedKey
 from gm.sm2 import SM2PrivateKey
@@ -485,3 +486,11 @@ def test_request_thread_pool_has_the_configured_size(make_server: ServerFactory)
         assert client.portal is not None
         size = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
     assert size == 3
+
+
+def test_database_errors_carry_no_statement_values(server: Server) -> None:
+    """An unexpected failure is logged with its database error: the text must not hold a secret's hash."""
+    secret = "ab12cd34-secret-hash"
+    with pytest.raises(DBAPIError) as failure, server.service.db.engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table WHERE token_hash = :value"), {"value": secret})
+    assert secret not in str(failure.value) and "no_such_table" in str(failure.value)
