@@ -8,10 +8,12 @@ is kept between runs so that certificates issued in one demo session still work 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,9 @@ DEMO_USERNAME = "demo"
 DEMO_APPLICANT = "演示用户"
 DEMO_ID_NUMBER = "11010519491231002X"  # the GB 11643 example number
 DEMO_EMAIL = "demo@example.com"
+START_TIMEOUT = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class DemoError(Exception):
@@ -111,12 +116,14 @@ def ensure_demo_account(data_dir: Path) -> None:
         raise DemoError(f"无法创建演示账号：{added.stderr.strip() or added.stdout.strip()}")
 
 
-def start_demo(data_dir: Optional[Path] = None, timeout: float = 60.0) -> DemoService:
+def start_demo(
+    data_dir: Optional[Path] = None, timeout: float = START_TIMEOUT, port: Optional[int] = None
+) -> DemoService:
     """Start the service, wait until it answers, and make sure the demo account exists."""
     data_dir = (data_dir or default_demo_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ensure_demo_account(data_dir)  # also creates the database and the CA on the first run
-    port = _free_port()
+    port = port or _free_port()
     log = (data_dir / "server.log").open("ab")
     process = subprocess.Popen(  # noqa: S603
         _server_command(data_dir, port), stdout=log, stderr=log, env=dict(os.environ)
@@ -135,6 +142,67 @@ def start_demo(data_dir: Optional[Path] = None, timeout: float = 60.0) -> DemoSe
         time.sleep(0.1)
     service.stop()
     raise DemoError(f"内置证书服务在 {timeout:.0f} 秒内没有就绪，详见 {data_dir / 'server.log'}")
+
+
+class DemoLauncher:
+    """Starts the embedded service on a thread, so the tray (and its login box) can show at once.
+
+    The URL is known before the service answers (the port is chosen first); ``wait`` blocks a worker
+    thread until the service is up and raises DemoError if it never comes up.
+    """
+
+    def __init__(self, data_dir: Optional[Path] = None, timeout: float = START_TIMEOUT) -> None:
+        self.data_dir = (data_dir or default_demo_dir()).resolve()
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.timeout = timeout
+        self.service: Optional[DemoService] = None
+        self.error: Optional[BaseException] = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def outbox(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="demo-start", daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self) -> None:
+        try:
+            service = start_demo(self.data_dir, self.timeout, self.port)
+        except Exception as exc:  # reported to whoever waits for the service
+            log.error("the demo service did not start: %s", exc)
+            print(f"证书助手演示模式：{exc}", file=sys.stderr, flush=True)
+            self.error = exc
+        else:
+            with self._lock:
+                self.service = service
+                stopped = self._stopped
+            if stopped:  # the app quit while the service was starting
+                service.stop()
+        finally:
+            self._ready.set()
+
+    def starting(self) -> bool:
+        return not self._ready.is_set()
+
+    def wait(self) -> None:
+        """Until the service answers (call it on a worker thread); raises ServiceUnavailable if it will not."""
+        from app.api_client import ServiceUnavailable
+
+        if not self._ready.wait(self.timeout + 60) or self.error is not None:
+            raise ServiceUnavailable(self.url, f"内置证书服务没有启动，详见 {self.data_dir / 'server.log'}")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            service = self.service
+        if service is not None:
+            service.stop()
 
 
 def demo_summary(service: DemoService) -> str:
