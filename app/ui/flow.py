@@ -58,8 +58,9 @@ class Flow(QObject):
         """End the flow now: its dialogs and questions close; a result that arrives later is not shown."""
         if self.done:
             return
+        widgets = list(self._widgets)
         self._end(False)
-        for widget in self._widgets:
+        for widget in widgets:
             if isinstance(widget, FormDialog):
                 widget.set_busy(False)
             widget.close()
