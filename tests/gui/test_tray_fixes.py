@@ -11,6 +11,7 @@ import pytest
 from qtpy.QtCore import QCoreApplication, QRect, Qt
 from qtpy.QtWidgets import QAbstractButton, QFileDialog, QLabel, QLineEdit, QTableWidget, QTreeWidget
 
+from app.repair import Repair
 from app.ui import i18n
 from app.ui.certificate_flows import UpdateFlow
 from app.ui.details import CertificateFieldsDialog
@@ -272,7 +273,7 @@ def test_repair_headers_full_details_and_proxy_reset(gui: Gui, live: LiveService
     width = table.columnWidth(2)
     needed = table.fontMetrics().boundingRect(QRect(0, 0, width - 8, 10000), Qt.TextFlag.TextWordWrap, detail)
     assert table.rowHeight(row) >= needed.height()  # the whole explanation shows, over several lines
-    reset = repair.repair_buttons[__import__("app.repair", fromlist=["Repair"]).Repair.RESET_PROXY]
+    reset = repair.repair_buttons[Repair.RESET_PROXY]
     gui.click(reset)
     gui.qtbot.waitUntil(
         lambda: any(c.name == "证书服务连接" and c.outcome.value == "ok" for c in repair.checks), timeout=30000
@@ -421,3 +422,28 @@ def test_a_flow_runs_and_cancels_on_its_own(qtbot: Any, live: LiveService, soft_
         ctx.prompts.close_all()
         ctx.dialogs.close_all()
         ctx.jobs.shutdown()
+
+
+def test_repair_installs_the_root_certificate_where_a_user_trust_store_exists(
+    gui: Gui, live: LiveService, tmp_path: Path
+) -> None:
+    from app.repair import System
+    from app.system_repair import user_trust_store
+    from app.ui.repair_flow import RepairFlow
+    from tests.unit.test_system_repair import make_nss_home
+
+    store = user_trust_store("linux", home=make_nss_home(tmp_path / "home"))
+    assert store is not None
+    flow = RepairFlow(gui.controller.ctx, System(trust_store=store))
+    flow.start()
+    repair = flow.dialog
+    gui.qtbot.waitUntil(lambda: bool(repair.checks), timeout=30000)
+    [root] = [c for c in repair.checks if c.name == "根证书"]
+    assert root.outcome.value == "warning" and root.repair is Repair.INSTALL_ROOT_CERTIFICATE
+    assert Repair.START_SMARTCARD_SERVICE not in repair.repair_buttons  # nothing offered that is not there
+    gui.click(repair.repair_buttons[Repair.INSTALL_ROOT_CERTIFICATE])
+    gui.qtbot.waitUntil(
+        lambda: any(c.name == "根证书" and c.outcome.value == "ok" for c in repair.checks), timeout=30000
+    )
+    assert flow.report is not None and flow.report.root is not None and store.contains(flow.report.root)
+    flow.cancel()
