@@ -29,7 +29,7 @@ from app.ui.i18n import tr
 from app.ui.widgets import PinEdit, app_title, link_button, message_line, row
 
 ACCOUNT_PAGE, CERTIFICATE_PAGE = 0, 1
-WIDTH = 520
+WIDTH = 500
 
 
 class LoginDialog(QDialog):
@@ -42,11 +42,11 @@ class LoginDialog(QDialog):
         self.setWindowTitle(app_title())
         self.setWindowIcon(icon)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setFixedWidth(WIDTH)
         welcome = QLabel(
             f"<b style='font-size:16pt'>{tr('欢迎')}</b>&nbsp;&nbsp;{tr('请登录，以便可以使用证书管理的功能')}"
         )
         self.pages = QStackedWidget()
+        self.pages.setMinimumWidth(WIDTH)  # both pages as wide: the certificate list's columns fit
         self.pages.addWidget(self._account_page())
         self.pages.addWidget(self._certificate_page())
         layout = QVBoxLayout(self)

@@ -20,11 +20,19 @@ from app.ui.pins import ChangePinDialog, PinDialog
 from app.ui.repair_dialog import RepairDialog
 from app.ui.settings_dialog import CERTIFICATES, PROXY, SettingsDialog
 from drivers.soft import SoftBackend
-from tests.gui.conftest import Gui, LiveService, close_gui, make_gui, start_service
+from tests.gui.conftest import OUTPUT, Gui, LiveService, close_gui, make_gui, start_service
 from tests.gui.test_tray_flows import PIN, account_login, certificate_login, issue_soft_certificate
 from tests.server.services import SmtpServer
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
+SHOTS = OUTPUT / "dialogs"
+
+
+def shot(widget: Any, name: str) -> None:
+    """A picture of the real dialog as it is now, for people to look at (test-output/dialogs/)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    QCoreApplication.processEvents()
+    assert widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
 @pytest.fixture()
@@ -76,6 +84,7 @@ def test_english_ui_shows_no_chinese(gui: Gui, live: LiveService, english_later:
     gui.qtbot.waitUntil(lambda: bool(repair.checks))
     leaks = [t for t in visible_texts(repair) if CJK.search(t)]
     assert leaks == []
+    shot(repair, "repair-english")
 
 
 def test_smartcard_service_is_explained_in_chinese_and_not_pushed_on_soft_users(
@@ -188,6 +197,7 @@ def test_wrong_captcha_new_picture_right_text_focus_on_captcha(gui: Gui, live: L
     assert "点击图片" not in dialog.message.text()
     assert dialog.captcha.text() == "" and dialog.focusWidget() is dialog.captcha
     assert dialog.username.text() == "qianjiu"  # what was typed stays
+    shot(dialog, "login-wrong-captcha")
     gui.type_into(dialog.captcha, "ACDE")
     gui.click(dialog.account_button)
     gui.idle()
@@ -249,6 +259,7 @@ def test_revoke_question_defaults_to_cancel_in_the_guides_order(gui: Gui, live: 
         buttons["取消"].mapToGlobal(buttons["取消"].rect().topLeft()).x()
         < buttons["确认"].mapToGlobal(buttons["确认"].rect().topLeft()).x()
     )
+    shot(box, "revoke-question")
     gui.qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter does the safe thing
     gui.qtbot.waitUntil(lambda: not gui.controller.prompts.open)
     assert PinDialog not in gui.controller.dialogs and len(gui.model.inventory.entries) == 1
@@ -273,6 +284,7 @@ def test_repair_headers_full_details_and_proxy_reset(gui: Gui, live: LiveService
     width = table.columnWidth(2)
     needed = table.fontMetrics().boundingRect(QRect(0, 0, width - 8, 10000), Qt.TextFlag.TextWordWrap, detail)
     assert table.rowHeight(row) >= needed.height()  # the whole explanation shows, over several lines
+    shot(repair, "repair-proxy-does-not-answer")
     reset = repair.repair_buttons[Repair.RESET_PROXY]
     gui.click(reset)
     gui.qtbot.waitUntil(
@@ -300,6 +312,7 @@ def test_pin_fields_keep_their_size_when_an_error_shows(gui: Gui, live: LiveServ
     QCoreApplication.processEvents()
     assert [field.geometry() for field in (change.old_pin, change.new_pin, change.confirmation)] == before
     assert change.size() == size
+    shot(change, "change-pin-error")
 
 
 def _columns_fit(tree: QTreeWidget) -> None:
@@ -317,12 +330,14 @@ def test_certificate_columns_are_not_cut_off(gui: Gui, live: LiveService) -> Non
     gui.click(login.to_certificate)
     gui.qtbot.waitExposed(login)
     _columns_fit(login.certificates)
+    shot(login, "login-certificate-page")
     login.close()
     gui.menu("设置")
     settings = gui.dialog(SettingsDialog)
     settings.nav.setCurrentRow(CERTIFICATES)
     gui.qtbot.waitExposed(settings)
     _columns_fit(settings.certificates)
+    shot(settings, "settings-certificate-list")
 
 
 def test_login_box_is_compact_keeps_errors_near_fields_and_its_size(gui: Gui, live: LiveService) -> None:
@@ -338,6 +353,7 @@ def test_login_box_is_compact_keeps_errors_near_fields_and_its_size(gui: Gui, li
     captcha_bottom = login.captcha.mapTo(login, login.captcha.rect().bottomLeft()).y()
     assert 0 <= message_top - captcha_bottom < 30 and login.message.text()
     assert login.size() == size
+    shot(login, "login-account-page-error")
     login.close()
     gui.menu("登录")
     again = gui.dialog(LoginDialog)
@@ -445,5 +461,6 @@ def test_repair_installs_the_root_certificate_where_a_user_trust_store_exists(
     gui.qtbot.waitUntil(
         lambda: any(c.name == "根证书" and c.outcome.value == "ok" for c in repair.checks), timeout=30000
     )
+    shot(repair, "repair-root-installed")
     assert flow.report is not None and flow.report.root is not None and store.contains(flow.report.root)
     flow.cancel()
