@@ -78,6 +78,10 @@ class FallbackWindow(QWidget):
         button = QPushButton(tr("打开菜单"))
         button.setMenu(tray.menu)
         layout.addWidget(button)
+        self.notice = QLabel()  # the tray's notifications (刷新's result, expiry warnings) show here instead
+        self.notice.setWordWrap(True)
+        layout.addWidget(self.notice)
+        tray.controller.notify.connect(lambda title, text: self.notice.setText(f"{title}：{text}"))
 
     def closeEvent(self, event: Any) -> None:
         QApplication.quit()
