@@ -117,12 +117,21 @@ def ensure_demo_account(data_dir: Path) -> None:
 
 
 def start_demo(
-    data_dir: Optional[Path] = None, timeout: float = START_TIMEOUT, port: Optional[int] = None
+    data_dir: Optional[Path] = None,
+    timeout: float = START_TIMEOUT,
+    port: Optional[int] = None,
+    stop: Optional[threading.Event] = None,
 ) -> DemoService:
-    """Start the service, wait until it answers, and make sure the demo account exists."""
+    """Start the service, wait until it answers, and make sure the demo account exists.
+
+    ``stop`` (set by another thread) gives up: a service already started is stopped again.
+    """
+    stop = stop or threading.Event()
     data_dir = (data_dir or default_demo_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ensure_demo_account(data_dir)  # also creates the database and the CA on the first run
+    if stop.is_set():
+        raise DemoError("演示模式已退出")
     port = port or _free_port()
     log = (data_dir / "server.log").open("ab")
     process = subprocess.Popen(  # noqa: S603
@@ -132,6 +141,9 @@ def start_demo(
     service = DemoService(data_dir, f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stop.is_set():
+            service.stop()
+            raise DemoError("演示模式已退出")
         if process.poll() is not None:
             raise DemoError(f"内置证书服务启动失败，详见 {data_dir / 'server.log'}")
         try:
@@ -159,31 +171,26 @@ class DemoLauncher:
         self.service: Optional[DemoService] = None
         self.error: Optional[BaseException] = None
         self._ready = threading.Event()
-        self._lock = threading.Lock()
-        self._stopped = False
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
 
     @property
     def outbox(self) -> Path:
         return self.data_dir / "outbox"
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self._run, name="demo-start", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self._run, name="demo-start", daemon=True)
+        self._thread.start()
+        return self._thread
 
     def _run(self) -> None:
         try:
-            service = start_demo(self.data_dir, self.timeout, self.port)
+            self.service = start_demo(self.data_dir, self.timeout, self.port, self._stop)
         except Exception as exc:  # reported to whoever waits for the service
-            log.error("the demo service did not start: %s", exc)
-            print(f"证书助手演示模式：{exc}", file=sys.stderr, flush=True)
+            if not self._stop.is_set():
+                log.error("the demo service did not start: %s", exc)
+                print(f"证书助手演示模式：{exc}", file=sys.stderr, flush=True)
             self.error = exc
-        else:
-            with self._lock:
-                self.service = service
-                stopped = self._stopped
-            if stopped:  # the app quit while the service was starting
-                service.stop()
         finally:
             self._ready.set()
 
@@ -198,11 +205,12 @@ class DemoLauncher:
             raise ServiceUnavailable(self.url, f"内置证书服务没有启动，详见 {self.data_dir / 'server.log'}")
 
     def stop(self) -> None:
-        with self._lock:
-            self._stopped = True
-            service = self.service
-        if service is not None:
-            service.stop()
+        """Stop the service, also one still starting (the start is given up and its process ended)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.timeout + 30)  # at most one operator command and one health poll
+        if self.service is not None:
+            self.service.stop()
 
 
 def demo_summary(service: DemoService) -> str:

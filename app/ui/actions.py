@@ -35,8 +35,8 @@ class CertificateActions(QObject):
         """Start ``flow``; an idle one of the same kind gives way, a working one is brought to the front."""
         old = self.flows.get(type(flow))
         if old is not None and old.running:
-            if old.working:
-                self.ctx.busy.raise_()
+            if old.working:  # a device or the service is at work: it cannot be interrupted half-way
+                old.front()
                 return old  # type: ignore[return-value]
             old.cancel()
         self.flows[type(flow)] = flow

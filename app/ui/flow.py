@@ -65,6 +65,15 @@ class Flow(QObject):
                 widget.set_busy(False)
             widget.close()
 
+    def front(self) -> None:
+        """Bring this flow's open dialogs (and the busy window, while it works) to the front."""
+        for widget in self._widgets:
+            if widget.isVisible():
+                widget.raise_()
+                widget.activateWindow()
+        if self.working and self.ctx.busy.isVisible():
+            self.ctx.busy.raise_()
+
     def finish(self, ok: bool = True) -> None:
         if not self.done:
             self._end(ok)
