@@ -33,16 +33,20 @@ def update_refusal(info: SessionInfo) -> str:
     return tr("证书更新需要先使用「证书登录」")
 
 
-class UpdateFlow(Flow):
-    """证书更新: renewal or an approved company-name change; the service says first whether it is open."""
-
-    title = "证书更新"
+class CertificateLoginFlow(Flow):
+    """A flow on the certificate of a 证书登录."""
 
     def __init__(self, ctx: AppContext, login: Login) -> None:
         super().__init__(ctx)
         self.login = login
         assert login.entry is not None
         self.entry: CertificateEntry = login.entry
+
+
+class UpdateFlow(CertificateLoginFlow):
+    """证书更新: renewal or an approved company-name change; the service says first whether it is open."""
+
+    title = "证书更新"
 
     def start(self) -> None:
         self.submit(NETWORK, self.login.client.me, self.checked)
@@ -75,16 +79,10 @@ class UpdateFlow(Flow):
         self.succeed(tr("证书更新成功"))
 
 
-class RevokeFlow(Flow):
+class RevokeFlow(CertificateLoginFlow):
     """证书废除: irreversible, so 取消 is the default answer; the PIN is checked before the service acts."""
 
     title = "证书废除"
-
-    def __init__(self, ctx: AppContext, login: Login) -> None:
-        super().__init__(ctx)
-        self.login = login
-        assert login.entry is not None
-        self.entry: CertificateEntry = login.entry
 
     def start(self) -> None:
         self.confirm(
