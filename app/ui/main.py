@@ -198,6 +198,6 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
         return int(app.exec())
     finally:
         tray.stop()
-        tray.controller.jobs.shutdown()
-        if service is not None:
+        if service is not None:  # first: a job still waiting for the service is released at once
             service.stop()
+        tray.controller.jobs.shutdown()
