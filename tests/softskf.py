@@ -24,7 +24,12 @@ FIRST_DEVICE = "softskf0"
 
 
 def build_softskf(out: Path, sanitize: bool = False) -> Path:
-    env = dict(os.environ, SOFTSKF_SANITIZE="1" if sanitize else "")
+    """``sanitize`` (or SOFTSKF_SANITIZE=1 in the environment): an ASan/UBSan build; run the tests with
+    LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 (Python itself is not built
+    with ASan)."""
+    env = dict(os.environ)
+    if sanitize:
+        env["SOFTSKF_SANITIZE"] = "1"
     result = subprocess.run(
         [str(SOURCE / "build.sh"), str(out)], capture_output=True, text=True, env=env, check=False, timeout=300
     )
