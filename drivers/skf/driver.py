@@ -46,7 +46,9 @@ from drivers.skf.locate import LibraryCandidate, candidates
 
 ADMIN_ALPHABET = string.ascii_letters + string.digits
 ADMIN_LENGTH = 16
-DEFAULT_SKF_POLICY = PinPolicy(6, 16)  # the common bound of SKF keys when no profile says otherwise
+# Without a profile: the app's bounds (6-20). A narrower key refuses a new PIN with SAR_PIN_LEN_RANGE (no try
+# spent); a narrower default here could refuse a key's own valid PIN before the key is even asked.
+DEFAULT_SKF_POLICY = PinPolicy()
 
 
 class SkfBackend(Backend):
