@@ -300,3 +300,23 @@ def test_stop_while_blocked_and_restart(watcher: SkfEventWatcher, softskf: SoftS
     watcher.start()
     softskf.insert("third")
     wait_until(lambda: [e.device for e in events] == ["third"])
+
+
+def test_a_key_no_profile_knows(softskf: SoftSkf) -> None:
+    """Unknown vendor: the app's PIN bounds, the SGD family guessed from AlgAsymCap, no vendor-only decryption."""
+    [device] = SkfBackend([str(softskf.library)], ProfileSet([])).devices()
+    assert isinstance(device, SkfDevice) and device.profile is None
+    assert (device.info.pin_policy.min_length, device.info.pin_policy.max_length) == (6, 20)
+    assert device.family.name == "gmt0016" and not device.info.supports(Capability.SM2_DECRYPT)
+    assert device.info.model == "SKF (GM/T 0016) device"
+    with device.open() as session:
+        session.login(USER_PIN)
+        with pytest.raises(PinLengthInvalid) as too_long:
+            session.change_pin(USER_PIN, "1" * 18)  # the key itself refuses: SAR_PIN_LEN_RANGE, no try spent
+        assert too_long.value.raw_code == 0x0A000027 and session.pin_info().remaining == USER_TRIES
+        with pytest.raises(ValueError, match="current admin PIN"):
+            session.rotate_admin_credential()  # no documented default to try
+        session.create_container("c")
+        session.generate_key("c")
+        with pytest.raises(NotSupported, match="no such call"):
+            session.decrypt("c", SM2PrivateKey.generate().public_key.encrypt(b"x"))
