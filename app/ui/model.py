@@ -74,7 +74,9 @@ class AppModel:
     def backends(self) -> List[Backend]:
         with self._backends_lock:
             if self._backends is None:
-                self._backends = default_backends(self.settings.all_pkcs11_modules([]))
+                self._backends = default_backends(
+                    self.settings.all_pkcs11_modules([]), skf_modules=self.settings.all_skf_modules([])
+                )
             return self._backends
 
     def reset_backends(self) -> None:
