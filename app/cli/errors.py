@@ -8,7 +8,6 @@ from typing import Any, List
 
 import click
 
-from app.demo import DemoError
 from drivers.errors import (
     DriverError,
     DriverUnavailable,
@@ -46,7 +45,7 @@ _EXIT_CODES = (
     ((PinIncorrect, PinLocked, InvalidSignature, DecryptionError, CertificateError), ExitCode.FAILED_CHECK),
     ((PinLengthInvalid, PinMismatch, PinTooWeak), ExitCode.USAGE),
     ((NotFound,), ExitCode.NOT_FOUND),
-    ((DriverUnavailable, CryptoUnavailable, DemoError), ExitCode.UNAVAILABLE),
+    ((DriverUnavailable, CryptoUnavailable), ExitCode.UNAVAILABLE),
     ((DriverError,), ExitCode.DEVICE),
     ((EncodingError, InvalidKey, ValueError, OSError), ExitCode.USAGE),
 )
@@ -93,7 +92,7 @@ def run_guarded(command: click.Command, argv: List[str]) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except (GMError, DriverError, DemoError, ValueError, OSError) as exc:
+    except (GMError, DriverError, ValueError, OSError) as exc:
         code = _classify(exc)
         click.echo(f"certassist: {describe(exc)}", err=True)
         sys.exit(code)
