@@ -103,6 +103,6 @@ def test_token_list_imports_no_crypto_keyring_or_http(tmp_path: Path, no_pkcs11_
 
 def test_the_check_sees_a_heavy_import(tmp_path: Path) -> None:
     """The same probe on `token info`, which opens sessions, does report crypto: the probe is not blind."""
-    SoftBackend(kdf=FAST_KDF).create_device("软证书 opened", "24680135")
-    modules = loaded(["token", "info"], tmp_path)
+    device, _admin = SoftBackend(kdf=FAST_KDF).create_device("软证书 opened", "24680135")
+    modules = loaded(["token", "info", "--device", device.info.serial], tmp_path)
     assert {"app.diagnostics", "drivers.soft.session", "gm.sm2", "keyring"} <= modules
