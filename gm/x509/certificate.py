@@ -8,7 +8,8 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tup
 
 from asn1crypto import core, x509
 
-from gm.errors import CertificateError, EncodingError
+from gm import asn1
+from gm.errors import CertificateError
 from gm.pem import armor, unarmor
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
 from gm.sm3 import sm3
@@ -16,12 +17,18 @@ from gm.x509._common import (
     SIGNATURE_ALGORITHM_DER,
     NameInput,
     build_name,
+    check_name,
+    check_signature_value,
     default_id,
     der_tlv,
     key_identifier,
     name_text,
+    names_equal,
+    native_time,
     random_serial,
+    serial_anomaly,
     sign_tbs,
+    time_anomaly,
     to_time,
     utcnow,
     verify_signed,
@@ -45,13 +52,21 @@ class Certificate:
     # -- loading ---------------------------------------------------------------------------
     @classmethod
     def from_der(cls, der: bytes) -> Certificate:
+        """Parse and check the encoding of everything now, so malformed input fails here (EncodingError)
+        and no property of the result fails later."""
         der = bytes(der)
-        try:
+        asn1.check_size(der, "certificate")
+        with asn1.decoding("X.509 certificate"):
             cert = x509.Certificate.load(der, strict=True)
             cert.native  # noqa: B018 - parse everything now so errors surface here, not later
-        except (ValueError, TypeError) as exc:
-            raise EncodingError(f"not a DER X.509 certificate: {exc}") from exc
-        return cls(cert, der)
+            tbs = cert["tbs_certificate"]
+            check_name(tbs["subject"], "certificate subject")
+            check_name(tbs["issuer"], "certificate issuer")
+            check_signature_value(cert["signature_algorithm"], cert["signature_value"], "certificate")
+            built = cls(cert, der)
+            for prop in _PROPERTIES:  # the extension accessors parse extension values of their own
+                getattr(built, prop)
+        return built
 
     @classmethod
     def load(cls, data: bytes) -> Certificate:
@@ -102,11 +117,24 @@ class Certificate:
 
     @property
     def not_before(self) -> datetime:
-        return self._tbs["validity"]["not_before"].native  # type: ignore[no-any-return]
+        return native_time(self._tbs["validity"]["not_before"])
 
     @property
     def not_after(self) -> datetime:
-        return self._tbs["validity"]["not_after"].native  # type: ignore[no-any-return]
+        return native_time(self._tbs["validity"]["not_after"])
+
+    @property
+    def anomalies(self) -> List[str]:
+        """What no genuine certificate carries (negative serial, year-0000 dates ...): warnings to show."""
+        validity = self._tbs["validity"]
+        found = [
+            serial_anomaly(self.serial_number, "certificate"),
+            time_anomaly(validity["not_before"], "notBefore"),
+            time_anomaly(validity["not_after"], "notAfter"),
+        ]
+        if self.not_after < self.not_before:
+            found.append("notAfter is before notBefore: the certificate is never valid")
+        return [text for text in found if text]
 
     @property
     def public_key(self) -> SM2PublicKey:
@@ -159,7 +187,7 @@ class Certificate:
 
     @property
     def is_self_issued(self) -> bool:
-        return bool(self.subject == self.issuer)
+        return names_equal(self.subject, self.issuer)
 
     @property
     def fingerprint(self) -> str:
@@ -201,6 +229,25 @@ class Certificate:
 
     def __repr__(self) -> str:
         return f"Certificate(subject={self.subject_text!r}, serial={self.serial_number:x})"
+
+
+_PROPERTIES = (
+    "serial_number",
+    "subject_text",
+    "issuer_text",
+    "common_name",
+    "not_before",
+    "not_after",
+    "is_ca",
+    "path_length",
+    "key_usage",
+    "extended_key_usage",
+    "crl_urls",
+    "subject_key_identifier",
+    "authority_key_identifier",
+    "is_self_issued",
+    "anomalies",
+)
 
 
 def build_certificate(
