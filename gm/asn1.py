@@ -223,3 +223,31 @@ def inner_outline(data: bytes, start: int, end: int, limit: int = 8) -> List[Tup
         found.append((tag, content_start, content_end))
         pos = content_end
     return found
+
+
+def raw_element(data: bytes, *path: int) -> bytes:
+    """The exact bytes (header and content) of the element at ``path`` inside ``data``'s outer element.
+
+    ``raw_element(cert_der, 0)`` is the tbsCertificate as it was signed. asn1crypto's ``dump()`` is no
+    substitute: it re-encodes a structure whose length octets end in 0x80 (it takes them for an
+    indefinite length), which changes BER input and fails on malformed content. ValueError if absent.
+    """
+    _tag, start, end = _header(data, 0, len(data))
+    element_start = 0
+    for index in path:
+        elements = inner_outline_with_starts(data, start, end, index + 1)
+        if len(elements) <= index:
+            raise ValueError("element not found")
+        element_start, start, end = elements[index]
+    return bytes(data[element_start:end]) if path else bytes(data[:end])
+
+
+def inner_outline_with_starts(data: bytes, start: int, end: int, limit: int) -> List[Tuple[int, int, int]]:
+    """(header start, content start, content end) of the first ``limit`` elements between start and end."""
+    found: List[Tuple[int, int, int]] = []
+    pos = start
+    while pos < end and len(found) < limit:
+        _tag, content_start, content_end = _header(data, pos, end)
+        found.append((pos, content_start, content_end))
+        pos = content_end
+    return found

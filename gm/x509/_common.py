@@ -177,7 +177,7 @@ def name_text(name: NameInput) -> str:
     try:
         rdns = list(name.chosen)
     except asn1.ASN1_ERRORS:
-        return "#" + bytes(name.dump()).hex()
+        return "#" + bytes(name.contents or b"").hex()
     return ", ".join("+".join(_atv_text(atv) for atv in _atvs(rdn)) for rdn in reversed(rdns))
 
 
@@ -223,9 +223,9 @@ def names_equal(a: x509.Name, b: x509.Name) -> bool:
     """RFC 5280 §7.1 name comparison (asn1crypto's), where identical DER is equal and names that the
     comparison cannot prepare (LDAP stringprep refuses bidi controls and private-use characters, which
     some rare Chinese characters use) are equal only when their DER is."""
-    if a.dump() == b.dump():
-        return True
     try:
+        if a.dump() == b.dump():
+            return True
         return bool(a == b)
     except asn1.ASN1_ERRORS:
         return False
@@ -239,6 +239,9 @@ def check_name(name: x509.Name, what: str) -> None:
     """
     for rdn in name.chosen:
         for atv in rdn:
+            oid = bytes(atv["type"].contents or b"")
+            if not oid or oid[-1] & 0x80:
+                raise EncodingError(f"{what}: an attribute type is not a complete object identifier")
             value = atv["value"]
             try:
                 value.native  # noqa: B018 - decodes the text

@@ -136,10 +136,17 @@ class Certificate:
             found.append("notAfter is before notBefore: the certificate is never valid")
         return [text for text in found if text]
 
+    def _raw_tbs_field(self, index: int) -> bytes:
+        """The bytes of tbsCertificate field ``index`` (0 = serial ... 5 = key) as they are in the file."""
+        with asn1.decoding("X.509 certificate"):
+            tbs = asn1.raw_element(self._der, 0)
+            version = asn1.outline(tbs, 1)[0][0] == 0xA0
+            return asn1.raw_element(tbs, index + version)
+
     @property
     def public_key(self) -> SM2PublicKey:
         if self._public is None:  # parsing and checking the point costs a scalar multiplication: once
-            self._public = SM2PublicKey.from_der(self._tbs["subject_public_key_info"].dump())
+            self._public = SM2PublicKey.from_der(self._raw_tbs_field(5))
         return self._public
 
     @property
@@ -154,14 +161,15 @@ class Certificate:
 
     @property
     def key_usage(self) -> Optional[FrozenSet[str]]:
-        """None when the extension is absent (any usage allowed by RFC 5280)."""
+        """None when the extension is absent (any usage allowed by RFC 5280). Bits RFC 5280 does not name
+        (asn1crypto gives their numbers) read as ``bit_N``."""
         ku = self._cert.key_usage_value
-        return None if ku is None else frozenset(ku.native)
+        return None if ku is None else frozenset(str(u) if isinstance(u, str) else f"bit_{u}" for u in ku.native)
 
     @property
     def extended_key_usage(self) -> List[str]:
         eku = self._cert.extended_key_usage_value
-        return [] if eku is None else list(eku.native)
+        return [] if eku is None else [str(usage) for usage in eku.native]
 
     @property
     def crl_urls(self) -> List[str]:
@@ -201,10 +209,12 @@ class Certificate:
     # -- checks ----------------------------------------------------------------------------
     def verify_signature(self, issuer_public_key: SM2PublicKey, signer_id: Optional[bytes] = None) -> None:
         """Raise CertificateError(reason='signature') unless the issuer's key signed this certificate."""
-        if self._cert["signature_algorithm"].dump() != self._tbs["signature"].dump():
+        with asn1.decoding("X.509 certificate"):
+            signed, algorithm = asn1.raw_element(self._der, 0), asn1.raw_element(self._der, 1)
+        if algorithm != self._raw_tbs_field(1):
             raise CertificateError("certificate signature algorithm fields disagree", "algorithm")
         verify_signed(
-            self._tbs.dump(),
+            signed,
             self._cert["signature_algorithm"],
             self._cert["signature_value"].native,
             issuer_public_key,

@@ -155,8 +155,10 @@ class CRL:
         return None
 
     def verify_signature(self, issuer_public_key: SM2PublicKey, signer_id: Optional[bytes] = None) -> None:
+        with asn1.decoding("X.509 CRL"):
+            signed = asn1.raw_element(self._der, 0)  # the bytes that were signed, not a re-encoding
         verify_signed(
-            self._tbs.dump(),
+            signed,
             self._crl["signature_algorithm"],
             self._crl["signature"].native,
             issuer_public_key,

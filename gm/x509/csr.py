@@ -40,7 +40,7 @@ class CertificationRequest:
             info = req["certification_request_info"]
             info["version"].native  # noqa: B018
             check_name(info["subject"], "certificate request subject")
-            info["subject_pk_info"].contents  # noqa: B018 - its own parse is SM2PublicKey.from_der's
+            asn1.raw_element(der, 0, 2)  # subjectPKInfo: its own parse is SM2PublicKey.from_der's
             req["signature_algorithm"]["algorithm"].dotted  # noqa: B018
             check_signature_value(req["signature_algorithm"], req["signature"], "certificate request")
             name_text(info["subject"])
@@ -71,7 +71,9 @@ class CertificationRequest:
     @property
     def public_key(self) -> SM2PublicKey:
         if self._public is None:  # parsing checks the point (a scalar multiplication): once
-            self._public = SM2PublicKey.from_der(self._req["certification_request_info"]["subject_pk_info"].dump())
+            with asn1.decoding("PKCS#10 request"):
+                spki = asn1.raw_element(self._der, 0, 2)  # as in the file: dump() may re-encode it
+            self._public = SM2PublicKey.from_der(spki)
         return self._public
 
     def verify(self, signer_id: Optional[bytes] = None) -> None:
@@ -80,8 +82,10 @@ class CertificationRequest:
         Raises CertificateError(reason='signature') otherwise; its message says so when the request was
         signed with an empty SM2 signer ID (``openssl req`` of OpenSSL 3.0 without ``-sigopt distid:…``).
         """
+        with asn1.decoding("PKCS#10 request"):
+            signed = asn1.raw_element(self._der, 0)  # the bytes that were signed, not a re-encoding
         verify_signed(
-            self._req["certification_request_info"].dump(),
+            signed,
             self._req["signature_algorithm"],
             self._req["signature"].native,
             self.public_key,

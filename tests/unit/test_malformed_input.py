@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable, List
 
 import pytest
 from asn1crypto import core, x509
@@ -19,6 +20,7 @@ from gm.pem import armor, decode, is_pem, unarmor
 from gm.sm2 import SignatureFormat, SM2PrivateKey, SM2PublicKey, signature_to_der
 from gm.x509 import CA_KEY_USAGE, CRL, Certificate, CertificationRequest, build_certificate, name_text, verify_chain
 from gm.x509._common import der_tlv, sign_tbs
+from tests.mutator import Node, parse
 from tests.pki import make_pki
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "fuzz"
@@ -334,3 +336,68 @@ def test_detect_tells_every_kind_from_der_and_pem() -> None:
             detect.detect(junk)
     with pytest.raises(EncodingError, match="PEM PKCS7 is not"):
         detect.detect(armor("PKCS7", b"\x30\x00"))
+
+
+# Found by mutating CSRs at the service: the request info is 0x80 bytes long, so its length octets are
+# 81 80, which asn1crypto's dump() takes for an indefinite length and re-encodes from the parsed values;
+# the subject's attribute type is the incomplete OID 06 01 80, which cannot be re-encoded (HTTP 500).
+CSR_WITH_LENGTH_0X80_AND_CUT_OID = bytes.fromhex(
+    "3081da308180020100301e311c301a0601800c1569676e6f72656420627920746865207365727665723059301306072a86"
+    "48ce3d020106082a811ccf5501822d034200048431b6331bc5dfb30bbd13b7af2b1e7dafa3c990c57294c2581fc64855a8"
+    "1368ca07f6881ab848bcf2ffa51a928c4a0495ff472b163da26b30ea84af17cdf758a000300a06082a811ccf5501837503"
+    "490030460221009d73fe21949c0d6ca738828d53112f9e1e4439194de545c4469d44529dcb3e86022100cc4ff53b32f462"
+    "79ee353fff8f5fd7132aab27d988baa2eb93ca89f899a1cfeb"
+)
+
+
+def test_incomplete_attribute_oid_is_an_encoding_error() -> None:
+    with pytest.raises(EncodingError, match="not a complete object identifier"):
+        CertificationRequest.load(CSR_WITH_LENGTH_0X80_AND_CUT_OID)
+
+
+def test_signatures_are_checked_over_the_bytes_as_signed(sm2_key: SM2PrivateKey) -> None:
+    """A request whose info is 0x80 bytes long, with one length in BER form (81 05 instead of 05): the
+    signature covers those bytes. Checking it over asn1crypto's re-encoding (DER) failed."""
+    from asn1crypto import keys
+
+    spki = keys.PublicKeyInfo.load(sm2_key.public_key.to_der()).dump()
+    for cn_length in range(1, 60):
+        cn = b"x" * cn_length
+        name = _name(CN + b"\x0c\x81" + bytes([len(cn)]) + cn)
+        body = b"\x02\x01\x00" + name + spki + b"\xa0\x00"
+        if len(body) == 0x80:
+            break
+    info = der_tlv(0x30, body)
+    assert info[:3] == b"\x30\x81\x80"
+    der = der_tlv(0x30, info + bytes.fromhex("300a06082a811ccf55018375") + der_tlv(0x03, b"\x00" + sm2_key.sign(info)))
+    request = CertificationRequest.load(der)
+    request.verify()
+    assert request.public_key == sm2_key.public_key
+
+
+def _edit_and_resign(der: bytes, key: SM2PrivateKey, edit: Callable[[List[Node]], None]) -> bytes:
+    """``der`` with its tbsCertificate changed by ``edit`` (a TLV tree, lengths fixed on encoding), re-signed."""
+    tree = parse(der)
+    tbs = tree[0].children[0]  # type: ignore[index]
+    edit(tbs.children)  # type: ignore[arg-type]
+    signed = tbs.encode()
+    algorithm = tree[0].children[1].encode()  # type: ignore[index]
+    return der_tlv(0x30, signed + algorithm + der_tlv(0x03, b"\x00" + key.sign(signed)))
+
+
+def test_key_usage_bits_without_a_name_are_shown(sm2_key: SM2PrivateKey) -> None:
+    """Bit 10 of keyUsage has no RFC 5280 name: asn1crypto gives the number, and sorting the usages for
+    `crypto inspect` raised TypeError (a traceback, found by the long fuzz run)."""
+    template = build_certificate(
+        subject={"common_name": "ku"}, public_key=sm2_key.public_key, issuer_key=sm2_key, not_after=NOW + timedelta(1)
+    )
+
+    def set_bit_10(fields: List[Node]) -> None:
+        extensions = fields[-1].children[0].children  # type: ignore[index]
+        for extension in extensions:  # type: ignore[union-attr]
+            if extension.children[0].content == b"\x55\x1d\x0f":  # type: ignore[index]
+                extension.children[-1] = Node(b"\x04", b"\x03\x03\x05\x80\x20")  # type: ignore[index]
+
+    cert = Certificate.from_der(_edit_and_resign(template.to_der(), sm2_key, set_bit_10))
+    cert.verify_signature(sm2_key.public_key)
+    assert cert.key_usage == frozenset({"digital_signature", "bit_10"})
