@@ -216,13 +216,10 @@ def outline(data: bytes, limit: int = 8) -> List[Tuple[int, int, int]]:
 
 def inner_outline(data: bytes, start: int, end: int, limit: int = 8) -> List[Tuple[int, int, int]]:
     """Like :func:`outline` for the elements between ``start`` and ``end`` of ``data``."""
-    found: List[Tuple[int, int, int]] = []
-    pos = start
-    while pos < end and len(found) < limit:
-        tag, content_start, content_end = _header(data, pos, end)
-        found.append((tag, content_start, content_end))
-        pos = content_end
-    return found
+    return [
+        (tag, content_start, content_end)
+        for tag, _pos, content_start, content_end in _elements(data, start, end, limit)
+    ]
 
 
 def raw_element(data: bytes, *path: int) -> bytes:
@@ -235,19 +232,19 @@ def raw_element(data: bytes, *path: int) -> bytes:
     _tag, start, end = _header(data, 0, len(data))
     element_start = 0
     for index in path:
-        elements = inner_outline_with_starts(data, start, end, index + 1)
+        elements = _elements(data, start, end, index + 1)
         if len(elements) <= index:
             raise ValueError("element not found")
-        element_start, start, end = elements[index]
-    return bytes(data[element_start:end]) if path else bytes(data[:end])
+        _tag, element_start, start, end = elements[index]
+    return bytes(data[element_start:end])
 
 
-def inner_outline_with_starts(data: bytes, start: int, end: int, limit: int) -> List[Tuple[int, int, int]]:
-    """(header start, content start, content end) of the first ``limit`` elements between start and end."""
-    found: List[Tuple[int, int, int]] = []
+def _elements(data: bytes, start: int, end: int, limit: int) -> List[Tuple[int, int, int, int]]:
+    """(identifier octet, header start, content start, content end) of the first ``limit`` elements."""
+    found: List[Tuple[int, int, int, int]] = []
     pos = start
     while pos < end and len(found) < limit:
-        _tag, content_start, content_end = _header(data, pos, end)
-        found.append((pos, content_start, content_end))
+        tag, content_start, content_end = _header(data, pos, end)
+        found.append((tag, pos, content_start, content_end))
         pos = content_end
     return found

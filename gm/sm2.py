@@ -52,20 +52,31 @@ def _as_bytes(value: Union[bytes, str], what: str) -> bytes:
 
 
 def _parse_der_signature(der_signature: bytes) -> Tuple[int, int]:
-    """(r, s) of a canonical DER SM2Signature with both values in [1, n-1]; MalformedSignature otherwise."""
-    der_signature = bytes(der_signature)
-    if len(der_signature) > 2 * (2 + 33) + 4:
-        raise MalformedSignature(f"not a DER SM2 signature: {len(der_signature)} bytes, at most 72")
-    try:
-        with asn1.decoding("SM2 signature"):
-            parsed = asn1.SM2Signature.load(der_signature, strict=True)
-            r, s = parsed["r"].native, parsed["s"].native
-    except EncodingError as exc:
-        raise MalformedSignature(str(exc)) from exc
+    """(r, s) of a canonical DER SM2Signature with both values in [1, n-1]; MalformedSignature otherwise.
+
+    SEQUENCE { r INTEGER, s INTEGER } with r, s < n takes at most 72 bytes, so every length is one octet;
+    checked here octet by octet (asn1crypto accepts BER, and a re-encoding to compare costs more than
+    the check). OpenSSL's verifier refuses the same inputs (it re-encodes and compares).
+    """
+    sig = bytes(der_signature)
+    size = len(sig)
+    if size < 8 or size > 72 or sig[0] != 0x30 or sig[1] != size - 2:
+        raise MalformedSignature(f"not a DER SM2 signature ({size} bytes; a SEQUENCE of two INTEGERs)")
+    values = []
+    pos = 2
+    for name in ("r", "s"):
+        if pos + 2 > size or sig[pos] != 0x02 or not 1 <= sig[pos + 1] <= 33 or pos + 2 + sig[pos + 1] > size:
+            raise MalformedSignature(f"not a DER SM2 signature: {name} is not a DER INTEGER of at most 33 bytes")
+        value = sig[pos + 2 : pos + 2 + sig[pos + 1]]
+        if value[0] & 0x80 or (len(value) > 1 and value[0] == 0 and not value[1] & 0x80):
+            raise MalformedSignature(f"not a DER SM2 signature: {name} is negative or not in canonical DER")
+        values.append(int.from_bytes(value, "big"))
+        pos += 2 + len(value)
+    if pos != size:
+        raise MalformedSignature("not a DER SM2 signature: trailing bytes")
+    r, s = values
     if not (0 < r < curve.N and 0 < s < curve.N):
         raise MalformedSignature("SM2 signature values are out of range")
-    if bytes(asn1.SM2Signature({"r": r, "s": s}).dump()) != der_signature:
-        raise MalformedSignature("not a DER SM2 signature: not in canonical DER (BER or padded integers)")
     return r, s
 
 

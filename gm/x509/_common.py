@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from asn1crypto import algos, util, x509
 
@@ -44,19 +44,22 @@ def verify_signed(
     signature: bytes,
     public_key: SM2PublicKey,
     signer_id: bytes,
-    what: str,
+    describe: Callable[[], str],
 ) -> None:
     """Raise CertificateError(reason='signature') unless ``signature`` is a valid SM2-with-SM3 signature.
+
+    ``describe`` names the signed object in messages; it is called only on failure (names cost time).
 
     When it fails with the default signer ID but verifies with an empty one, the message says so: that is
     what OpenSSL 3.0 writes unless given ``-sigopt distid:1234567812345678``.
     """
     oid = algorithm["algorithm"].dotted
     if oid != asn1.OID_SM2_SM3:
-        raise CertificateError(f"{what} is signed with {oid}, not SM2-with-SM3", "algorithm")
+        raise CertificateError(f"{describe()} is signed with {oid}, not SM2-with-SM3", "algorithm")
     try:
         public_key.verify(signature, tbs_der, signer_id=signer_id)
     except InvalidSignature as exc:
+        what = describe()
         if signer_id == DEFAULT_SIGNER_ID:
             try:
                 public_key.verify(signature, tbs_der, signer_id=b"")
@@ -77,13 +80,13 @@ def verify_signed(
 
 
 def check_signature_value(algorithm: algos.SignedDigestAlgorithm, signature: Any, what: str) -> None:
-    """EncodingError unless an SM2-with-SM3 signature value is a well-formed SM2Signature (bad input, not
-    a failed check). Other algorithms are left to :func:`verify_signed`, which refuses them."""
-    if algorithm["algorithm"].dotted != asn1.OID_SM2_SM3:
-        return
+    """EncodingError unless the signature BIT STRING is whole bytes and, for SM2-with-SM3, a well-formed
+    SM2Signature (bad input, not a failed check). Other algorithms are refused by :func:`verify_signed`."""
     value = signature.native
     if not isinstance(value, bytes):
         raise EncodingError(f"{what} signature is not a whole number of bytes")
+    if algorithm["algorithm"].dotted != asn1.OID_SM2_SM3:
+        return
     try:
         signature_to_raw(value)
     except EncodingError as exc:

@@ -219,7 +219,7 @@ class Certificate:
             self._cert["signature_value"].native,
             issuer_public_key,
             default_id(signer_id),
-            f"certificate {self.subject_text!r}",
+            lambda: f"certificate {self.subject_text!r}",
         )
 
     def check_validity(self, at: Optional[datetime] = None) -> None:
@@ -241,10 +241,8 @@ class Certificate:
         return f"Certificate(subject={self.subject_text!r}, serial={self.serial_number:x})"
 
 
-_PROPERTIES = (
+_PROPERTIES = (  # name_text never fails, and check_name has decoded every attribute: not repeated here
     "serial_number",
-    "subject_text",
-    "issuer_text",
     "common_name",
     "not_before",
     "not_after",

@@ -163,7 +163,7 @@ class CRL:
             self._crl["signature"].native,
             issuer_public_key,
             default_id(signer_id),
-            f"CRL of {self.issuer_text!r}",
+            lambda: f"CRL of {self.issuer_text!r}",
         )
 
     def check_current(self, at: Optional[datetime] = None) -> None:

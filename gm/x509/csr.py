@@ -43,7 +43,6 @@ class CertificationRequest:
             asn1.raw_element(der, 0, 2)  # subjectPKInfo: its own parse is SM2PublicKey.from_der's
             req["signature_algorithm"]["algorithm"].dotted  # noqa: B018
             check_signature_value(req["signature_algorithm"], req["signature"], "certificate request")
-            name_text(info["subject"])
         return cls(req, der)
 
     @classmethod
@@ -90,7 +89,7 @@ class CertificationRequest:
             self._req["signature"].native,
             self.public_key,
             default_id(signer_id),
-            f"certificate request {self.subject_text!r}",
+            lambda: f"certificate request {self.subject_text!r}",
         )
 
     def __repr__(self) -> str:
