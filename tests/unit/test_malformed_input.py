@@ -103,8 +103,10 @@ def test_non_canonical_der_signature_is_malformed(sm2_key: SM2PrivateKey) -> Non
     r_len = der[3]
     padded_r = b"\x02" + bytes([r_len + 1]) + b"\x00" + der[4 : 4 + r_len]  # a leading zero: BER, not DER
     ber = der_tlv(0x30, padded_r + der[4 + r_len :])
-    with pytest.raises(MalformedSignature, match="canonical"):
+    with pytest.raises(MalformedSignature):  # "not canonical", or "more than 33 bytes" when r had 33
         sm2_key.public_key.verify(ber, b"m")
+    with pytest.raises(MalformedSignature, match="canonical"):
+        sm2_key.public_key.verify(bytes.fromhex("300702020005020107"), b"m")  # r = 5 as 00 05
     with pytest.raises(MalformedSignature):
         sm2_key.public_key.verify(der + b"\x00", b"m")
     with pytest.raises(MalformedSignature):
