@@ -59,13 +59,14 @@ class CRL:
         self._der = der
 
     @classmethod
-    def from_der(cls, der: bytes) -> CRL:
+    def from_der(cls, der: bytes, max_size: int = asn1.MAX_CRL_SIZE) -> CRL:
         """Parse everything now, so malformed input fails here (EncodingError), not in a property.
 
-        CRLs larger than ``gm.asn1.MAX_CRL_SIZE`` are refused before parsing.
+        CRLs larger than ``max_size`` (8 MB: ~250,000 entries) are refused before parsing; a CA reading
+        back its own CRL may pass a larger limit.
         """
         der = bytes(der)
-        asn1.check_size(der, "CRL", asn1.MAX_CRL_SIZE)
+        asn1.check_size(der, "CRL", max_size)
         with asn1.decoding("X.509 CRL"):
             value = crl.CertificateList.load(der, strict=True)
             value.native  # noqa: B018 - parse fully now

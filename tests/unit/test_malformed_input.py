@@ -261,6 +261,8 @@ def test_sizes_above_the_limits_are_refused_before_parsing() -> None:
             load(big)
     with pytest.raises(EncodingError, match=r"more than the 8\.0 MB accepted"):
         CRL.from_der(der_tlv(0x30, bytes(asn1.MAX_CRL_SIZE)))
+    with pytest.raises(EncodingError, match=r"not a DER X\.509 CRL"):  # a trusted caller may lift the limit
+        CRL.from_der(der_tlv(0x30, bytes(asn1.MAX_CRL_SIZE)), max_size=16 << 20)
     with pytest.raises(EncodingError, match="larger than any object"):
         Certificate.load(b"-----BEGIN CERTIFICATE-----\n" + b"A" * (1 << 20) + b"\n-----END CERTIFICATE-----\n")
     with pytest.raises(EncodingError, match="more than the 256 KB"):
