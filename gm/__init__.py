@@ -15,6 +15,7 @@ from gm.errors import (
     GMError,
     InvalidKey,
     InvalidSignature,
+    MalformedSignature,
     SelfTestFailed,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "GMError",
     "InvalidKey",
     "InvalidSignature",
+    "MalformedSignature",
     "SelfTestFailed",
 ]

@@ -40,14 +40,15 @@ class EnvelopedKey:
 
     @classmethod
     def from_der(cls, der: bytes) -> EnvelopedKey:
-        try:
+        der = bytes(der)
+        asn1.check_size(der, "SM2EnvelopedKey")
+        with asn1.decoding("SM2EnvelopedKey"):
             value = asn1.SM2EnvelopedKey.load(der, strict=True)
             alg = value["sym_alg_id"]["algorithm"].dotted
-            cipher = SM2Ciphertext.parse(value["sym_encrypted_key"].dump(), CiphertextFormat.DER)
-            point = value["sm2_public_key"].native
-            encrypted = value["sm2_encrypted_private_key"].native
-        except (ValueError, TypeError) as exc:
-            raise EncodingError(f"not a DER SM2EnvelopedKey: {exc}") from exc
+            cipher_der = value["sym_encrypted_key"].dump()
+            point = bytes(value["sm2_public_key"].native)
+            encrypted = bytes(value["sm2_encrypted_private_key"].native)
+        cipher = SM2Ciphertext.parse(cipher_der, CiphertextFormat.DER)
         if alg not in (asn1.OID_SM4, asn1.OID_SM4_ECB):
             raise EncodingError(f"SM2EnvelopedKey uses symmetric algorithm {alg}; only SM4 is supported")
         return cls(SM2PublicKey.from_raw(point), _check_encrypted_scalar(encrypted), cipher)

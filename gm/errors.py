@@ -37,3 +37,11 @@ class CertificateError(GMError):
     def __init__(self, message: str, reason: str = "invalid") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class MalformedSignature(InvalidSignature, EncodingError):
+    """The signature is not an SM2 signature at all (not DER SM2Signature, wrong size, r or s out of range).
+
+    It does not verify (an ``InvalidSignature``), and it is bad input (an ``EncodingError``): the command
+    line reports it as such (exit 2), not as a signature that failed its check (exit 1).
+    """

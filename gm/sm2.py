@@ -10,14 +10,14 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, NoReturn, Optional, Union
+from typing import NoReturn, Optional, Union
 
-from asn1crypto import keys, pem
+from asn1crypto import keys
 
-from gm import asn1, curve
+from gm import asn1, curve, keyformat
 from gm._native import sm2 as native
 from gm.errors import DecryptionError, EncodingError, InvalidKey, InvalidSignature
-from gm.pem import armor, unarmor
+from gm.pem import armor, is_pem, unarmor
 from gm.selftest import ensure_self_test
 from gm.sm2_codec import (
     C3_SIZE,
@@ -26,6 +26,7 @@ from gm.sm2_codec import (
     SignatureFormat,
     SM2Ciphertext,
     convert_ciphertext,
+    parse_der_signature,
     signature_to_der,
     signature_to_raw,
 )
@@ -75,11 +76,6 @@ def _spki_prefix() -> bytes:
     return der[: -len(sample)]
 
 
-def _check_curve(params: Any) -> None:
-    if params.name != "named" or params.chosen.native != asn1.CURVE_NAME:
-        raise InvalidKey(f"key is not on the SM2 curve (parameters: {params.native!r})")
-
-
 class SM2PublicKey:
     """An SM2 public key: verify signatures, encrypt, export as raw / SPKI DER / PEM."""
 
@@ -103,18 +99,13 @@ class SM2PublicKey:
 
     @classmethod
     def from_der(cls, der: bytes) -> SM2PublicKey:
-        """From a SubjectPublicKeyInfo (what ``openssl pkey -pubout -outform DER`` writes)."""
-        try:
-            info = keys.PublicKeyInfo.load(der, strict=True)
-            algorithm = info["algorithm"]["algorithm"].native
-            params = info["algorithm"]["parameters"]
-            if algorithm != "ec":
-                raise InvalidKey(f"not an elliptic-curve key (algorithm {algorithm})")
-            point = bytes(info["public_key"].native)
-        except (ValueError, TypeError) as exc:
-            raise EncodingError(f"not a DER SubjectPublicKeyInfo: {exc}") from exc
-        _check_curve(params)
-        return cls.from_raw(point)
+        """From a SubjectPublicKeyInfo (what ``openssl pkey -pubout -outform DER`` writes).
+
+        The algorithm is id-ecPublicKey with the curve sm2p256v1, or the SM2 OID (see :mod:`gm.keyformat`).
+        """
+        der = bytes(der)
+        asn1.check_size(der, "public key")
+        return cls.from_raw(keyformat.public_point(der))
 
     @classmethod
     def from_pem(cls, data: bytes) -> SM2PublicKey:
@@ -123,7 +114,8 @@ class SM2PublicKey:
     @classmethod
     def load(cls, data: bytes) -> SM2PublicKey:
         """PEM or DER SubjectPublicKeyInfo, or raw 64/65 bytes."""
-        if pem.detect(data):
+        data = bytes(data)
+        if is_pem(data):
             return cls.from_pem(data)
         if len(data) in (64, 65) and not data.startswith(b"\x30"):
             return cls.from_raw(data)
@@ -197,14 +189,17 @@ class SM2PublicKey:
 
 
 def _signature_as_der(signature: bytes, fmt: SignatureFormat) -> bytes:
+    """The DER form of a signature to verify; MalformedSignature (bad input) unless it is well formed.
+
+    OpenSSL's SM2 verifier would also refuse these, but only as "does not verify": parsing first tells a
+    damaged or wrong file (bad input) from a signature that fails its check.
+    """
     signature = bytes(signature)
     if SignatureFormat(fmt) is SignatureFormat.RAW:
-        try:
-            return signature_to_der(signature)
-        except EncodingError as exc:
-            raise InvalidSignature(f"malformed SM2 signature: {exc}") from exc
-    # DER goes to libcrypto as it is: OpenSSL's SM2 verifier itself refuses non-canonical DER and
-    # r or s outside [1, n-1] (sm2_sig_verify re-encodes and compares), so no second parse is needed.
+        der = signature_to_der(signature)
+        parse_der_signature(der)  # r and s in range
+        return der
+    parse_der_signature(signature)
     return signature
 
 
@@ -242,35 +237,14 @@ class SM2PrivateKey:
 
     @classmethod
     def from_der(cls, der: bytes) -> SM2PrivateKey:
-        """From PKCS#8 PrivateKeyInfo (``BEGIN PRIVATE KEY``) or SEC1 ECPrivateKey (``BEGIN EC PRIVATE KEY``)."""
-        try:
-            info = keys.PrivateKeyInfo.load(der, strict=True)
-            info["version"].native  # noqa: B018 - forces parsing to detect non-PKCS#8 input
-        except (ValueError, TypeError):
-            return cls._from_sec1(der)
-        try:
-            algorithm = info["private_key_algorithm"]["algorithm"].native
-            params = info["private_key_algorithm"]["parameters"]
-            if algorithm != "ec":
-                raise InvalidKey(f"not an elliptic-curve key (algorithm {algorithm})")
-            _check_curve(params)
-            ec_key = info["private_key"].parsed
-            scalar = ec_key["private_key"].native
-        except (ValueError, TypeError, KeyError) as exc:
-            raise EncodingError(f"malformed PKCS#8 SM2 key: {exc}") from exc
-        return cls._from_scalar_int(scalar, ec_key["public_key"].native)
+        """From PKCS#8 PrivateKeyInfo (``BEGIN PRIVATE KEY``) or SEC1 ECPrivateKey (``BEGIN EC PRIVATE KEY``).
 
-    @classmethod
-    def _from_sec1(cls, der: bytes) -> SM2PrivateKey:
-        try:
-            ec_key = keys.ECPrivateKey.load(der, strict=True)
-            scalar = ec_key["private_key"].native
-            params = ec_key["parameters"]
-        except (ValueError, TypeError) as exc:
-            raise EncodingError("not a PKCS#8 or SEC1 DER private key") from exc
-        if params.native is not None:
-            _check_curve(params)
-        return cls._from_scalar_int(scalar, ec_key["public_key"].native)
+        The algorithm is id-ecPublicKey with the curve sm2p256v1, or the SM2 OID (see :mod:`gm.keyformat`).
+        """
+        der = bytes(der)
+        asn1.check_size(der, "private key")
+        scalar, embedded_public = keyformat.private_key(der)
+        return cls._from_scalar_int(scalar, embedded_public)
 
     @classmethod
     def _from_scalar_int(cls, scalar: int, embedded_public: Optional[bytes]) -> SM2PrivateKey:
@@ -288,7 +262,8 @@ class SM2PrivateKey:
     @classmethod
     def load(cls, data: bytes) -> SM2PrivateKey:
         """PEM or DER (PKCS#8 or SEC1)."""
-        if pem.detect(data):
+        data = bytes(data)
+        if is_pem(data):
             if b"ENCRYPTED PRIVATE KEY" in data[:64]:
                 raise EncodingError("encrypted private keys are not supported here; decrypt with openssl pkey first")
             return cls.from_pem(data)

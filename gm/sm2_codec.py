@@ -6,9 +6,10 @@ Pure ASN.1 and byte handling, below :mod:`gm.sm2` (which re-exports every name h
 from __future__ import annotations
 
 import enum
+from typing import Tuple
 
 from gm import asn1, curve
-from gm.errors import EncodingError
+from gm.errors import EncodingError, MalformedSignature
 
 RAW_SIGNATURE_SIZE = 64
 C3_SIZE = 32
@@ -25,22 +26,45 @@ class CiphertextFormat(str, enum.Enum):
     C1C2C3 = "c1c2c3"  # raw, the order of the 2010 draft; still emitted by old tools
 
 
+def parse_der_signature(der_signature: bytes) -> Tuple[int, int]:
+    """(r, s) of a canonical DER SM2Signature with both values in [1, n-1]; MalformedSignature otherwise.
+
+    SEQUENCE { r INTEGER, s INTEGER } with r, s < n takes at most 72 bytes, so every length is one octet;
+    checked here octet by octet (asn1crypto accepts BER, and a re-encoding to compare costs more than
+    the check). OpenSSL's verifier refuses the same inputs (it re-encodes and compares).
+    """
+    sig = bytes(der_signature)
+    size = len(sig)
+    if size < 8 or size > 72 or sig[0] != 0x30 or sig[1] != size - 2:
+        raise MalformedSignature(f"not a DER SM2 signature ({size} bytes; a SEQUENCE of two INTEGERs)")
+    values = []
+    pos = 2
+    for name in ("r", "s"):
+        if pos + 2 > size or sig[pos] != 0x02 or not 1 <= sig[pos + 1] <= 33 or pos + 2 + sig[pos + 1] > size:
+            raise MalformedSignature(f"not a DER SM2 signature: {name} is not a DER INTEGER of at most 33 bytes")
+        value = sig[pos + 2 : pos + 2 + sig[pos + 1]]
+        if value[0] & 0x80 or (len(value) > 1 and value[0] == 0 and not value[1] & 0x80):
+            raise MalformedSignature(f"not a DER SM2 signature: {name} is negative or not in canonical DER")
+        values.append(int.from_bytes(value, "big"))
+        pos += 2 + len(value)
+    if pos != size:
+        raise MalformedSignature("not a DER SM2 signature: trailing bytes")
+    r, s = values
+    if not (0 < r < curve.N and 0 < s < curve.N):
+        raise MalformedSignature("SM2 signature values are out of range")
+    return r, s
+
+
 def signature_to_raw(der_signature: bytes) -> bytes:
     """DER SM2Signature -> r || s (64 bytes)."""
-    try:
-        parsed = asn1.SM2Signature.load(der_signature, strict=True)
-        r, s = int(parsed["r"].native), int(parsed["s"].native)
-    except (ValueError, TypeError) as exc:
-        raise EncodingError(f"not a DER SM2 signature: {exc}") from exc
-    if not (0 < r < curve.N and 0 < s < curve.N):
-        raise EncodingError("SM2 signature values are out of range")
+    r, s = parse_der_signature(der_signature)
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 def signature_to_der(raw_signature: bytes) -> bytes:
     """r || s (64 bytes) -> DER SM2Signature."""
     if len(raw_signature) != RAW_SIGNATURE_SIZE:
-        raise EncodingError(f"a raw SM2 signature is 64 bytes (r||s), got {len(raw_signature)}")
+        raise MalformedSignature(f"a raw SM2 signature is 64 bytes (r||s), got {len(raw_signature)}")
     r = int.from_bytes(raw_signature[:32], "big")
     s = int.from_bytes(raw_signature[32:], "big")
     return bytes(asn1.SM2Signature({"r": r, "s": s}).dump())
@@ -66,11 +90,10 @@ class SM2Ciphertext:
     def parse(cls, data: bytes, fmt: CiphertextFormat) -> SM2Ciphertext:
         fmt = CiphertextFormat(fmt)
         if fmt is CiphertextFormat.DER:
-            try:
+            with asn1.decoding("SM2 ciphertext"):
                 seq = asn1.SM2Cipher.load(data, strict=True)
-                return cls(seq["x"].native, seq["y"].native, seq["hash"].native, seq["cipher_text"].native)
-            except (ValueError, TypeError) as exc:
-                raise EncodingError(f"not a DER SM2 ciphertext: {exc}") from exc
+                x, y, c3, c2 = (seq[name].native for name in ("x", "y", "hash", "cipher_text"))
+            return cls(x, y, c3, c2)
         if len(data) < curve.POINT_BYTES + C3_SIZE or data[0] != 4:
             raise EncodingError(
                 f"a raw SM2 ciphertext starts with C1 = 04||x||y and is at least {curve.POINT_BYTES + C3_SIZE} bytes"

@@ -9,9 +9,10 @@ import sys
 from typing import Any, BinaryIO, Dict, Optional, cast
 
 import click
-from asn1crypto import pem
 
-from gm.errors import EncodingError, GMError
+from gm import asn1, detect
+from gm.errors import EncodingError, InvalidKey
+from gm.pem import pem_limit
 from gm.sm2 import (
     DEFAULT_SIGNER_ID,
     CiphertextFormat,
@@ -26,11 +27,26 @@ _SIG_FORMATS = click.Choice([f.value for f in SignatureFormat])
 _CT_FORMATS = click.Choice([f.value for f in CiphertextFormat])
 
 
-def _read(path: str) -> bytes:
+# Files that hold a key, certificate, CSR, signature or envelope (PEM or DER) are read up to this size; a
+# CRL may be larger. Beyond it a file is refused before it is parsed (asn1crypto reads ~0.5 MB/s).
+OBJECT_FILE_LIMIT = pem_limit(asn1.MAX_DER_SIZE)
+INSPECT_FILE_LIMIT = pem_limit(asn1.MAX_CRL_SIZE)
+
+
+def _read(path: str, limit: Optional[int] = None) -> bytes:
+    """The bytes of a file (or stdin for ``-``); with ``limit``, EncodingError for a larger file, which is
+    then never read in full."""
     if path == "-":
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as fh:
-        return fh.read()
+        data = sys.stdin.buffer.read() if limit is None else sys.stdin.buffer.read(limit + 1)
+    else:
+        with open(path, "rb") as fh:
+            data = fh.read() if limit is None else fh.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise EncodingError(
+            f"{'stdin' if path == '-' else path} is larger than {asn1.format_size(limit)}: "
+            "not a certificate, CSR, CRL, key or signature that certassist reads"
+        )
+    return data
 
 
 def _write(path: str, data: bytes, *, secret: bool = False, force: bool = False) -> None:
@@ -61,25 +77,17 @@ def _signer_id(text: Optional[str], hex_value: Optional[str]) -> bytes:
 
 def load_public_key(data: bytes) -> SM2PublicKey:
     """A public key from a public key, a certificate, a CSR or a private key file (PEM or DER)."""
-    label = pem.unarmor(data)[0] if pem.detect(data) else None
-    if label in ("CERTIFICATE", "X509 CERTIFICATE"):
-        return Certificate.load(data).public_key
-    if label in ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"):
-        return CertificationRequest.load(data).public_key
-    if label in ("PRIVATE KEY", "EC PRIVATE KEY", "SM2 PRIVATE KEY"):
-        return SM2PrivateKey.load(data).public_key
-    if label is not None:
-        return SM2PublicKey.load(data)
-    for loader in (
-        SM2PublicKey.load,
-        lambda d: Certificate.from_der(d).public_key,
-        lambda d: SM2PrivateKey.from_der(d).public_key,
-    ):
-        try:
-            return loader(data)
-        except GMError:
-            continue
-    raise EncodingError("not an SM2 public key, certificate or private key (PEM or DER)")
+    try:
+        kind = detect.detect(data)
+    except EncodingError:
+        raise EncodingError("not an SM2 public key, certificate, CSR or private key (PEM or DER)") from None
+    if kind is detect.Kind.CRL:
+        raise EncodingError("this is a CRL, which holds no public key: give the certificate of its issuer")
+    loaded = detect.load(data)
+    if isinstance(loaded, SM2PublicKey):
+        return loaded
+    assert not isinstance(loaded, CRL)
+    return loaded.public_key
 
 
 signer_id_options = [
@@ -124,7 +132,7 @@ def keygen(out: str, pubout: Optional[str], der: bool, force: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def pubkey(source: str, out: str, der: bool, force: bool) -> None:
     """Extract the public key of a private key, certificate or CSR."""
-    pub = load_public_key(_read(source))
+    pub = load_public_key(_read(source, OBJECT_FILE_LIMIT))
     _write(out, pub.to_der() if der else pub.to_pem(), force=force)
 
 
@@ -154,7 +162,7 @@ def sign(
     force: bool,
 ) -> None:
     """Sign FILE (or stdin) with SM2-with-SM3."""
-    key = SM2PrivateKey.load(_read(key_path))
+    key = SM2PrivateKey.load(_read(key_path, OBJECT_FILE_LIMIT))
     data = _read(source)
     if digest:
         if id_text is not None or id_hex is not None:
@@ -167,7 +175,9 @@ def sign(
 
 @crypto.command()
 @click.argument("source", metavar="FILE", default="-")
-@click.option("-p", "--pub", "pub_path", required=True, metavar="FILE", help="Public key, certificate or private key.")
+@click.option(
+    "-p", "--pub", "pub_path", required=True, metavar="FILE", help="Public key, certificate, CSR or private key."
+)
 @click.option("-s", "--signature", "sig_path", required=True, metavar="FILE")
 @_with_signer_id
 @click.option("--format", "fmt", type=_SIG_FORMATS, default="der", show_default=True)
@@ -181,9 +191,9 @@ def verify(
     fmt: str,
     digest: bool,
 ) -> None:
-    """Verify an SM2 signature over FILE; exit 1 if it does not verify."""
-    pub = load_public_key(_read(pub_path))
-    sig = _read(sig_path)
+    """Verify an SM2 signature over FILE; exit 1 if it does not verify, 2 if it is not an SM2 signature."""
+    pub = load_public_key(_read(pub_path, OBJECT_FILE_LIMIT))
+    sig = _read(sig_path, OBJECT_FILE_LIMIT)
     data = _read(source)
     if digest:
         pub.verify_digest(sig, data, SignatureFormat(fmt))
@@ -200,7 +210,7 @@ def verify(
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def encrypt(source: str, pub_path: str, fmt: str, out: str, force: bool) -> None:
     """Encrypt FILE to an SM2 public key (GM/T 0009 DER, or raw C1C3C2 / C1C2C3)."""
-    pub = load_public_key(_read(pub_path))
+    pub = load_public_key(_read(pub_path, OBJECT_FILE_LIMIT))
     _write(out, pub.encrypt(_read(source), CiphertextFormat(fmt)), force=force)
 
 
@@ -212,7 +222,7 @@ def encrypt(source: str, pub_path: str, fmt: str, out: str, force: bool) -> None
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def decrypt(source: str, key_path: str, fmt: str, out: str, force: bool) -> None:
     """Decrypt an SM2 ciphertext; exit 1 if it was altered or is for another key."""
-    key = SM2PrivateKey.load(_read(key_path))
+    key = SM2PrivateKey.load(_read(key_path, OBJECT_FILE_LIMIT))
     _write(out, key.decrypt(_read(source), CiphertextFormat(fmt)), secret=True, force=force)
 
 
@@ -232,33 +242,30 @@ def sm3(source: str) -> None:
 
 
 def describe_file(data: bytes, issuer: Optional[Certificate] = None) -> Dict[str, Any]:
-    """What a PEM/DER file holds, as a JSON-friendly dict; checks signatures it can check."""
-    label = pem.unarmor(data)[0] if pem.detect(data) else None
-    kinds = {
-        "CERTIFICATE": "certificate",
-        "X509 CERTIFICATE": "certificate",
-        "CERTIFICATE REQUEST": "csr",
-        "NEW CERTIFICATE REQUEST": "csr",
-        "X509 CRL": "crl",
-        "PRIVATE KEY": "private_key",
-        "EC PRIVATE KEY": "private_key",
-        "SM2 PRIVATE KEY": "private_key",
-        "PUBLIC KEY": "public_key",
-    }
-    order = [kinds[label]] if label in kinds else ["certificate", "csr", "crl", "private_key", "public_key"]
-    if label is not None and label not in kinds:
-        raise EncodingError(f"PEM {label} is not something certassist can inspect")
-    for kind in order:
-        try:
-            return _DESCRIBERS[kind](data, issuer)
-        except EncodingError:
-            if label is not None:
-                raise
-    raise EncodingError("not a certificate, CSR, CRL or SM2 key (PEM or DER)")
+    """What a PEM/DER file holds, as a JSON-friendly dict; checks signatures it can check.
+
+    The kind is told from the PEM label or the DER outline, then the file is parsed once. Anything no
+    genuine certificate or CRL carries (a negative serial, a year-0000 date) is listed under ``warnings``.
+    """
+    kind = detect.detect(data)
+    return _DESCRIBERS[kind](data, issuer)
 
 
 def _fmt_time(value: Any) -> str:
     return str(value.isoformat()) if value is not None else "-"
+
+
+def _asn1_time(value: Any) -> str:
+    """An X.509 time as written, also the year 0000 that a datetime cannot hold (and gm reads as 0001)."""
+    return _fmt_time(value.native)
+
+
+def _key_text(cert: Certificate) -> str:
+    try:
+        cert.public_key  # noqa: B018
+    except (InvalidKey, EncodingError) as exc:
+        return f"unusable: {exc}"
+    return "SM2 (sm2p256v1)"
 
 
 def _describe_certificate(data: bytes, issuer: Optional[Certificate]) -> Dict[str, Any]:
@@ -268,16 +275,18 @@ def _describe_certificate(data: bytes, issuer: Optional[Certificate]) -> Dict[st
         "subject": cert.subject_text,
         "issuer": cert.issuer_text,
         "serial": f"{cert.serial_number:X}",
-        "not_before": _fmt_time(cert.not_before),
-        "not_after": _fmt_time(cert.not_after),
+        "not_before": _asn1_time(cert.asn1["tbs_certificate"]["validity"]["not_before"]),
+        "not_after": _asn1_time(cert.asn1["tbs_certificate"]["validity"]["not_after"]),
         "days_left": cert.days_left(),
-        "key": "SM2 (sm2p256v1)",
+        "key": _key_text(cert),
         "ca": cert.is_ca,
         "key_usage": sorted(cert.key_usage or []),
         "extended_key_usage": cert.extended_key_usage,
         "crl_urls": cert.crl_urls,
         "fingerprint_sm3": cert.fingerprint,
     }
+    if cert.anomalies:
+        info["warnings"] = cert.anomalies
     signer = issuer or (cert if cert.is_self_issued else None)
     if signer is not None:
         cert.verify_signature(signer.public_key)
@@ -303,13 +312,15 @@ def _describe_crl(data: bytes, issuer: Optional[Certificate]) -> Dict[str, Any]:
         "type": "crl",
         "issuer": crl.issuer_text,
         "number": crl.crl_number,
-        "this_update": _fmt_time(crl.this_update),
-        "next_update": _fmt_time(crl.next_update),
+        "this_update": _asn1_time(crl.asn1["tbs_cert_list"]["this_update"]),
+        "next_update": _asn1_time(crl.asn1["tbs_cert_list"]["next_update"]),
         "revoked": [
             {"serial": f"{e.serial_number:X}", "date": _fmt_time(e.revocation_date), "reason": e.reason}
             for e in crl.entries
         ],
     }
+    if crl.anomalies:
+        info["warnings"] = crl.anomalies
     if issuer is not None:
         crl.verify_signature(issuer.public_key)
         info["signature"] = "verified with " + issuer.subject_text
@@ -331,12 +342,13 @@ def _describe_public_key(data: bytes, _issuer: Optional[Certificate]) -> Dict[st
 
 
 _DESCRIBERS = {
-    "certificate": _describe_certificate,
-    "csr": _describe_csr,
-    "crl": _describe_crl,
-    "private_key": _describe_private_key,
-    "public_key": _describe_public_key,
+    detect.Kind.CERTIFICATE: _describe_certificate,
+    detect.Kind.CSR: _describe_csr,
+    detect.Kind.CRL: _describe_crl,
+    detect.Kind.PRIVATE_KEY: _describe_private_key,
+    detect.Kind.PUBLIC_KEY: _describe_public_key,
 }
+TEXT_LIST_LIMIT = 20  # revoked entries shown in text; --json lists them all
 
 
 @crypto.command()
@@ -345,16 +357,21 @@ _DESCRIBERS = {
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def inspect(source: str, issuer_path: Optional[str], as_json: bool) -> None:
     """Show a certificate, CSR, CRL or key (PEM or DER) and check what can be checked."""
-    issuer = Certificate.load(_read(issuer_path)) if issuer_path else None
-    info = describe_file(_read(source), issuer)
+    issuer = Certificate.load(_read(issuer_path, OBJECT_FILE_LIMIT)) if issuer_path else None
+    info = describe_file(_read(source, INSPECT_FILE_LIMIT), issuer)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
+    warnings = info.pop("warnings", [])
     width = max(len(k) for k in info)
     for name, value in info.items():
         shown = value
         if isinstance(value, list):
-            shown = (
-                ", ".join(json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v) for v in value) or "-"
-            )
+            more = len(value) - TEXT_LIST_LIMIT
+            items = [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v) for v in value]
+            shown = ", ".join(items[:TEXT_LIST_LIMIT]) or "-"
+            if more > 0:
+                shown += f" … and {more} more (--json lists all)"
         click.echo(f"{name.replace('_', ' '):<{width}}  {shown}")
+    for text in warnings:
+        click.echo(f"WARNING: {text}")

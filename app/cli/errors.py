@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import os
 import sys
+import traceback
 from typing import Any, List
 
 import click
@@ -27,6 +29,7 @@ from gm.errors import (
     GMError,
     InvalidKey,
     InvalidSignature,
+    MalformedSignature,
 )
 
 
@@ -42,6 +45,7 @@ class ExitCode(enum.IntEnum):
 
 # First match wins: more specific classes before their bases.
 _EXIT_CODES = (
+    ((MalformedSignature,), ExitCode.USAGE),  # not a signature at all: bad input, not a failed check
     ((PinIncorrect, PinLocked, InvalidSignature, DecryptionError, CertificateError), ExitCode.FAILED_CHECK),
     ((PinLengthInvalid, PinMismatch, PinTooWeak), ExitCode.USAGE),
     ((NotFound,), ExitCode.NOT_FOUND),
@@ -96,3 +100,12 @@ def run_guarded(command: click.Command, argv: List[str]) -> Any:
         code = _classify(exc)
         click.echo(f"certassist: {describe(exc)}", err=True)
         sys.exit(code)
+    except Exception as exc:  # a bug: one line and the documented exit code, the traceback on request
+        if os.environ.get("CERTASSIST_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"certassist: internal error ({type(exc).__name__}: {describe(exc)}); this is a bug, please report it "
+            "with the command you ran (CERTASSIST_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(ExitCode.INTERNAL)

@@ -8,7 +8,8 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tup
 
 from asn1crypto import core, x509
 
-from gm.errors import CertificateError, EncodingError
+from gm import asn1
+from gm.errors import CertificateError
 from gm.pem import armor, unarmor
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
 from gm.sm3 import sm3
@@ -16,12 +17,18 @@ from gm.x509._common import (
     SIGNATURE_ALGORITHM_DER,
     NameInput,
     build_name,
+    check_name,
+    check_signature_value,
     default_id,
     der_tlv,
     key_identifier,
     name_text,
+    names_equal,
+    native_time,
     random_serial,
+    serial_anomaly,
     sign_tbs,
+    time_anomaly,
     to_time,
     utcnow,
     verify_signed,
@@ -45,13 +52,21 @@ class Certificate:
     # -- loading ---------------------------------------------------------------------------
     @classmethod
     def from_der(cls, der: bytes) -> Certificate:
+        """Parse and check the encoding of everything now, so malformed input fails here (EncodingError)
+        and no property of the result fails later."""
         der = bytes(der)
-        try:
+        asn1.check_size(der, "certificate")
+        with asn1.decoding("X.509 certificate"):
             cert = x509.Certificate.load(der, strict=True)
             cert.native  # noqa: B018 - parse everything now so errors surface here, not later
-        except (ValueError, TypeError) as exc:
-            raise EncodingError(f"not a DER X.509 certificate: {exc}") from exc
-        return cls(cert, der)
+            tbs = cert["tbs_certificate"]
+            check_name(tbs["subject"], "certificate subject")
+            check_name(tbs["issuer"], "certificate issuer")
+            check_signature_value(cert["signature_algorithm"], cert["signature_value"], "certificate")
+            built = cls(cert, der)
+            for prop in _PROPERTIES:  # the extension accessors parse extension values of their own
+                getattr(built, prop)
+        return built
 
     @classmethod
     def load(cls, data: bytes) -> Certificate:
@@ -102,16 +117,36 @@ class Certificate:
 
     @property
     def not_before(self) -> datetime:
-        return self._tbs["validity"]["not_before"].native  # type: ignore[no-any-return]
+        return native_time(self._tbs["validity"]["not_before"])
 
     @property
     def not_after(self) -> datetime:
-        return self._tbs["validity"]["not_after"].native  # type: ignore[no-any-return]
+        return native_time(self._tbs["validity"]["not_after"])
+
+    @property
+    def anomalies(self) -> List[str]:
+        """What no genuine certificate carries (negative serial, year-0000 dates ...): warnings to show."""
+        validity = self._tbs["validity"]
+        found = [
+            serial_anomaly(self.serial_number, "certificate"),
+            time_anomaly(validity["not_before"], "notBefore"),
+            time_anomaly(validity["not_after"], "notAfter"),
+        ]
+        if self.not_after < self.not_before:
+            found.append("notAfter is before notBefore: the certificate is never valid")
+        return [text for text in found if text]
+
+    def _raw_tbs_field(self, index: int) -> bytes:
+        """The bytes of tbsCertificate field ``index`` (0 = serial ... 5 = key) as they are in the file."""
+        with asn1.decoding("X.509 certificate"):
+            tbs = asn1.raw_element(self._der, 0)
+            version = asn1.outline(tbs, 1)[0][0] == 0xA0
+            return asn1.raw_element(tbs, index + version)
 
     @property
     def public_key(self) -> SM2PublicKey:
         if self._public is None:  # parsing and checking the point costs a scalar multiplication: once
-            self._public = SM2PublicKey.from_der(self._tbs["subject_public_key_info"].dump())
+            self._public = SM2PublicKey.from_der(self._raw_tbs_field(5))
         return self._public
 
     @property
@@ -126,14 +161,15 @@ class Certificate:
 
     @property
     def key_usage(self) -> Optional[FrozenSet[str]]:
-        """None when the extension is absent (any usage allowed by RFC 5280)."""
+        """None when the extension is absent (any usage allowed by RFC 5280). Bits RFC 5280 does not name
+        (asn1crypto gives their numbers) read as ``bit_N``."""
         ku = self._cert.key_usage_value
-        return None if ku is None else frozenset(ku.native)
+        return None if ku is None else frozenset(str(u) if isinstance(u, str) else f"bit_{u}" for u in ku.native)
 
     @property
     def extended_key_usage(self) -> List[str]:
         eku = self._cert.extended_key_usage_value
-        return [] if eku is None else list(eku.native)
+        return [] if eku is None else [str(usage) for usage in eku.native]
 
     @property
     def crl_urls(self) -> List[str]:
@@ -159,7 +195,7 @@ class Certificate:
 
     @property
     def is_self_issued(self) -> bool:
-        return bool(self.subject == self.issuer)
+        return names_equal(self.subject, self.issuer)
 
     @property
     def fingerprint(self) -> str:
@@ -173,15 +209,17 @@ class Certificate:
     # -- checks ----------------------------------------------------------------------------
     def verify_signature(self, issuer_public_key: SM2PublicKey, signer_id: Optional[bytes] = None) -> None:
         """Raise CertificateError(reason='signature') unless the issuer's key signed this certificate."""
-        if self._cert["signature_algorithm"].dump() != self._tbs["signature"].dump():
+        with asn1.decoding("X.509 certificate"):
+            signed, algorithm = asn1.raw_element(self._der, 0), asn1.raw_element(self._der, 1)
+        if algorithm != self._raw_tbs_field(1):
             raise CertificateError("certificate signature algorithm fields disagree", "algorithm")
         verify_signed(
-            self._tbs.dump(),
+            signed,
             self._cert["signature_algorithm"],
             self._cert["signature_value"].native,
             issuer_public_key,
             default_id(signer_id),
-            f"certificate {self.subject_text!r}",
+            lambda: f"certificate {self.subject_text!r}",
         )
 
     def check_validity(self, at: Optional[datetime] = None) -> None:
@@ -201,6 +239,23 @@ class Certificate:
 
     def __repr__(self) -> str:
         return f"Certificate(subject={self.subject_text!r}, serial={self.serial_number:x})"
+
+
+_PROPERTIES = (  # name_text never fails, and check_name has decoded every attribute: not repeated here
+    "serial_number",
+    "common_name",
+    "not_before",
+    "not_after",
+    "is_ca",
+    "path_length",
+    "key_usage",
+    "extended_key_usage",
+    "crl_urls",
+    "subject_key_identifier",
+    "authority_key_identifier",
+    "is_self_issued",
+    "anomalies",
+)
 
 
 def build_certificate(

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import List, Optional, Sequence
 
 from gm.errors import CertificateError
-from gm.x509._common import default_id, utcnow
+from gm.x509._common import default_id, names_equal, utcnow
 from gm.x509.certificate import Certificate
 from gm.x509.crl import CRL
 
@@ -20,7 +20,7 @@ MAX_DEPTH = 8
 
 def _find_issuer(cert: Certificate, candidates: Sequence[Certificate]) -> Optional[Certificate]:
     for candidate in candidates:
-        if candidate.subject != cert.issuer:
+        if not names_equal(candidate.subject, cert.issuer):
             continue
         aki, ski = cert.authority_key_identifier, candidate.subject_key_identifier
         if aki is not None and ski is not None and aki != ski:
@@ -46,7 +46,7 @@ def _check_issuer_role(issuer: Certificate, below: int) -> None:
 def _check_revocation(
     cert: Certificate, issuer: Certificate, crls: Sequence[CRL], at: datetime, require: bool, signer_id: bytes
 ) -> None:
-    relevant = [c for c in crls if c.issuer == issuer.subject]
+    relevant = [c for c in crls if names_equal(c.issuer, issuer.subject)]
     if not relevant:
         if require:
             raise CertificateError(f"no CRL from {issuer.subject_text!r} to check {cert.subject_text!r}", "crl_missing")

@@ -8,15 +8,21 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from asn1crypto import crl, x509
 
-from gm.errors import CertificateError, EncodingError
+from gm import asn1
+from gm.errors import CertificateError
 from gm.pem import armor, unarmor
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
 from gm.x509._common import (
+    check_name,
+    check_signature_value,
     default_id,
     key_identifier,
     name_text,
+    native_time,
+    serial_anomaly,
     sign_tbs,
     signature_algorithm,
+    time_anomaly,
     to_time,
     utcnow,
     verify_signed,
@@ -53,18 +59,29 @@ class CRL:
         self._der = der
 
     @classmethod
-    def from_der(cls, der: bytes) -> CRL:
+    def from_der(cls, der: bytes, max_size: int = asn1.MAX_CRL_SIZE) -> CRL:
+        """Parse everything now, so malformed input fails here (EncodingError), not in a property.
+
+        CRLs larger than ``max_size`` (8 MB: ~250,000 entries) are refused before parsing; a CA reading
+        back its own CRL may pass a larger limit.
+        """
         der = bytes(der)
-        try:
+        asn1.check_size(der, "CRL", max_size)
+        with asn1.decoding("X.509 CRL"):
             value = crl.CertificateList.load(der, strict=True)
             value.native  # noqa: B018 - parse fully now
-        except (ValueError, TypeError) as exc:
-            raise EncodingError(f"not a DER X.509 CRL: {exc}") from exc
-        return cls(value, der)
+            check_name(value["tbs_cert_list"]["issuer"], "CRL issuer")
+            check_signature_value(value["signature_algorithm"], value["signature"], "CRL")
+            built = cls(value, der)
+            built.issuer_text  # noqa: B018
+            built.this_update  # noqa: B018
+            built.next_update  # noqa: B018
+            built.crl_number  # noqa: B018
+        return built
 
     @classmethod
     def load(cls, data: bytes) -> CRL:
-        return cls.from_der(unarmor(data, ("X509 CRL",)))
+        return cls.from_der(unarmor(data, ("X509 CRL",), asn1.MAX_CRL_SIZE))
 
     def to_der(self) -> bytes:
         return self._der
@@ -90,11 +107,12 @@ class CRL:
 
     @property
     def this_update(self) -> datetime:
-        return self._tbs["this_update"].native  # type: ignore[no-any-return]
+        return native_time(self._tbs["this_update"])
 
     @property
     def next_update(self) -> Optional[datetime]:
-        return self._tbs["next_update"].native  # type: ignore[no-any-return]
+        value = self._tbs["next_update"]
+        return None if value.native is None else native_time(value)
 
     @property
     def crl_number(self) -> Optional[int]:
@@ -103,17 +121,33 @@ class CRL:
 
     @property
     def entries(self) -> List[RevokedEntry]:
+        """The revoked certificates. Parsed by ``from_der`` already; entry extensions are read here, and any
+        failure there is an EncodingError too (not checked at load: a large CRL would pay it twice)."""
         result = []
-        for item in self._tbs["revoked_certificates"]:
-            reason = item.crl_reason_value
-            result.append(
-                RevokedEntry(
-                    int(item["user_certificate"].native),
-                    item["revocation_date"].native,
-                    None if reason is None else reason.native,
+        with asn1.decoding("X.509 CRL"):
+            for item in self._tbs["revoked_certificates"]:
+                reason = item.crl_reason_value
+                result.append(
+                    RevokedEntry(
+                        int(item["user_certificate"].native),
+                        native_time(item["revocation_date"]),
+                        None if reason is None else reason.native,
+                    )
                 )
-            )
         return result
+
+    @property
+    def anomalies(self) -> List[str]:
+        """What no genuine CRL carries (negative serials, year-0000 dates ...): warnings to show."""
+        tbs = self._tbs
+        found = [time_anomaly(tbs["this_update"], "thisUpdate")]
+        if tbs["next_update"].native is not None:
+            found.append(time_anomaly(tbs["next_update"], "nextUpdate"))
+        for item in tbs["revoked_certificates"]:
+            serial = int(item["user_certificate"].native)
+            found.append(serial_anomaly(serial, "revoked certificate"))
+            found.append(time_anomaly(item["revocation_date"], f"revocation date of serial {serial:X}"))
+        return [text for text in found if text]
 
     def is_revoked(self, serial_number: int) -> Optional[RevokedEntry]:
         for entry in self.entries:
@@ -122,13 +156,15 @@ class CRL:
         return None
 
     def verify_signature(self, issuer_public_key: SM2PublicKey, signer_id: Optional[bytes] = None) -> None:
+        with asn1.decoding("X.509 CRL"):
+            signed = asn1.raw_element(self._der, 0)  # the bytes that were signed, not a re-encoding
         verify_signed(
-            self._tbs.dump(),
+            signed,
             self._crl["signature_algorithm"],
             self._crl["signature"].native,
             issuer_public_key,
             default_id(signer_id),
-            f"CRL of {self.issuer_text!r}",
+            lambda: f"CRL of {self.issuer_text!r}",
         )
 
     def check_current(self, at: Optional[datetime] = None) -> None:

@@ -201,3 +201,56 @@ def test_sm3_command_matches_library(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"abc")
     out = run(["crypto", "sm3", str(tmp_path / "f")]).stdout.decode()
     assert out.strip().endswith(sm3(b"abc").hex())
+
+
+def _in_process(args: List[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from app.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_a_real_internal_error_gets_the_documented_exit_code(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here a KeyError in a command) ends with exit 70 and one line, not a traceback and exit 1."""
+    import click
+
+    from app.cli.errors import run_guarded
+
+    @click.command()
+    def broken() -> None:
+        raise KeyError("no such thing")
+
+    monkeypatch.delenv("CERTASSIST_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        run_guarded(broken, [])
+    err = capsys.readouterr().err
+    assert info.value.code == ExitCode.INTERNAL == 70
+    assert err.startswith("certassist: internal error (KeyError: 'no such thing'); this is a bug, please report it")
+    assert len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("CERTASSIST_DEBUG", "1")
+    with pytest.raises(SystemExit):
+        run_guarded(broken, [])
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_inspect_refuses_a_file_above_the_size_limit_without_reading_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli.crypto import INSPECT_FILE_LIMIT, OBJECT_FILE_LIMIT
+
+    big = tmp_path / "big.pem"
+    with big.open("wb") as fh:  # sparse: the command must refuse it after reading at most the limit
+        fh.truncate(INSPECT_FILE_LIMIT + 1)
+    code, err = _in_process(["crypto", "inspect", str(big)], capsys)
+    assert code == ExitCode.USAGE and "larger than 12.1 MB" in err and len(err.strip().splitlines()) == 1
+    key = tmp_path / "big.key"
+    with key.open("wb") as fh:
+        fh.truncate(OBJECT_FILE_LIMIT + 1)
+    code, err = _in_process(["crypto", "sign", "-k", str(key), str(key)], capsys)
+    assert code == ExitCode.USAGE and "larger than 448 KB" in err
