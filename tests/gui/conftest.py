@@ -57,10 +57,19 @@ class LiveService:
 
     def operator(self, *args: str) -> str:
         """``certassist-server ARGS`` on this service's data (e.g. ``"ca", "rotate"``); returns what it printed."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps(args) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(json.dumps(args) + "\n")
+        stdin.flush()
+        answer: List[str] = []
+        reader = threading.Thread(target=lambda: answer.append(stdout.readline()), daemon=True)
+        reader.start()
+        app = QApplication.instance()
+        while reader.is_alive():  # the tray goes on meanwhile, as it does while a real operator works
+            if app is not None:
+                app.processEvents()
+            reader.join(0.005)
+        line = answer[0]
         if not line:
             raise RuntimeError(f"the issuing service exited (code {self.process.poll()})")
         reply = json.loads(line)
