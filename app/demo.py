@@ -3,6 +3,8 @@
 The app never imports the server (they share only the HTTP contract), so the service runs as a child
 process of the same installation (``python -m server.cli``) and is stopped with the app. Its data dir
 is kept between runs so that certificates issued in one demo session still work in the next.
+The service needs Python >= 3.10 while the client also runs on 3.8 (Windows 7): there, or to use another
+installation's service, ``$CERTASSIST_SERVICE_PYTHON`` names the interpreter that runs it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ DEMO_EMAIL = "demo@example.com"
 START_TIMEOUT = 60.0
 
 log = logging.getLogger(__name__)
+
+SERVICE_PYTHON_ENV = "CERTASSIST_SERVICE_PYTHON"
 
 
 class DemoError(Exception):
@@ -58,6 +62,19 @@ def _free_port(preferred: int = 8470) -> int:
         return int(sock.getsockname()[1])
 
 
+def service_python() -> str:
+    """The interpreter that runs the service: ``$CERTASSIST_SERVICE_PYTHON``, else this one if it can."""
+    configured = os.environ.get(SERVICE_PYTHON_ENV, "")
+    if configured:
+        return configured
+    if sys.version_info < (3, 10):
+        raise DemoError(
+            f"内置证书服务需要 Python 3.10 或更高版本（当前为 {sys.version_info[0]}.{sys.version_info[1]}）："
+            f"请用环境变量 {SERVICE_PYTHON_ENV} 指定装有证书服务的 Python"
+        )
+    return sys.executable
+
+
 def _server_command(data_dir: Path, port: int) -> List[str]:
     if getattr(sys, "frozen", False):  # a frozen build ships the server as its own executable
         return [
@@ -67,7 +84,7 @@ def _server_command(data_dir: Path, port: int) -> List[str]:
             "--port",
             str(port),
         ]
-    return [sys.executable, "-m", "server.cli", "--data-dir", str(data_dir), "--port", str(port)]
+    return [service_python(), "-m", "server.cli", "--data-dir", str(data_dir), "--port", str(port)]
 
 
 @dataclass

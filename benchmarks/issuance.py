@@ -43,7 +43,8 @@ from server import models
 from server.app import build_service
 from server.config import ServerConfig
 from server.security import utcnow
-from tests.server.services import PostgresCluster, free_port
+from tests.peers import free_port
+from tests.server.services import PostgresCluster
 
 TARGET = 0.5
 

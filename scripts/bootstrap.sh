@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Shared set-up for ./run.sh and ./test.sh: Debian packages, .venv, locked Python packages.
+# test also makes .venv38: the client (no server extra) + dev group on CPython 3.8 with PySide2, Windows 7's
+# Python, for the second test pass (a CPython 3.8 must be on the machine: pyenv's, python3.8 on PATH, or
+# $CERTASSIST_PYTHON38; Debian 12 has none and this machine reaches no other source of one).
 # Usage: bootstrap.sh <run|test>. Idempotent and quick when everything is already there.
 set -euo pipefail
 
@@ -53,3 +56,18 @@ sync_args=(sync --frozen --inexact --quiet)
 sync_args+=(--all-extras)  # the client and the issuing service (the demo embeds it)
 if [[ "$MODE" == "test" ]]; then sync_args+=(--group dev); else sync_args+=(--no-dev); fi
 .venv/bin/python -m uv "${sync_args[@]}"
+
+if [[ "$MODE" == "test" ]]; then
+    py38="${CERTASSIST_PYTHON38:-}"
+    if [[ -z "$py38" ]]; then  # the newest 3.8.x that pyenv has, else python3.8 on PATH
+        py38="$(printf '%s\n' "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.8.*/bin/python3.8 | sort -V | tail -n 1)"
+        [[ -x "$py38" ]] || py38="$(command -v python3.8 || true)"
+    fi
+    if [[ -z "$py38" ]] || ! "$py38" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 8))' 2>/dev/null; then
+        echo "bootstrap: the Python 3.8 test pass (the Windows 7 client: PySide2) needs a CPython 3.8, found none" \
+            "(looked at \$CERTASSIST_PYTHON38 '${CERTASSIST_PYTHON38:-}', ${PYENV_ROOT:-$HOME/.pyenv}/versions/3.8.*, python3.8" \
+            "on PATH). Install one (e.g. 'pyenv install 3.8') or set CERTASSIST_PYTHON38 to its python." >&2
+        exit 1
+    fi
+    UV_PROJECT_ENVIRONMENT="$ROOT/.venv38" .venv/bin/python -m uv sync --frozen --quiet --python "$py38" --group dev
+fi

@@ -31,6 +31,7 @@ from drivers.base import (
 )
 from drivers.errors import AlreadyExists, KeyMismatch, NotFound, NotLoggedIn, NotSupported, PinLocked
 from drivers.model import Capability, ContainerInfo, KeyAlgorithm, KeyUsage, PinInfo
+from drivers.pkcs11 import pins
 from drivers.pkcs11.errors import map_error
 from drivers.profiles import SignatureEncoding, Sm2Mechanisms
 from gm.curve import DEFAULT_SIGNER_ID
@@ -202,13 +203,13 @@ class Pkcs11Session(KeySession):
         check_pin_format(old_pin, self.policy)
         check_new_pin(new_pin, None, self.policy)
         with self._guard():
-            self._live().set_pin(old_pin, new_pin)
+            pins.set_pin(self._live(), self._dev.module.path, old_pin, new_pin)
 
     @serialized
     def unblock_pin(self, admin_credential: str, new_pin: str) -> None:
         check_new_pin(new_pin, None, self.policy)
         with self._as_so(admin_credential) as session:
-            session.init_pin(new_pin)
+            pins.init_pin(session, self._dev.module.path, new_pin)
 
     @serialized
     def rotate_admin_credential(self, current: Optional[str] = None) -> str:
@@ -216,7 +217,7 @@ class Pkcs11Session(KeySession):
             raise ValueError("the current SO PIN is needed to replace it")
         new = "".join(secrets.choice(ADMIN_ALPHABET) for _ in range(16))
         with self._as_so(current) as session:
-            session.set_pin(current, new)
+            pins.set_pin(session, self._dev.module.path, current, new)
         return new
 
     # -- objects ---------------------------------------------------------------------------

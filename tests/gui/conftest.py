@@ -1,8 +1,10 @@
 """GUI test fixtures: the real tray widgets (offscreen Qt) against the real service on loopback.
 
-The issuing service runs in this process under uvicorn on a loopback port (so the app's HTTP client,
-proxy handling and timeouts are the real ones); mail goes to a real SMTP server (aiosmtpd). A
-heartbeat timer measures how long the GUI thread was ever kept from its event loop.
+The issuing service runs in its own process under uvicorn on a loopback port (so the app's HTTP client,
+proxy handling and timeouts are the real ones), on the service's Python (these tests also run on Python
+3.8 with PySide2); the tests act as its operator through `certassist-server` commands. Mail goes to a
+real SMTP server (aiosmtpd). A heartbeat timer measures how long the GUI thread was ever kept from its
+event loop.
 """
 
 from __future__ import annotations
@@ -34,15 +36,11 @@ from app.ui.model import AppModel
 from app.ui.tray import TrayApp, make_icon
 from drivers.base import Backend
 from drivers.soft import SoftBackend
-from server.app import build_service
-from server.service import IssuingService
-from tests.conftest import FAST_KDF, REPO
-from tests.gui.live_service import config_for
-from tests.server.conftest import PASSING_ID
-from tests.server.services import SmtpServer, free_port
+from tests.conftest import FAST_KDF, OUTPUT, REPO
+from tests.peers import SmtpServer, free_port, service_python, stop_process
 
 W = TypeVar("W", bound=QWidget)
-OUTPUT = REPO / "test-output"
+PASSING_ID = "11010519491231002X"  # the GB 11643 example number
 # The target is 50 ms (gui-stalls.json records each test's worst and where it happened); the test fails
 # at 200 ms so that a loaded CI machine does not flake, while gross blocking (a real PIN check, 260 ms,
 # or a network call on the GUI thread) still fails. The watchdog names the culprit either way.
@@ -52,36 +50,54 @@ _stalls: Dict[str, Dict[str, Any]] = {}
 
 @dataclass
 class LiveService:
-    """The service process the tray talks to, and an operator's handle on the same database."""
+    """The service process the tray talks to; ``operator`` runs `certassist-server` commands against it."""
 
-    service: IssuingService
     url: str
     smtp: SmtpServer
     process: subprocess.Popen  # type: ignore[type-arg]
 
+    def operator(self, *args: str) -> str:
+        """``certassist-server ARGS`` on this service's data (e.g. ``"ca", "rotate"``); returns what it printed."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(json.dumps(args) + "\n")
+        stdin.flush()
+        answer: List[str] = []
+        reader = threading.Thread(target=lambda: answer.append(stdout.readline()), daemon=True)
+        reader.start()
+        app = QApplication.instance()
+        while reader.is_alive():  # the tray goes on meanwhile, as it does while a real operator works
+            if app is not None:
+                app.processEvents()
+            reader.join(0.005)
+        line = answer[0]
+        if not line:
+            raise RuntimeError(f"the issuing service exited (code {self.process.poll()})")
+        reply = json.loads(line)
+        assert reply["exit_code"] == 0, f"certassist-server {' '.join(args)}: {reply['output']}"
+        return str(reply["output"])
+
     def new_user(self, username: str, applicant: str = "张三") -> Dict[str, str]:
-        self.service.register(username, applicant, "natural", PASSING_ID, f"{username}@example.com")
-        self.service.approve(username)
-        return {"username": username, "applicant_name": applicant, "email": f"{username}@example.com"}
+        email = f"{username}@example.com"
+        self.operator(
+            *("account", "add", "--username", username, "--name", applicant, "--type", "natural"),
+            *("--id-number", PASSING_ID, "--email", email, "--approve"),
+        )
+        return {"username": username, "applicant_name": applicant, "email": email}
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.service.close()
+        stop_process(self.process)
 
 
 def start_service(data_dir: Path, smtp: SmtpServer, validity_days: int = 20) -> LiveService:
     port = free_port()
-    config = config_for(data_dir, port, smtp.port, validity_days)
-    operator = build_service(config)
-    operator.start()  # database and CA exist before the service process opens them
+    arguments = [str(data_dir), str(port), str(smtp.port), str(validity_days)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.gui.live_service", str(data_dir), str(port), str(smtp.port), str(validity_days)],
+        [service_python(), "-m", "tests.gui.live_service", *arguments],
         cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -92,10 +108,10 @@ def start_service(data_dir: Path, smtp: SmtpServer, validity_days: int = 20) -> 
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
+            stop_process(process)
             raise RuntimeError("the issuing service did not start")
         time.sleep(0.05)
-    return LiveService(operator, url, smtp, process)
+    return LiveService(url, smtp, process)
 
 
 @pytest.fixture()
@@ -288,5 +304,5 @@ def gui(qtbot: Any, live: LiveService, soft_backend: SoftBackend, request: pytes
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _stalls:
-        OUTPUT.mkdir(exist_ok=True)
+        OUTPUT.mkdir(parents=True, exist_ok=True)
         (OUTPUT / "gui-stalls.json").write_text(json.dumps(_stalls, indent=1, sort_keys=True))

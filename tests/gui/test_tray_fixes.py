@@ -22,7 +22,7 @@ from app.ui.settings_dialog import CERTIFICATES, PROXY, SettingsDialog
 from drivers.soft import SoftBackend
 from tests.gui.conftest import OUTPUT, Gui, LiveService, close_gui, make_gui, start_service
 from tests.gui.test_tray_flows import PIN, account_login, certificate_login, issue_soft_certificate
-from tests.server.services import SmtpServer
+from tests.peers import SmtpServer
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SHOTS = OUTPUT / "dialogs"

@@ -234,9 +234,8 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
     user = live.new_user("wangwu", "王五")
     issue_soft_certificate(gui, user, pin="36925814")
     [old] = gui.model.inventory.entries
-    with live.service.db.session() as session:
-        live.service.ca.rotate(session)  # the service process sees it at once (its CA cache is off here)
-    live.service.set_flags("wangwu", exchange_required=True)
+    live.operator("ca", "rotate")  # the service sees it at once (its CA cache is off in the tests)
+    live.operator("account", "flag-exchange", "wangwu")
     gui.controller.logout()
     gui.idle()
     account_login(gui, user)
@@ -258,8 +257,8 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
 def test_company_name_change_by_update(gui: Gui, live: LiveService) -> None:
     user = live.new_user("zhaoliu", "某某商贸有限公司")
     issue_soft_certificate(gui, user)
-    live.service.request_name_change("zhaoliu", "某某科技有限公司")
-    live.service.approve_name_change("zhaoliu")
+    live.operator("name-change", "request", "zhaoliu", "--new-name", "某某科技有限公司")
+    live.operator("name-change", "approve", "zhaoliu")
     gui.controller.logout()
     gui.idle()
     certificate_login(gui, PIN)

@@ -19,7 +19,8 @@ from server import captcha
 from server.app import build_service, create_app
 from server.config import MailConfig, ServerConfig
 from server.service import IssuingService
-from tests.server.services import PostgresCluster, SmtpServer
+from tests.peers import SmtpServer
+from tests.server.services import PostgresCluster
 
 CAPTCHA = "ACDE"
 PASSING_ID = "11010519491231002X"  # the GB 11643 example number

@@ -1,71 +1,15 @@
-"""Real peers for the server tests: an SMTP server (aiosmtpd) and a private PostgreSQL cluster."""
+"""A private PostgreSQL cluster for the server tests (the SMTP server is in ``tests.peers``)."""
 
 from __future__ import annotations
 
-import email
 import os
 import shutil
-import socket
 import subprocess
-import threading
 import time
-from email.message import Message
-from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Optional
 
-from aiosmtpd.controller import Controller
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Inbox:
-    """Collects every message the SMTP server receives."""
-
-    def __init__(self) -> None:
-        self.messages: List[Message] = []
-        self._cond = threading.Condition()
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self._cond:
-            self.messages.append(message)
-            self._cond.notify_all()
-        return "250 OK"
-
-    def wait_for(self, to: str, subject_part: str, timeout: float = 10.0) -> Message:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for message in reversed(self.messages):
-                    if message["To"] == to and subject_part in str(message["Subject"]):
-                        return message
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no mail to {to} with {subject_part!r}")
-                self._cond.wait(left)
-
-    @staticmethod
-    def body(message: Message) -> str:
-        return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
-
-
-class SmtpServer:
-    def __init__(self) -> None:
-        self.inbox = Inbox()
-        self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-
-    def start(self) -> SmtpServer:
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        self.controller.stop()
+from tests.peers import free_port
 
 
 def _pg_bin(name: str) -> str:

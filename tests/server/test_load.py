@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from server.config import ServerConfig
-from tests.server.services import free_port
+from tests.peers import free_port
 
 COUNT = 400
 RETRIED = 40

@@ -17,8 +17,8 @@ import pytest
 
 from gm.x509 import Certificate
 from tests.integration.test_openssl_interop import DISTID, ossl, write
+from tests.peers import free_port
 from tests.server.conftest import Server, certificate_login, new_user, unb64
-from tests.server.services import free_port
 from tests.server.test_api_flows import issue
 
 pytestmark = pytest.mark.integration
