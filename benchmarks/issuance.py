@@ -22,6 +22,7 @@ import asyncio
 import base64
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
@@ -111,32 +112,42 @@ def gm_seconds_per_issuance(rounds: int = 100) -> float:
     return (time.perf_counter() - start) / rounds
 
 
-def _gm_rate_in_window(window: Tuple[float, float]) -> float:
-    """Issuances/s of gm work done by this process between two wall-clock times (time.time())."""
-    begin, end = window
+def _gm_rate_in_window(ready: Any, seconds: float, rates: Any) -> None:
+    """Issuances/s of gm work done by this process in ``seconds``, begun when every process is ready."""
     work = GmIssuanceWork()
-    time.sleep(max(0.0, begin - time.time()))
+    ready.wait()
     done, started = 0, time.perf_counter()
-    while time.time() < end:
+    while time.perf_counter() - started < seconds:
         work.run_once()
         done += 1
-    return done / (time.perf_counter() - started)
+    rates.put(done / (time.perf_counter() - started))
 
 
 def parallel_gm_limit(cores: int, seconds: float = 2.0) -> float:
     """Issuances/s the gm work allows with every core busy at once, as the server keeps them.
 
     One process per core does the gm work of issuances during the same wall-clock window (the processes
-    start first, then all begin together); the limit is the sum of their rates. Cores that share caches,
-    memory bandwidth or a hypervisor are slower together than one alone, so this is the honest ceiling;
-    one core's rate times the cores is printed too.
+    start and import first, then all begin together at a barrier); the limit is the sum of their rates.
+    Cores that share caches, memory bandwidth or a hypervisor are slower together than one alone, so this
+    is the honest ceiling; one core's rate times the cores is printed too.
     """
     import multiprocessing
 
-    with multiprocessing.get_context("spawn").Pool(cores) as pool:
-        begin = time.time() + 3.0  # after every process has started and imported gm
-        rates = pool.map(_gm_rate_in_window, [(begin, begin + seconds)] * cores)
-    return sum(rates)
+    context = multiprocessing.get_context("spawn")
+    ready, rates = context.Barrier(cores), context.Queue()
+    processes = [context.Process(target=_gm_rate_in_window, args=(ready, seconds, rates)) for _ in range(cores)]
+    for process in processes:
+        process.start()
+    measured: List[float] = []
+    while len(measured) < cores:
+        try:
+            measured.append(rates.get(timeout=1))
+        except queue.Empty:
+            if any(process.exitcode not in (None, 0) for process in processes):
+                raise SystemExit("a process measuring the crypto-bound limit failed") from None
+    for process in processes:
+        process.join()
+    return float(sum(measured))
 
 
 def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
