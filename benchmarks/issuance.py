@@ -43,6 +43,7 @@ from gm.x509 import SIGNING_KEY_USAGE, CertificationRequest, build_certificate, 
 from server import models
 from server.app import build_service
 from server.config import ServerConfig
+from server.domain import AccountStatus, AccountType, SessionKind
 from server.security import utcnow
 from tests.server.services import PostgresCluster, free_port
 
@@ -160,10 +161,10 @@ def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
             account = models.Account(
                 username=f"load{i:06d}",
                 applicant_name=f"负载测试{i}",
-                account_type="natural",
+                account_type=AccountType.NATURAL,
                 id_number="11010519491231002X",
                 email=f"load{i}@example.com",
-                status="approved",
+                status=AccountStatus.APPROVED,
                 may_issue=True,
                 exchange_required=False,
                 name_change_approved=False,
@@ -172,7 +173,7 @@ def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
             )
             session.add(account)
             session.flush()
-            token = service._new_session(session, account.id, "account", None)
+            token = service.sessions.open(session, account.id, SessionKind.ACCOUNT)
             csr = build_csr({"common_name": "load"}, SM2PrivateKey.generate()).to_der()
             jobs.append((token, base64.b64encode(csr).decode()))
     service.db.engine.dispose()

@@ -59,8 +59,8 @@ class LiveService:
     process: subprocess.Popen  # type: ignore[type-arg]
 
     def new_user(self, username: str, applicant: str = "张三") -> Dict[str, str]:
-        self.service.register(username, applicant, "natural", PASSING_ID, f"{username}@example.com")
-        self.service.approve(username)
+        self.service.accounts.register(username, applicant, "natural", PASSING_ID, f"{username}@example.com")
+        self.service.accounts.approve(username)
         return {"username": username, "applicant_name": applicant, "email": f"{username}@example.com"}
 
     def stop(self) -> None:

@@ -218,9 +218,8 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
     user = live.new_user("wangwu", "王五")
     issue_soft_certificate(gui, user, pin="11223344")
     [old] = gui.model.inventory.entries
-    with live.service.db.session() as session:
-        live.service.ca.rotate(session)
-    live.service.set_flags("wangwu", exchange_required=True)
+    live.service.authority.rotate()
+    live.service.accounts.set_flags("wangwu", exchange_required=True)
     with gui.stall.paused():
         time.sleep(5.5)  # the service caches its active CA for 5 s
     gui.controller.logout()
@@ -244,8 +243,8 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
 def test_company_name_change_by_update(gui: Gui, live: LiveService) -> None:
     user = live.new_user("zhaoliu", "某某商贸有限公司")
     issue_soft_certificate(gui, user)
-    live.service.request_name_change("zhaoliu", "某某科技有限公司")
-    live.service.approve_name_change("zhaoliu")
+    live.service.accounts.request_name_change("zhaoliu", "某某科技有限公司")
+    live.service.accounts.approve_name_change("zhaoliu")
     gui.controller.logout()
     gui.idle()
     certificate_login(gui, PIN)

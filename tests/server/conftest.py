@@ -102,11 +102,11 @@ def new_user(server: Server, username: str = "", kind: str = "natural", approve:
         "applicant_name": "张三" if kind == "natural" else "某某商标代理有限公司",
         "email": f"{username}@example.com",
     }
-    server.service.register(
+    server.service.accounts.register(
         username, user["applicant_name"], kind, PASSING_ID if kind == "natural" else USCC, user["email"]
     )
     if approve:
-        server.service.approve(username)
+        server.service.accounts.approve(username)
     return user
 
 
@@ -132,7 +132,7 @@ def account_login(server: Server, user: Dict[str, str]) -> str:
 
 
 def csr_for(key: SM2PrivateKey, cn: str = "ignored by the server") -> str:
-    return base64.b64encode(build_csr({"common_name": cn}, key).to_der()).decode()
+    return b64(build_csr({"common_name": cn}, key).to_der())
 
 
 def b64(data: bytes) -> str:

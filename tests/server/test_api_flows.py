@@ -6,10 +6,11 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from anyio import to_thread
+from asn1crypto import pem
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -44,9 +45,11 @@ def issue(server: Server, user: Dict[str, str], admin: str = ADMIN) -> Tuple[SM2
     return key, response.json()
 
 
-def chain_of(server: Server) -> Tuple[Certificate, list]:
-    with server.service.db.session() as session:
-        return server.service.ca.root(session), list(server.service.ca.issuing_certificates(session).values())
+def chain_of(server: Server) -> Tuple[Certificate, List[Certificate]]:
+    """The root and the issuing CAs, as the service publishes them."""
+    pem_chain = server.api("GET", "/api/v1/ca/chain").content
+    *issuing, root = [Certificate.from_der(der) for _type, _headers, der in pem.unarmor(pem_chain, multiple=True)]
+    return root, issuing
 
 
 # -- accounts and login ------------------------------------------------------------------------
@@ -73,7 +76,7 @@ def test_registration_approval_mail_and_pending_refusal(server: Server) -> None:
         json={"username": "lisi", "applicant_name": "李四", "captcha_id": captcha_id, "captcha_answer": CAPTCHA},
     )
     assert refused.status_code == 403 and refused.json()["error"] == "account_pending"
-    server.service.approve("lisi")
+    server.service.accounts.approve("lisi")
     mail = server.smtp.inbox.wait_for("lisi@example.com", "账号审核通过")
     assert "证书签发" in server.smtp.inbox.body(mail)
     duplicate = server.api(
@@ -255,13 +258,13 @@ def test_name_change_after_approval(server: Server) -> None:
     assert requested.status_code == 200 and requested.json()["pending_name"] == "某某知识产权代理有限公司"
     not_yet = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(SM2PrivateKey.generate())})
     assert not_yet.status_code == 409  # not approved yet, and not near expiry
-    server.service.approve_name_change(user["username"])
+    server.service.accounts.approve_name_change(user["username"])
     server.smtp.inbox.wait_for(user["email"], "名称变更审核通过")
     updated = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(SM2PrivateKey.generate())})
     assert updated.status_code == 200, updated.text
     cert = Certificate.from_der(unb64(updated.json()["sign_certificate"]))
     assert cert.common_name == "某某知识产权代理有限公司"
-    assert server.service.show(user["username"])["applicant_name"] == "某某知识产权代理有限公司"
+    assert server.service.accounts.show(user["username"]).applicant_name == "某某知识产权代理有限公司"
 
 
 def test_exchange_moves_to_the_new_ca(server: Server) -> None:
@@ -272,9 +275,8 @@ def test_exchange_moves_to_the_new_ca(server: Server) -> None:
         "POST", "/api/v1/certificates/exchange", token, json={"csr": csr_for(SM2PrivateKey.generate())}
     )
     assert not_flagged.status_code == 409 and not_flagged.json()["error"] == "exchange_not_required"
-    with server.service.db.session() as session:
-        assert server.service.ca.rotate(session) == 2
-    server.service.set_flags(user["username"], exchange_required=True)
+    assert server.service.authority.rotate() == 2
+    server.service.accounts.set_flags(user["username"], exchange_required=True)
     token = account_login(server, user)
     blocked = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr_for(SM2PrivateKey.generate())})
     assert blocked.status_code == 409 and blocked.json()["error"] == "exchange_required"
@@ -416,8 +418,8 @@ def test_email_and_password_by_certificate_login(server: Server) -> None:
     assert (
         server.api("PUT", "/api/v1/account/password", token, json={"password": "a good passphrase"}).status_code == 204
     )
-    assert server.service.verify_password(user["username"], "a good passphrase")
-    assert not server.service.verify_password(user["username"], "wrong passphrase")
+    assert server.service.recovery.verify_password(user["username"], "a good passphrase")
+    assert not server.service.recovery.verify_password(user["username"], "wrong passphrase")
 
 
 def test_openapi_is_served(server: Server) -> None:
