@@ -18,6 +18,7 @@ from gm.envelope import EnvelopedKey
 from gm.sm2 import SM2PrivateKey
 from gm.x509 import CRL, Certificate, verify_chain
 from server import models
+from server.app import build_service
 from server.security import utcnow
 from tests.server.conftest import (
     CAPTCHA,
@@ -496,3 +497,21 @@ def test_database_errors_carry_no_statement_values(server: Server) -> None:
     with pytest.raises(DBAPIError) as failure, server.service.db.engine.connect() as connection:
         connection.execute(text("SELECT * FROM no_such_table WHERE token_hash = :value"), {"value": secret})
     assert secret not in str(failure.value) and "no_such_table" in str(failure.value)
+
+
+@pytest.mark.parametrize(("cache_s", "generation"), [(0, 2), (3600, 1)])
+def test_a_rotation_by_another_process_is_used_within_the_ca_cache_time(
+    make_server: ServerFactory, cache_s: float, generation: int
+) -> None:
+    """The active issuing CA is cached for ``ca_cache_s`` seconds: a rotation by another process (the operator's
+    `ca rotate`, another host) is used within that time; 0 reads it for every issuance."""
+    server = make_server(ca_cache_s=cache_s)
+    issue(server, new_user(server))  # the service has read the active issuing CA (G1)
+    operator = build_service(server.service.config)  # another process on the same data and database
+    try:
+        assert operator.authority.rotate() == 2
+    finally:
+        operator.close()
+    _key, body = issue(server, new_user(server))
+    issuer = Certificate.from_der(unb64(body["sign_certificate"])).issuer_text
+    assert f"Issuing CA G{generation}," in issuer
