@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any, Dict, List, Tuple
 
 import pytest
 from anyio import to_thread
 from asn1crypto import pem
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from gm.envelope import EnvelopedKey
@@ -19,7 +18,6 @@ from gm.sm2 import SM2PrivateKey
 from gm.x509 import CRL, Certificate, verify_chain
 from server import models
 from server.app import build_service
-from server.security import utcnow
 from tests.server.conftest import (
     CAPTCHA,
     Server,
@@ -160,11 +158,15 @@ def test_issue_dual_certificates(server: Server) -> None:
     verify_chain(sign, [root], issuing)
     verify_chain(enc, [root], issuing)
     assert sign.public_key == key.public_key
-    assert (
-        sign.subject_text
-        == "CN=某某商标代理有限公司, OU=代理机构, O=某某商标代理有限公司, C=CN, serialNumber=91350100M000100Y43"
-        or ("CN=某某商标代理有限公司" in sign.subject_text and "91350100M000100Y43" in sign.subject_text)
-    )
+    # GM/T 0015 style: the applicant's name as CN and (an organisation) O, its type as OU, its code as serialNumber
+    assert dict(sign.subject.native) == {
+        "country_name": "CN",
+        "organization_name": "某某商标代理有限公司",
+        "organizational_unit_name": "法人",  # the account's type (new_user registers a legal person)
+        "common_name": "某某商标代理有限公司",
+        "serial_number": "91350100M000100Y43",
+    }
+    assert enc.subject.native == sign.subject.native
     assert sign.key_usage == frozenset({"digital_signature", "non_repudiation"})
     assert "key_encipherment" in (enc.key_usage or ())
     assert 5 * 365 - 2 <= sign.days_left() <= 5 * 365
@@ -176,6 +178,18 @@ def test_issue_dual_certificates(server: Server) -> None:
     with server.service.db.session() as session:  # the KMC kept the key, sealed
         escrow = session.scalar(select(models.EscrowedKey))
         assert escrow is not None and opened.to_raw() not in escrow.sealed_key
+
+
+def test_subject_of_a_natural_person(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user)
+    sign = Certificate.from_der(unb64(body["sign_certificate"]))
+    assert dict(sign.subject.native) == {
+        "country_name": "CN",
+        "organizational_unit_name": "自然人",
+        "common_name": "张三",
+        "serial_number": "11010519491231002X",
+    }
 
 
 def test_second_issue_and_bad_csr_are_refused(server: Server) -> None:
@@ -354,40 +368,40 @@ def test_unlock_with_mailed_code(server: Server) -> None:
     assert {"unlock_code_sent", "unlock_code_wrong", "unlock_released"} <= events
 
 
-def test_unlock_code_exhausted_and_expired(server: Server) -> None:
+def complete_unlock(server: Server, unlock_id: str, cert: str, code: str) -> Any:
+    return server.api(
+        "POST", "/api/v1/unlock/complete", json={"unlock_id": unlock_id, "certificate": cert, "code": code}
+    )
+
+
+def test_unlock_code_exhausted_and_three_codes_an_hour(server: Server) -> None:
     user = new_user(server)
     _key, body = issue(server, user)
     cert = body["sign_certificate"]
     first = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
     code = unlock_code(server, user["email"])
     for _ in range(5):
-        last = server.api(
-            "POST",
-            "/api/v1/unlock/complete",
-            json={"unlock_id": first["unlock_id"], "certificate": cert, "code": "12345678"},
-        )
+        last = complete_unlock(server, first["unlock_id"], cert, "12345678")
     assert last.json()["error"] == "unlock_code_exhausted"
-    late = server.api(
-        "POST", "/api/v1/unlock/complete", json={"unlock_id": first["unlock_id"], "certificate": cert, "code": code}
-    )
+    late = complete_unlock(server, first["unlock_id"], cert, code)
     assert late.status_code == 400  # even the right code is dead now
-    second = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
-    with server.service.db.session() as session:
-        session.execute(
-            update(models.OneTimeSecret)
-            .where(models.OneTimeSecret.id == second["unlock_id"])
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
-    expired = server.api(
-        "POST",
-        "/api/v1/unlock/complete",
-        json={"unlock_id": second["unlock_id"], "certificate": cert, "code": "12345678"},
-    )
-    assert expired.json()["error"] == "unlock_code_expired"
-    third = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
-    assert third.status_code == 200
+    for _ in range(2):
+        assert server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).status_code == 200
     fourth = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
     assert fourth.status_code == 429  # three codes an hour per certificate
+
+
+def test_expired_unlock_code(make_server: ServerFactory) -> None:
+    server = make_server(unlock_code_ttl_s=0)
+    user = new_user(server)
+    _key, body = issue(server, user)
+    cert = body["sign_certificate"]
+    request = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
+    code = unlock_code(server, user["email"])
+    expired = complete_unlock(server, request["unlock_id"], cert, code)
+    assert expired.status_code == 400 and expired.json()["error"] == "unlock_code_expired"
+    again = complete_unlock(server, request["unlock_id"], cert, code)
+    assert again.json()["error"] == "unlock_code_invalid"  # spent by the late attempt
 
 
 def test_unlock_needs_escrow_and_our_certificate(server: Server) -> None:
