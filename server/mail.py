@@ -140,6 +140,7 @@ class Outbox:
         event.listen(db.session_factory, "after_soft_rollback", self._discard)
 
     def post(self, session: Session, to: str, subject: str, body: str) -> None:
+        session.connection()  # the unit of work has begun: its rollback drops this, its commit sends it
         pending: List[Mail] = session.info.setdefault(_PENDING, [])
         pending.append((to, subject, body))
 

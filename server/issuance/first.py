@@ -52,7 +52,7 @@ class _Chosen:
     sign_public: SM2PublicKey
 
 
-class ClaimLost(Exception):
+class _ClaimLost(Exception):
     """A concurrent request (another process, on SQLite) claimed an account of the batch first."""
 
 
@@ -108,7 +108,7 @@ class Issuance:
         pairs = [self.pairs.make(session, c.holder, c.sign_public, c.request.admin_credential) for c in chosen]
         self.pairs.store(session, pairs)
         if claim_first_issuances(session, [c.holder.id for c in chosen]) != len(chosen):
-            raise ClaimLost()
+            raise _ClaimLost()
         audit_many(
             session,
             [
