@@ -8,13 +8,14 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from asn1crypto import pem
 from fastapi.testclient import TestClient
 
 from gm.sm2 import SM2PrivateKey
-from gm.x509 import build_csr
+from gm.x509 import Certificate, build_csr
 from server import captcha
 from server.app import build_service, create_app
 from server.config import MailConfig, ServerConfig
@@ -158,3 +159,22 @@ def certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> st
     response = try_certificate_login(server, key, cert_der)
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
+
+
+ADMIN = "escrowed-admin-secret-0123456789abcdef"
+
+
+def issue(server: Server, user: Dict[str, str], admin: str = ADMIN) -> Tuple[SM2PrivateKey, Dict[str, Any]]:
+    token = account_login(server, user)
+    key = SM2PrivateKey.generate()
+    payload = {"csr": csr_for(key), **({"admin_credential": admin} if admin else {})}
+    response = server.api("POST", "/api/v1/certificates/issue", token, json=payload)
+    assert response.status_code == 200, response.text
+    return key, response.json()
+
+
+def chain_of(server: Server) -> Tuple[Certificate, List[Certificate]]:
+    """The root and the issuing CAs, as the service publishes them."""
+    pem_chain = server.api("GET", "/api/v1/ca/chain").content
+    *issuing, root = [Certificate.from_der(der) for _type, _headers, der in pem.unarmor(pem_chain, multiple=True)]
+    return root, issuing

@@ -17,9 +17,8 @@ import pytest
 
 from gm.x509 import Certificate
 from tests.integration.test_openssl_interop import DISTID, ossl, write
-from tests.server.conftest import Server, certificate_login, new_user, unb64
+from tests.server.conftest import Server, certificate_login, chain_of, issue, new_user, unb64
 from tests.server.services import free_port
-from tests.server.test_api_flows import chain_of, issue
 
 pytestmark = pytest.mark.integration
 

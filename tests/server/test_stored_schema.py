@@ -10,8 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from server.models import Base
-from tests.server.conftest import Server, account_login, certificate_login, new_user, unb64
-from tests.server.test_api_flows import issue
+from tests.server.conftest import Server, account_login, certificate_login, issue, new_user, unb64
 
 
 def test_migrations_create_what_the_models_describe(server: Server) -> None:
