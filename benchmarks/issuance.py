@@ -22,6 +22,7 @@ import asyncio
 import base64
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from gm.x509 import SIGNING_KEY_USAGE, CertificationRequest, build_certificate, 
 from server import models
 from server.app import build_service
 from server.config import ServerConfig
+from server.domain import AccountStatus, AccountType, SessionKind
 from server.security import utcnow
 from tests.peers import free_port
 from tests.server.services import PostgresCluster
@@ -112,32 +114,42 @@ def gm_seconds_per_issuance(rounds: int = 100) -> float:
     return (time.perf_counter() - start) / rounds
 
 
-def _gm_rate_in_window(window: Tuple[float, float]) -> float:
-    """Issuances/s of gm work done by this process between two wall-clock times (time.time())."""
-    begin, end = window
+def _gm_rate_in_window(ready: Any, seconds: float, rates: Any) -> None:
+    """Issuances/s of gm work done by this process in ``seconds``, begun when every process is ready."""
     work = GmIssuanceWork()
-    time.sleep(max(0.0, begin - time.time()))
+    ready.wait()
     done, started = 0, time.perf_counter()
-    while time.time() < end:
+    while time.perf_counter() - started < seconds:
         work.run_once()
         done += 1
-    return done / (time.perf_counter() - started)
+    rates.put(done / (time.perf_counter() - started))
 
 
 def parallel_gm_limit(cores: int, seconds: float = 2.0) -> float:
     """Issuances/s the gm work allows with every core busy at once, as the server keeps them.
 
     One process per core does the gm work of issuances during the same wall-clock window (the processes
-    start first, then all begin together); the limit is the sum of their rates. Cores that share caches,
-    memory bandwidth or a hypervisor are slower together than one alone, so this is the honest ceiling;
-    one core's rate times the cores is printed too.
+    start and import first, then all begin together at a barrier); the limit is the sum of their rates.
+    Cores that share caches, memory bandwidth or a hypervisor are slower together than one alone, so this
+    is the honest ceiling; one core's rate times the cores is printed too.
     """
     import multiprocessing
 
-    with multiprocessing.get_context("spawn").Pool(cores) as pool:
-        begin = time.time() + 3.0  # after every process has started and imported gm
-        rates = pool.map(_gm_rate_in_window, [(begin, begin + seconds)] * cores)
-    return sum(rates)
+    context = multiprocessing.get_context("spawn")
+    ready, rates = context.Barrier(cores), context.Queue()
+    processes = [context.Process(target=_gm_rate_in_window, args=(ready, seconds, rates)) for _ in range(cores)]
+    for process in processes:
+        process.start()
+    measured: List[float] = []
+    while len(measured) < cores:
+        try:
+            measured.append(rates.get(timeout=1))
+        except queue.Empty:
+            if any(process.exitcode not in (None, 0) for process in processes):
+                raise SystemExit("a process measuring the crypto-bound limit failed") from None
+    for process in processes:
+        process.join()
+    return float(sum(measured))
 
 
 def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
@@ -150,10 +162,10 @@ def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
             account = models.Account(
                 username=f"load{i:06d}",
                 applicant_name=f"负载测试{i}",
-                account_type="natural",
+                account_type=AccountType.NATURAL,
                 id_number="11010519491231002X",
                 email=f"load{i}@example.com",
-                status="approved",
+                status=AccountStatus.APPROVED,
                 may_issue=True,
                 exchange_required=False,
                 name_change_approved=False,
@@ -162,7 +174,7 @@ def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
             )
             session.add(account)
             session.flush()
-            token = service._new_session(session, account.id, "account", None)
+            token = service.sessions.open(session, account.id, SessionKind.ACCOUNT)
             csr = build_csr({"common_name": "load"}, SM2PrivateKey.generate()).to_der()
             jobs.append((token, base64.b64encode(csr).decode()))
     service.db.engine.dispose()

@@ -1,4 +1,6 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: the service built and started, then the app around it (lifespan, routers,
+error handlers). Request-level protections (body size limits, trusted proxies, security headers: issue 13)
+belong in ``create_app`` beside the error handlers, as middleware of the app."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from server.api import router
+from server.api import ROUTERS
 from server.config import ServerConfig
 from server.db import Database
 from server.errors import ServiceError
@@ -46,7 +48,14 @@ def create_app(config: ServerConfig, service: Optional[IssuingService] = None) -
         lifespan=lifespan,
     )
     app.state.service = svc
-    app.include_router(router)
+    for router in ROUTERS:
+        app.include_router(router)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every refusal is ``{"error": code, "message": Chinese text}`` with its status (and Retry-After)."""
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -57,8 +66,6 @@ def create_app(config: ServerConfig, service: Optional[IssuingService] = None) -
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = ", ".join(".".join(str(p) for p in err.get("loc", ())[1:]) or "body" for err in exc.errors())
         return JSONResponse({"error": "invalid_request", "message": f"请求参数不正确：{fields}"}, status_code=422)
-
-    return app
 
 
 CONFIG_ENV = "CERTASSIST_SERVER_CONFIG"

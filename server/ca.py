@@ -27,6 +27,7 @@ from gm.x509 import (
 from gm.x509._common import NameInput
 from server import models
 from server.config import ServerConfig
+from server.domain import CaRole, CertStatus
 from server.sealing import Sealer
 from server.security import aware, utcnow
 
@@ -52,14 +53,14 @@ class CertificateAuthority:
         self._keys: Dict[int, Tuple[Certificate, SM2PrivateKey]] = {}  # id -> unsealed CA
         self._ids_by_generation: Dict[int, int] = {}  # issuing generation -> row id
         self._chain: Tuple[Tuple[int, ...], bytes] = ((), b"")  # (CA row ids, PEM)
-        # The active issuing CA, re-read at most every config.ca_cache_s (a rotation by another process
-        # shows up within that time; one in this process at once).
+        # The active issuing CA, re-read at most every config.ca_cache_s seconds (a rotation by another
+        # process shows up within that time; one in this process at once).
         self._active: Optional[Tuple[float, int]] = None  # (read at, generation)
 
     # -- set-up ----------------------------------------------------------------------------
     def ensure_initialized(self, session: Session) -> None:
         """Create the root and the first issuing CA on first start."""
-        if session.scalar(select(models.CaKey).where(models.CaKey.role == "root")) is None:
+        if session.scalar(select(models.CaKey).where(models.CaKey.role == CaRole.ROOT)) is None:
             root_key = SM2PrivateKey.generate()
             now = utcnow()
             root = build_certificate(
@@ -72,19 +73,19 @@ class CertificateAuthority:
                 path_length=1,  # one issuing CA below the root
                 key_usage=CA_KEY_USAGE,
             )
-            self._store(session, "root", 1, root, root_key)
+            self._store(session, CaRole.ROOT, 1, root, root_key)
             session.flush()
             self.rotate(session)
 
     def rotate(self, session: Session) -> int:
         """A new issuing CA generation (for 证书换发: old CA -> new CA). Returns the new generation."""
-        root, root_key = self._load(self._row(session, "root"))
+        root, root_key = self._load(self._row(session, CaRole.ROOT))
         current = session.scalar(
-            select(models.CaKey).where(models.CaKey.role == "issuing").order_by(models.CaKey.generation.desc())
+            select(models.CaKey).where(models.CaKey.role == CaRole.ISSUING).order_by(models.CaKey.generation.desc())
         )
         generation = 1 if current is None else current.generation + 1
         if current is not None:
-            for row in session.scalars(select(models.CaKey).where(models.CaKey.role == "issuing")):
+            for row in session.scalars(select(models.CaKey).where(models.CaKey.role == CaRole.ISSUING)):
                 row.active = False
         key = SM2PrivateKey.generate()
         now = utcnow()
@@ -103,13 +104,13 @@ class CertificateAuthority:
             path_length=0,
             key_usage=CA_KEY_USAGE,
         )
-        self._store(session, "issuing", generation, cert, key)
+        self._store(session, CaRole.ISSUING, generation, cert, key)
         session.flush()
         self._active = None
         self.refresh_crl(session, generation)
         return generation
 
-    def _store(self, session: Session, role: str, generation: int, cert: Certificate, key: SM2PrivateKey) -> None:
+    def _store(self, session: Session, role: CaRole, generation: int, cert: Certificate, key: SM2PrivateKey) -> None:
         sealed = self.sealer.seal(key.to_raw(), f"ca/{role}/{generation}")
         session.add(
             models.CaKey(
@@ -122,7 +123,7 @@ class CertificateAuthority:
             )
         )
 
-    def _row(self, session: Session, role: str, generation: Optional[int] = None) -> models.CaKey:
+    def _row(self, session: Session, role: CaRole, generation: Optional[int] = None) -> models.CaKey:
         query = select(models.CaKey).where(models.CaKey.role == role)
         if generation is None:
             query = query.where(models.CaKey.active.is_(True)).order_by(models.CaKey.generation.desc())
@@ -150,7 +151,7 @@ class CertificateAuthority:
         if row_id is not None and row_id in self._keys:
             cert, key = self._keys[row_id]
             return generation, cert, key
-        row = self._row(session, "issuing", generation)
+        row = self._row(session, CaRole.ISSUING, generation)
         cert, key = self._load(row)
         self._ids_by_generation[row.generation] = row.id
         return row.generation, cert, key
@@ -158,17 +159,17 @@ class CertificateAuthority:
     def _active_generation(self, session: Session) -> int:
         now = time.monotonic()
         cached = self._active
-        if cached is None or now - cached[0] > self.config.ca_cache_s:
-            row = self._row(session, "issuing")
+        if cached is None or now - cached[0] >= self.config.ca_cache_s:
+            row = self._row(session, CaRole.ISSUING)
             self.chain_pem(session)  # re-read with it, so the cached chain is never older than the active CA
             self._active = cached = (now, row.generation)
         return cached[1]
 
     def root(self, session: Session) -> Certificate:
-        return Certificate.from_der(self._row(session, "root").certificate)
+        return Certificate.from_der(self._row(session, CaRole.ROOT).certificate)
 
     def issuing_certificates(self, session: Session) -> Dict[int, Certificate]:
-        rows = session.scalars(select(models.CaKey).where(models.CaKey.role == "issuing"))
+        rows = session.scalars(select(models.CaKey).where(models.CaKey.role == CaRole.ISSUING))
         return {row.generation: Certificate.from_der(row.certificate) for row in rows}
 
     # -- issuing ---------------------------------------------------------------------------
@@ -208,11 +209,15 @@ class CertificateAuthority:
         revoked = session.scalars(
             select(models.Certificate).where(
                 models.Certificate.ca_generation == generation,
-                models.Certificate.status == models.CertStatus.REVOKED.value,
+                models.Certificate.status == CertStatus.REVOKED,
             )
         )
         entries = [
-            RevokedEntry(int(row.serial, 16), aware(row.revoked_at or utcnow()), row.revocation_reason)
+            RevokedEntry(
+                int(row.serial, 16),
+                aware(row.revoked_at or utcnow()),
+                row.revocation_reason.value if row.revocation_reason else None,
+            )
             for row in revoked
         ]
         state = session.scalar(select(models.CrlState).where(models.CrlState.ca_generation == generation))

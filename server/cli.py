@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
 from server.config import MailConfig, ServerConfig, default_data_dir
+
+if TYPE_CHECKING:
+    from server.service import IssuingService
 
 
 def _config(ctx: click.Context) -> ServerConfig:
     return ctx.obj["config"]  # type: ignore[no-any-return]
 
 
-def _service(ctx: click.Context) -> Any:
+def _service(ctx: click.Context) -> IssuingService:
     from server.app import build_service
 
     svc = build_service(_config(ctx))
@@ -176,6 +180,10 @@ def _print(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _show(svc: IssuingService, username: str) -> None:
+    _print(asdict(svc.accounts.show(username)))
+
+
 @main.group()
 def account() -> None:
     """Accounts: add, approve, show, flag for exchange, allow another issuance, disable."""
@@ -199,10 +207,10 @@ def account_add(
     ctx: click.Context, username: str, applicant_name: str, account_type: str, id_number: str, email: str, approve: bool
 ) -> None:
     svc = _service(ctx)
-    svc.register(username, applicant_name, account_type, id_number, email)
+    svc.accounts.register(username, applicant_name, account_type, id_number, email)
     if approve:
-        svc.approve(username)
-    _print(svc.show(username))
+        svc.accounts.approve(username)
+    _show(svc, username)
 
 
 @account.command("approve")
@@ -210,21 +218,21 @@ def account_add(
 @click.pass_context
 def account_approve(ctx: click.Context, username: str) -> None:
     svc = _service(ctx)
-    svc.approve(username)
-    _print(svc.show(username))
+    svc.accounts.approve(username)
+    _show(svc, username)
 
 
 @account.command("show")
 @click.argument("username")
 @click.pass_context
 def account_show(ctx: click.Context, username: str) -> None:
-    _print(_service(ctx).show(username))
+    _show(_service(ctx), username)
 
 
 def _set_flags(ctx: click.Context, username: str, **flags: Any) -> None:
     svc = _service(ctx)
-    svc.set_flags(username, **flags)
-    _print(svc.show(username))
+    svc.accounts.set_flags(username, **flags)
+    _show(svc, username)
 
 
 @account.command("flag-exchange")
@@ -247,7 +255,9 @@ def account_allow_issue(ctx: click.Context, username: str) -> None:
 @click.argument("username")
 @click.pass_context
 def account_disable(ctx: click.Context, username: str) -> None:
-    _set_flags(ctx, username, status="disabled")
+    from server.domain import AccountStatus
+
+    _set_flags(ctx, username, status=AccountStatus.DISABLED)
 
 
 @main.group("name-change")
@@ -261,8 +271,8 @@ def name_change() -> None:
 @click.pass_context
 def name_change_request(ctx: click.Context, username: str, new_name: str) -> None:
     svc = _service(ctx)
-    svc.request_name_change(username, new_name)
-    _print(svc.show(username))
+    svc.accounts.request_name_change(username, new_name)
+    _show(svc, username)
 
 
 @name_change.command("approve")
@@ -270,8 +280,8 @@ def name_change_request(ctx: click.Context, username: str, new_name: str) -> Non
 @click.pass_context
 def name_change_approve(ctx: click.Context, username: str) -> None:
     svc = _service(ctx)
-    svc.approve_name_change(username)
-    _print(svc.show(username))
+    svc.accounts.approve_name_change(username)
+    _show(svc, username)
 
 
 @main.group()
@@ -283,9 +293,7 @@ def ca() -> None:
 @click.pass_context
 def ca_rotate(ctx: click.Context) -> None:
     """Start a new issuing-CA generation (flag accounts with `account flag-exchange` to move them)."""
-    svc = _service(ctx)
-    with svc.db.session() as session:
-        generation = svc.ca.rotate(session)
+    generation = _service(ctx).authority.rotate()
     click.echo(f"issuing CA generation {generation} is now active")
 
 
@@ -293,9 +301,7 @@ def ca_rotate(ctx: click.Context) -> None:
 @click.pass_context
 def ca_chain(ctx: click.Context) -> None:
     """Print the CA certificates (PEM)."""
-    svc = _service(ctx)
-    with svc.db.session() as session:
-        sys.stdout.write(svc.ca.chain_pem(session).decode())
+    sys.stdout.write(_service(ctx).authority.chain_pem().decode())
 
 
 def run() -> None:

@@ -39,8 +39,10 @@ class ServerConfig:
     unlock_code_ttl_s: int = 1800
     unlock_code_attempts: int = 5
     login_failures_before_lockout: int = 5
-    ca_cache_s: float = 5.0  # how long a process trusts its cached active issuing CA (another may rotate it)
     lockout_minutes: int = 15
+    # How long a process keeps using the active issuing CA (and CA chain) it read: a rotation by another process
+    # (`certassist-server ca rotate`, another host) is used by this one within that time. 0: read every time.
+    ca_cache_s: float = 5.0
     # Requests other than 证书签发 (which has its own issuing threads) run on a thread pool per worker
     # process. The work is CPU-bound and holds the GIL most of the time: a few threads keep the core busy
     # while one waits for the database, many just contend for the GIL (anyio's default of 40 threads was

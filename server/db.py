@@ -49,7 +49,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)  # its events reach every session
 
     def migrate(self) -> None:
         upgrade(self.url)
@@ -61,7 +61,7 @@ class Database:
         A refusal is a normal outcome whose bookkeeping must stay: a burnt captcha or nonce, a spent
         unlock-code attempt, a failed-login count, a rate-limit hit, the audit entry.
         """
-        session = self._sessions()
+        session = self.session_factory()
         try:
             yield session
             session.commit()

@@ -13,10 +13,14 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Protocol, Tuple
+from typing import List, Optional, Protocol, Tuple
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from drivers.soft.storage import atomic_write
 from server.config import MailConfig
+from server.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +123,37 @@ class BackgroundMailer:
     def close(self, timeout: float = 30.0) -> None:
         self._queue.put(None)
         self._thread.join(timeout)
+
+
+Mail = Tuple[str, str, str]  # to, subject, body
+_PENDING = "certassist.outbox"  # key of Session.info
+
+
+class Outbox:
+    """Mail is posted in the unit of work of the event it reports and handed to the mailer when that unit
+    commits; a rollback drops it. Post after the last refusal: a refusal commits its bookkeeping (server.db).
+    (Issue 13.14 replaces this with a table written in the same transaction.)"""
+
+    def __init__(self, db: Database, mailer: Mailer) -> None:
+        self.mailer = mailer
+        event.listen(db.session_factory, "after_commit", self._deliver)
+        event.listen(db.session_factory, "after_soft_rollback", self._discard)
+
+    def post(self, session: Session, to: str, subject: str, body: str) -> None:
+        session.connection()  # the unit of work has begun: its rollback drops this, its commit sends it
+        pending: List[Mail] = session.info.setdefault(_PENDING, [])
+        pending.append((to, subject, body))
+
+    def _deliver(self, session: Session) -> None:
+        if session.get_nested_transaction() is not None:  # a savepoint: the unit of work goes on
+            return
+        for to, subject, body in session.info.pop(_PENDING, ()):
+            self.mailer.send(to, subject, body)
+
+    @staticmethod
+    def _discard(session: Session, previous: SessionTransaction) -> None:
+        if previous.parent is None:
+            session.info.pop(_PENDING, None)
 
 
 def make_mailer(config: MailConfig) -> Mailer:

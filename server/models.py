@@ -2,27 +2,61 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
-from typing import Optional, cast
+from enum import StrEnum
+from typing import Any, Generic, Optional, TypeVar, cast
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from server.domain import (
+    AccountStatus,
+    AccountType,
+    CaRole,
+    CertificateUsage,
+    CertStatus,
+    OneTimeKind,
+    RevocationReason,
+    SessionKind,
+)
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StoredEnum(TypeDecorator[E], Generic[E]):
+    """An enum kept as its value in a VARCHAR column: the column type, the migrations and the stored strings
+    are those of the plain strings used before the enums; Python code reads and writes enum members."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Optional[str]:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Optional[str], dialect: Dialect) -> Optional[E]:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
     pass
-
-
-class AccountStatus(str, enum.Enum):
-    PENDING = "pending"  # registered, waiting for an operator
-    APPROVED = "approved"
-    DISABLED = "disabled"
-
-
-class CertStatus(str, enum.Enum):
-    VALID = "valid"
-    REVOKED = "revoked"
 
 
 class Account(Base):
@@ -31,10 +65,10 @@ class Account(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     applicant_name: Mapped[str] = mapped_column(String(200))
-    account_type: Mapped[str] = mapped_column(String(16))
+    account_type: Mapped[AccountType] = mapped_column(StoredEnum(AccountType, 16))
     id_number: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254))
-    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.PENDING.value)
+    status: Mapped[AccountStatus] = mapped_column(StoredEnum(AccountStatus, 16), default=AccountStatus.PENDING)
     may_issue: Mapped[bool] = mapped_column(Boolean, default=False)
     exchange_required: Mapped[bool] = mapped_column(Boolean, default=False)
     pending_name: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
@@ -52,7 +86,7 @@ class CaKey(Base):
     __tablename__ = "ca_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))  # "root" or "issuing"
+    role: Mapped[CaRole] = mapped_column(StoredEnum(CaRole, 16))
     generation: Mapped[int] = mapped_column(Integer)
     certificate: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
@@ -68,14 +102,16 @@ class Certificate(Base):
     serial: Mapped[str] = mapped_column(String(64), unique=True)  # hex, upper case
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     pair_serial: Mapped[str] = mapped_column(String(64), index=True)  # the signing certificate of the pair
-    usage: Mapped[str] = mapped_column(String(8))  # "sign" or "encrypt"
+    usage: Mapped[CertificateUsage] = mapped_column(StoredEnum(CertificateUsage, 8))
     ca_generation: Mapped[int] = mapped_column(Integer)
     subject: Mapped[str] = mapped_column(Text)
     not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(8), default=CertStatus.VALID.value)
+    status: Mapped[CertStatus] = mapped_column(StoredEnum(CertStatus, 8), default=CertStatus.VALID)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
-    revocation_reason: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+    revocation_reason: Mapped[Optional[RevocationReason]] = mapped_column(
+        StoredEnum(RevocationReason, 32), nullable=True
+    )
     der: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_certificates_account_status", "account_id", "status"),)
@@ -109,7 +145,7 @@ class OneTimeSecret(Base):
     __tablename__ = "one_time_secrets"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "captcha", "nonce", "unlock"
+    kind: Mapped[OneTimeKind] = mapped_column(StoredEnum(OneTimeKind, 16))
     secret_hash: Mapped[str] = mapped_column(String(128))
     subject: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)  # e.g. the certificate serial
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -123,7 +159,7 @@ class ApiSession(Base):
 
     token_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # "account" or "certificate"
+    kind: Mapped[SessionKind] = mapped_column(StoredEnum(SessionKind, 16))
     certificate_serial: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -1,12 +1,20 @@
-"""HTTP input and output schemas (separate from the stored schema). Binary values are base64 strings."""
+"""HTTP input and output schemas (separate from the stored schema). Binary values are base64 strings: decoded
+by ``Base64Bytes`` on the way in, encoded by ``b64text`` on the way out. Domain values are the enums of
+server.domain."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from server.domain import AccountStatus, AccountType, RevocationReason, SessionKind
+
+
+def b64text(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def _b64decode(value: object) -> bytes:
@@ -30,7 +38,7 @@ class Strict(BaseModel):
 class RegisterIn(Strict):
     username: str = Field(min_length=3, max_length=64)
     applicant_name: str = Field(min_length=1, max_length=200)
-    account_type: Literal["natural", "legal", "agency"]
+    account_type: AccountType
     id_number: str = Field(min_length=15, max_length=32)
     email: str = Field(min_length=3, max_length=254)
 
@@ -38,10 +46,10 @@ class RegisterIn(Strict):
 class AccountOut(BaseModel):
     username: str
     applicant_name: str
-    account_type: str
+    account_type: AccountType
     account_type_label: str
     email: str
-    status: str
+    status: AccountStatus
     may_issue: bool
     exchange_required: bool
     name_change_approved: bool
@@ -90,7 +98,7 @@ class LoginOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    session: str
+    session: SessionKind
     account: AccountOut
     certificate: Optional[CertificateView] = None
 
@@ -108,9 +116,7 @@ class IssueOut(BaseModel):
 
 
 class RevokeIn(Strict):
-    reason: Literal["cessation_of_operation", "key_compromise", "affiliation_changed", "superseded"] = (
-        "cessation_of_operation"
-    )
+    reason: RevocationReason = RevocationReason.CESSATION_OF_OPERATION
 
 
 class RevokeOut(BaseModel):

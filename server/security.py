@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gm.sm3 import hmac_sm3, sm3
 from server import models
+from server.domain import OneTimeKind
 from server.errors import RateLimited
 
 
@@ -75,7 +76,7 @@ def rate_limit(session: Session, key: str, limit: int, window_s: int) -> None:
 
 
 def new_one_time(
-    session: Session, kind: str, hashed: str, ttl_s: int, attempts: int = 1, subject: Optional[str] = None
+    session: Session, kind: OneTimeKind, hashed: str, ttl_s: int, attempts: int = 1, subject: Optional[str] = None
 ) -> str:
     ident = secrets.token_urlsafe(18)
     now = utcnow()
@@ -131,7 +132,7 @@ def audit_many(session: Session, entries: List[Dict[str, Any]]) -> None:
     session.connection().execute(_INSERT_AUDIT, entries)
 
 
-def lookup_one_time(session: Session, ident: str, kind: str) -> Optional[models.OneTimeSecret]:
+def lookup_one_time(session: Session, ident: str, kind: OneTimeKind) -> Optional[models.OneTimeSecret]:
     return session.scalar(
         select(models.OneTimeSecret)
         .where(models.OneTimeSecret.id == ident, models.OneTimeSecret.kind == kind)

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from email.message import Message
+from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -51,16 +51,16 @@ class Inbox:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._parsed: Dict[str, Message] = {}
+        self._parsed: Dict[str, EmailMessage] = {}
 
     @property
-    def messages(self) -> List[Message]:
+    def messages(self) -> List[EmailMessage]:
         for path in sorted(self.directory.glob("*.eml")):
             if path.name not in self._parsed:
                 self._parsed[path.name] = email.message_from_bytes(path.read_bytes(), policy=default_policy)
         return [self._parsed[name] for name in sorted(self._parsed)]
 
-    def wait_for(self, to: str, subject_part: str, timeout: float = 10.0) -> Message:
+    def wait_for(self, to: str, subject_part: str, timeout: float = 10.0) -> EmailMessage:
         """The newest message to ``to`` whose subject contains ``subject_part``, waiting for it to arrive."""
         deadline = time.monotonic() + timeout
         while True:
@@ -72,8 +72,8 @@ class Inbox:
             time.sleep(0.02)
 
     @staticmethod
-    def body(message: Message) -> str:
-        return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+    def body(message: EmailMessage) -> str:
+        return str(message.get_body(preferencelist=("plain",)).get_content())   # type: ignore[union-attr]
 
 
 class SmtpServer:

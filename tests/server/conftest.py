@@ -8,13 +8,14 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from asn1crypto import pem
 from fastapi.testclient import TestClient
 
 from gm.sm2 import SM2PrivateKey
-from gm.x509 import build_csr
+from gm.x509 import Certificate, build_csr
 from server import captcha
 from server.app import build_service, create_app
 from server.config import MailConfig, ServerConfig
@@ -103,11 +104,11 @@ def new_user(server: Server, username: str = "", kind: str = "natural", approve:
         "applicant_name": "张三" if kind == "natural" else "某某商标代理有限公司",
         "email": f"{username}@example.com",
     }
-    server.service.register(
+    server.service.accounts.register(
         username, user["applicant_name"], kind, PASSING_ID if kind == "natural" else USCC, user["email"]
     )
     if approve:
-        server.service.approve(username)
+        server.service.accounts.approve(username)
     return user
 
 
@@ -133,7 +134,7 @@ def account_login(server: Server, user: Dict[str, str]) -> str:
 
 
 def csr_for(key: SM2PrivateKey, cn: str = "ignored by the server") -> str:
-    return base64.b64encode(build_csr({"common_name": cn}, key).to_der()).decode()
+    return b64(build_csr({"common_name": cn}, key).to_der())
 
 
 def b64(data: bytes) -> str:
@@ -159,3 +160,22 @@ def certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> st
     response = try_certificate_login(server, key, cert_der)
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
+
+
+ADMIN = "escrowed-admin-secret-0123456789abcdef"
+
+
+def issue(server: Server, user: Dict[str, str], admin: str = ADMIN) -> Tuple[SM2PrivateKey, Dict[str, Any]]:
+    token = account_login(server, user)
+    key = SM2PrivateKey.generate()
+    payload = {"csr": csr_for(key), **({"admin_credential": admin} if admin else {})}
+    response = server.api("POST", "/api/v1/certificates/issue", token, json=payload)
+    assert response.status_code == 200, response.text
+    return key, response.json()
+
+
+def chain_of(server: Server) -> Tuple[Certificate, List[Certificate]]:
+    """The root and the issuing CAs, as the service publishes them."""
+    pem_chain = server.api("GET", "/api/v1/ca/chain").content
+    *issuing, root = [Certificate.from_der(der) for _type, _headers, der in pem.unarmor(pem_chain, multiple=True)]
+    return root, issuing

@@ -1,23 +1,23 @@
-"""Every flow of the issuing service and every refusal, on SQLite and PostgreSQL, mail via real SMTP."""
+"""Every flow of the issuing service and every refusal, on SQLite and PostgreSQL, mail via real SMTP (unlock and
+recovery: test_unlock_and_recovery.py)."""
 
 from __future__ import annotations
 
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from typing import Any, Dict, Tuple
+from typing import Any
 
 import pytest
 from anyio import to_thread
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from gm.envelope import EnvelopedKey
 from gm.sm2 import SM2PrivateKey
 from gm.x509 import CRL, Certificate, verify_chain
 from server import models
-from server.security import utcnow
+from server.app import build_service
 from tests.server.conftest import (
     CAPTCHA,
     Server,
@@ -25,29 +25,14 @@ from tests.server.conftest import (
     account_login,
     b64,
     certificate_login,
+    chain_of,
     csr_for,
+    issue,
     new_user,
     try_account_login,
     try_certificate_login,
     unb64,
 )
-
-ADMIN = "escrowed-admin-secret-0123456789abcdef"
-
-
-def issue(server: Server, user: Dict[str, str], admin: str = ADMIN) -> Tuple[SM2PrivateKey, Dict[str, Any]]:
-    token = account_login(server, user)
-    key = SM2PrivateKey.generate()
-    payload = {"csr": csr_for(key), **({"admin_credential": admin} if admin else {})}
-    response = server.api("POST", "/api/v1/certificates/issue", token, json=payload)
-    assert response.status_code == 200, response.text
-    return key, response.json()
-
-
-def chain_of(server: Server) -> Tuple[Certificate, list]:
-    with server.service.db.session() as session:
-        return server.service.ca.root(session), list(server.service.ca.issuing_certificates(session).values())
-
 
 # -- accounts and login ------------------------------------------------------------------------
 
@@ -73,7 +58,7 @@ def test_registration_approval_mail_and_pending_refusal(server: Server) -> None:
         json={"username": "lisi", "applicant_name": "李四", "captcha_id": captcha_id, "captcha_answer": CAPTCHA},
     )
     assert refused.status_code == 403 and refused.json()["error"] == "account_pending"
-    server.service.approve("lisi")
+    server.service.accounts.approve("lisi")
     mail = server.smtp.inbox.wait_for("lisi@example.com", "账号审核通过")
     assert "证书签发" in server.smtp.inbox.body(mail)
     duplicate = server.api(
@@ -156,11 +141,15 @@ def test_issue_dual_certificates(server: Server) -> None:
     verify_chain(sign, [root], issuing)
     verify_chain(enc, [root], issuing)
     assert sign.public_key == key.public_key
-    assert (
-        sign.subject_text
-        == "CN=某某商标代理有限公司, OU=代理机构, O=某某商标代理有限公司, C=CN, serialNumber=91350100M000100Y43"
-        or ("CN=某某商标代理有限公司" in sign.subject_text and "91350100M000100Y43" in sign.subject_text)
-    )
+    # GM/T 0015 style: the applicant's name as CN and (an organisation) O, its type as OU, its code as serialNumber
+    assert dict(sign.subject.native) == {
+        "country_name": "CN",
+        "organization_name": "某某商标代理有限公司",
+        "organizational_unit_name": "法人",  # the account's type (new_user registers a legal person)
+        "common_name": "某某商标代理有限公司",
+        "serial_number": "91350100M000100Y43",
+    }
+    assert enc.subject.native == sign.subject.native
     assert sign.key_usage == frozenset({"digital_signature", "non_repudiation"})
     assert "key_encipherment" in (enc.key_usage or ())
     assert 5 * 365 - 2 <= sign.days_left() <= 5 * 365
@@ -172,6 +161,18 @@ def test_issue_dual_certificates(server: Server) -> None:
     with server.service.db.session() as session:  # the KMC kept the key, sealed
         escrow = session.scalar(select(models.EscrowedKey))
         assert escrow is not None and opened.to_raw() not in escrow.sealed_key
+
+
+def test_subject_of_a_natural_person(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user)
+    sign = Certificate.from_der(unb64(body["sign_certificate"]))
+    assert dict(sign.subject.native) == {
+        "country_name": "CN",
+        "organizational_unit_name": "自然人",
+        "common_name": "张三",
+        "serial_number": "11010519491231002X",
+    }
 
 
 def test_second_issue_and_bad_csr_are_refused(server: Server) -> None:
@@ -255,13 +256,13 @@ def test_name_change_after_approval(server: Server) -> None:
     assert requested.status_code == 200 and requested.json()["pending_name"] == "某某知识产权代理有限公司"
     not_yet = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(SM2PrivateKey.generate())})
     assert not_yet.status_code == 409  # not approved yet, and not near expiry
-    server.service.approve_name_change(user["username"])
+    server.service.accounts.approve_name_change(user["username"])
     server.smtp.inbox.wait_for(user["email"], "名称变更审核通过")
     updated = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(SM2PrivateKey.generate())})
     assert updated.status_code == 200, updated.text
     cert = Certificate.from_der(unb64(updated.json()["sign_certificate"]))
     assert cert.common_name == "某某知识产权代理有限公司"
-    assert server.service.show(user["username"])["applicant_name"] == "某某知识产权代理有限公司"
+    assert server.service.accounts.show(user["username"]).applicant_name == "某某知识产权代理有限公司"
 
 
 def test_exchange_moves_to_the_new_ca(server: Server) -> None:
@@ -272,9 +273,8 @@ def test_exchange_moves_to_the_new_ca(server: Server) -> None:
         "POST", "/api/v1/certificates/exchange", token, json={"csr": csr_for(SM2PrivateKey.generate())}
     )
     assert not_flagged.status_code == 409 and not_flagged.json()["error"] == "exchange_not_required"
-    with server.service.db.session() as session:
-        assert server.service.ca.rotate(session) == 2
-    server.service.set_flags(user["username"], exchange_required=True)
+    assert server.service.authority.rotate() == 2
+    server.service.accounts.set_flags(user["username"], exchange_required=True)
     token = account_login(server, user)
     blocked = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr_for(SM2PrivateKey.generate())})
     assert blocked.status_code == 409 and blocked.json()["error"] == "exchange_required"
@@ -303,121 +303,6 @@ def test_revoke_updates_crl_and_allows_reissue(server: Server) -> None:
     crl.verify_signature(issuing[0].public_key)
     assert server.api("GET", "/api/v1/me", token).status_code == 401  # its sessions ended with it
     issue(server, user)  # a holder without a valid certificate is never stuck
-
-
-# -- unlock ------------------------------------------------------------------------------------
-
-
-def unlock_code(server: Server, email: str) -> str:
-    message = server.smtp.inbox.wait_for(email, "解锁码")
-    match = re.search(r"解锁码：(\d{8})", server.smtp.inbox.body(message))
-    assert match is not None
-    return match.group(1)
-
-
-def test_unlock_with_mailed_code(server: Server) -> None:
-    user = new_user(server)
-    _key, body = issue(server, user)
-    cert = body["sign_certificate"]
-    request = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
-    assert request["email"].startswith(user["username"][0]) and request["holder"] == "张三（签名证书）"
-    code = unlock_code(server, user["email"])
-    wrong = server.api(
-        "POST",
-        "/api/v1/unlock/complete",
-        json={"unlock_id": request["unlock_id"], "certificate": cert, "code": "00000000"},
-    )
-    assert wrong.status_code == 400 and wrong.json()["message"] == "解锁码错误，还可以尝试4次"
-    other_user = new_user(server)
-    _k2, other = issue(server, other_user)
-    bound = server.api(
-        "POST",
-        "/api/v1/unlock/complete",
-        json={"unlock_id": request["unlock_id"], "certificate": other["sign_certificate"], "code": code},
-    )
-    assert bound.status_code == 400  # the code belongs to one container only
-    ok = server.api(
-        "POST", "/api/v1/unlock/complete", json={"unlock_id": request["unlock_id"], "certificate": cert, "code": code}
-    )
-    assert ok.status_code == 200 and ok.json() == {"admin_credential": ADMIN}
-    reused = server.api(
-        "POST", "/api/v1/unlock/complete", json={"unlock_id": request["unlock_id"], "certificate": cert, "code": code}
-    )
-    assert reused.status_code == 400 and reused.json()["error"] == "unlock_code_invalid"
-    with server.service.db.session() as session:
-        log = " ".join(e.detail for e in session.scalars(select(models.AuditEvent)))
-        events = {e.event for e in session.scalars(select(models.AuditEvent))}
-    assert code not in log and ADMIN not in log
-    assert {"unlock_code_sent", "unlock_code_wrong", "unlock_released"} <= events
-
-
-def test_unlock_code_exhausted_and_expired(server: Server) -> None:
-    user = new_user(server)
-    _key, body = issue(server, user)
-    cert = body["sign_certificate"]
-    first = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
-    code = unlock_code(server, user["email"])
-    for _ in range(5):
-        last = server.api(
-            "POST",
-            "/api/v1/unlock/complete",
-            json={"unlock_id": first["unlock_id"], "certificate": cert, "code": "12345678"},
-        )
-    assert last.json()["error"] == "unlock_code_exhausted"
-    late = server.api(
-        "POST", "/api/v1/unlock/complete", json={"unlock_id": first["unlock_id"], "certificate": cert, "code": code}
-    )
-    assert late.status_code == 400  # even the right code is dead now
-    second = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
-    with server.service.db.session() as session:
-        session.execute(
-            update(models.OneTimeSecret)
-            .where(models.OneTimeSecret.id == second["unlock_id"])
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
-    expired = server.api(
-        "POST",
-        "/api/v1/unlock/complete",
-        json={"unlock_id": second["unlock_id"], "certificate": cert, "code": "12345678"},
-    )
-    assert expired.json()["error"] == "unlock_code_expired"
-    third = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
-    assert third.status_code == 200
-    fourth = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
-    assert fourth.status_code == 429  # three codes an hour per certificate
-
-
-def test_unlock_needs_escrow_and_our_certificate(server: Server) -> None:
-    user = new_user(server)
-    _key, body = issue(server, user, admin="")
-    response = server.api("POST", "/api/v1/unlock/request", json={"certificate": body["sign_certificate"]})
-    assert response.status_code == 409 and response.json()["error"] == "no_admin_credential"
-    from tests.pki import make_pki
-
-    foreign = server.api("POST", "/api/v1/unlock/request", json={"certificate": b64(make_pki().leaf.to_der())})
-    assert foreign.status_code == 404 and foreign.json()["error"] == "certificate_unknown"
-
-
-# -- recovery without traps --------------------------------------------------------------------
-
-
-def test_email_and_password_by_certificate_login(server: Server) -> None:
-    user = new_user(server)
-    key, body = issue(server, user)
-    account_token = account_login(server, user)
-    refused = server.api("PUT", "/api/v1/account/email", account_token, json={"email": "new@example.com"})
-    assert refused.status_code == 403 and "证书登录" in refused.json()["message"]
-    token = certificate_login(server, key, unb64(body["sign_certificate"]))
-    changed = server.api("PUT", "/api/v1/account/email", token, json={"email": "new@example.com"})
-    assert changed.status_code == 200 and changed.json()["email"] == "n***w@example.com"
-    server.smtp.inbox.wait_for(user["email"], "注册邮箱已变更")  # the old address is told too
-    server.smtp.inbox.wait_for("new@example.com", "注册邮箱已变更")
-    assert server.api("PUT", "/api/v1/account/password", token, json={"password": "短"}).status_code == 422
-    assert (
-        server.api("PUT", "/api/v1/account/password", token, json={"password": "a good passphrase"}).status_code == 204
-    )
-    assert server.service.verify_password(user["username"], "a good passphrase")
-    assert not server.service.verify_password(user["username"], "wrong passphrase")
 
 
 def test_openapi_is_served(server: Server) -> None:
@@ -494,3 +379,21 @@ def test_database_errors_carry_no_statement_values(server: Server) -> None:
     with pytest.raises(DBAPIError) as failure, server.service.db.engine.connect() as connection:
         connection.execute(text("SELECT * FROM no_such_table WHERE token_hash = :value"), {"value": secret})
     assert secret not in str(failure.value) and "no_such_table" in str(failure.value)
+
+
+@pytest.mark.parametrize(("cache_s", "generation"), [(0, 2), (3600, 1)])
+def test_a_rotation_by_another_process_is_used_within_the_ca_cache_time(
+    make_server: ServerFactory, cache_s: float, generation: int
+) -> None:
+    """The active issuing CA is cached for ``ca_cache_s`` seconds: a rotation by another process (the operator's
+    `ca rotate`, another host) is used within that time; 0 reads it for every issuance."""
+    server = make_server(ca_cache_s=cache_s)
+    issue(server, new_user(server))  # the service has read the active issuing CA (G1)
+    operator = build_service(server.service.config)  # another process on the same data and database
+    try:
+        assert operator.authority.rotate() == 2
+    finally:
+        operator.close()
+    _key, body = issue(server, new_user(server))
+    issuer = Certificate.from_der(unb64(body["sign_certificate"])).issuer_text
+    assert f"Issuing CA G{generation}," in issuer

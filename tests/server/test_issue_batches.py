@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, List, Sequence
+from dataclasses import dataclass
+from typing import Any, Dict, List, Sequence, cast
 
 import pytest
 from sqlalchemy import create_engine, func, select, update
@@ -13,7 +14,8 @@ from gm.x509 import Certificate
 from server import models
 from server.batcher import Batcher
 from server.errors import ServiceError
-from server.service import IssueRequest, IssueResult, IssuingService
+from server.issuance.first import Issuance
+from server.issuance.pairs import IssueRequest, IssueResult, NewPair, PairMaker
 from tests.server.conftest import Server, account_login, certificate_login, csr_for, new_user, unb64
 
 ADMIN = "escrowed-admin-secret-0123456789abcdef"
@@ -105,91 +107,125 @@ def _error(outcome: Any) -> str:
     return outcome.code
 
 
-def test_a_batch_answers_every_request_as_it_would_be_answered_alone(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    svc = server.service
-    alice, bob, carol, dave = (new_user(server) for _ in range(4))
-    # carol already holds a pair, and has a certificate session with it
-    carol_key = SM2PrivateKey.generate()
-    carol_token = account_login(server, carol)
-    carol_pair = svc.issue(carol_token, unb64(csr_for(carol_key)), ADMIN)
-    carol_cert_token = certificate_login(server, carol_key, carol_pair.sign_certificate)
+@dataclass
+class MixedBatch:
+    """Two plain first issuances (alice, bob) and five requests that are not: alice again in the same batch (a
+    retry), carol who holds a pair, an unknown session, a CSR that is not one, carol's certificate session."""
 
-    alice_key, bob_key = SM2PrivateKey.generate(), SM2PrivateKey.generate()
-    alice_token, bob_token, dave_token = (account_login(server, user) for user in (alice, bob, dave))
+    requests: List[IssueRequest]
+    keys: Dict[str, SM2PrivateKey]
+    users: Dict[str, Dict[str, str]]
+
+
+def mixed_batch(server: Server) -> MixedBatch:
+    issuance = server.service.issuance
+    users = {name: new_user(server) for name in ("alice", "bob", "carol", "dave")}
+    keys = {name: SM2PrivateKey.generate() for name in ("alice", "bob", "carol")}
+    carol_token = account_login(server, users["carol"])
+    carol_pair = issuance.issue(carol_token, unb64(csr_for(keys["carol"])), ADMIN)
+    carol_cert_token = certificate_login(server, keys["carol"], carol_pair.sign_certificate)
+    alice_token, bob_token, dave_token = (account_login(server, users[name]) for name in ("alice", "bob", "dave"))
     requests = [
-        _request(alice_token, alice_key),
-        _request(bob_token, bob_key),
-        _request(alice_token, alice_key),  # a second request for alice in the same batch: a retry
-        _request(carol_token, SM2PrivateKey.generate()),  # carol may not issue again
+        _request(alice_token, keys["alice"]),
+        _request(bob_token, keys["bob"]),
+        _request(alice_token, keys["alice"]),
+        _request(carol_token, SM2PrivateKey.generate()),
         _request("not-a-session", SM2PrivateKey.generate()),
         _request(dave_token, SM2PrivateKey.generate(), csr="bm90IGEgQ1NS"),
-        _request(carol_cert_token, SM2PrivateKey.generate()),  # a certificate session cannot issue
+        _request(carol_cert_token, SM2PrivateKey.generate()),
     ]
-    alone: List[int] = []
-    issue_one = svc._issue_one
+    return MixedBatch(requests, keys, users)
 
-    def one_by_one(request: IssueRequest) -> IssueResult:
-        alone.append(next(i for i, r in enumerate(requests) if r is request))
-        return issue_one(request)
 
-    monkeypatch.setattr(svc, "_issue_one", one_by_one)
+def count(server: Server, query: Any) -> Any:
+    with server.service.db.session() as session:
+        return session.scalar(query)
 
-    outcomes = svc._issue_batch(requests)
 
-    assert alone == [2, 3, 4, 5, 6]  # alice's and bob's first issuances were made in the batch
+ISSUED_EVENTS = (
+    select(func.count()).select_from(models.AuditEvent).where(models.AuditEvent.event == "certificate_issued")
+)
+
+
+def test_a_batch_answers_every_request_as_it_would_be_answered_alone(server: Server) -> None:
+    batch = mixed_batch(server)
+
+    outcomes = server.service.issuance.issue_batch(batch.requests)
+
     alice_pair, bob_pair, alice_again = outcomes[:3]
     assert isinstance(alice_pair, IssueResult) and isinstance(bob_pair, IssueResult)
     assert isinstance(alice_again, IssueResult) and alice_again.sign_certificate == alice_pair.sign_certificate
-    for pair, key, user in ((alice_pair, alice_key, alice), (bob_pair, bob_key, bob)):
+    for pair, name in ((alice_pair, "alice"), (bob_pair, "bob")):
         cert = Certificate.from_der(pair.sign_certificate)
-        assert cert.public_key == key.public_key and cert.common_name == user["applicant_name"]
-        server.smtp.inbox.wait_for(user["email"], "签发成功")
+        assert cert.public_key == batch.keys[name].public_key
+        assert cert.common_name == batch.users[name]["applicant_name"]
+        server.smtp.inbox.wait_for(batch.users[name]["email"], "签发成功")
     assert [_error(o) for o in outcomes[3:]] == [
         "issue_not_allowed",
         "session_invalid",
         "csr_invalid",
         "account_login_required",
     ]
-    with svc.db.session() as session:
+    with server.service.db.session() as session:
         by_account = dict(
             session.execute(
                 select(models.Certificate.account_id, func.count()).group_by(models.Certificate.account_id)
             ).all()
         )
-        issued = session.scalar(
-            select(func.count()).select_from(models.AuditEvent).where(models.AuditEvent.event == "certificate_issued")
-        )
         admins = session.scalar(select(func.count()).select_from(models.AdminCredential))
-    assert sorted(by_account.values()) == [2, 2, 2] and issued == 3 and admins == 3
+    assert sorted(by_account.values()) == [2, 2, 2] and count(server, ISSUED_EVENTS) == 3 and admins == 3
+
+
+def test_only_plain_first_issuances_are_made_together(server: Server) -> None:
+    """The shared transaction takes alice's and bob's first requests; the others are left to be answered alone."""
+    batch = mixed_batch(server)
+
+    together = server.service.issuance.issue_together(batch.requests)
+
+    assert sorted(together) == [0, 1]
+    for index, name in ((0, "alice"), (1, "bob")):
+        assert Certificate.from_der(together[index].sign_certificate).public_key == batch.keys[name].public_key
+    assert count(server, select(func.count()).select_from(models.Certificate)) == 6  # carol's pair, then these
+    assert count(server, ISSUED_EVENTS) == 3
+
+
+class ClaimedMeanwhile:
+    """The service's pair maker; while it makes the batch's first pair, "another worker" (another connection
+    that commits at once) uses ``username``'s right to issue."""
+
+    def __init__(self, pairs: PairMaker, url: str, username: str) -> None:
+        self.pairs, self.username, self.done = pairs, username, False
+        self.other_process = create_engine(url)
+
+    def make(self, *args: Any, **kwargs: Any) -> NewPair:
+        if not self.done:
+            self.done = True
+            with self.other_process.begin() as connection:
+                connection.execute(
+                    update(models.Account).where(models.Account.username == self.username).values(may_issue=False)
+                )
+            self.other_process.dispose()
+        return self.pairs.make(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pairs, name)
 
 
 # PostgreSQL locks the accounts of a batch: no other process can claim one meanwhile.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_batch_whose_claim_another_process_won_is_retried_one_by_one(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_batch_whose_claim_another_process_won_is_retried_one_by_one(server: Server) -> None:
     """SQLite takes no row lock on read: another worker may issue to an account of the batch meanwhile."""
     svc = server.service
     erin, frank = new_user(server), new_user(server)
     erin_token, frank_token = account_login(server, erin), account_login(server, frank)
-    other_process = create_engine(svc.db.url)
-    new_pair = svc._new_pair
-
-    def meanwhile(*args: Any, **kwargs: Any) -> Any:
-        with other_process.begin() as connection:  # "another worker" used erin's right to issue
-            connection.execute(
-                update(models.Account).where(models.Account.username == erin["username"]).values(may_issue=False)
-            )
-        monkeypatch.setattr(svc, "_new_pair", new_pair)
-        return new_pair(*args, **kwargs)
-
-    monkeypatch.setattr(svc, "_new_pair", meanwhile)
+    meanwhile = ClaimedMeanwhile(svc.issuance.pairs, svc.db.url, erin["username"])
+    issuance = Issuance(svc.db, cast(PairMaker, meanwhile), svc.issuance.outbox)
     frank_key = SM2PrivateKey.generate()
-    outcomes = svc._issue_batch([_request(erin_token, SM2PrivateKey.generate()), _request(frank_token, frank_key)])
-    other_process.dispose()
+    requests = [_request(erin_token, SM2PrivateKey.generate()), _request(frank_token, frank_key)]
 
+    outcomes = issuance.issue_batch(requests)
+
+    assert meanwhile.done
     assert _error(outcomes[0]) == "issue_not_allowed"
     assert isinstance(outcomes[1], IssueResult)
     assert Certificate.from_der(outcomes[1].sign_certificate).public_key == frank_key.public_key
@@ -199,10 +235,11 @@ def test_a_batch_whose_claim_another_process_won_is_retried_one_by_one(
 
 
 def test_close_answers_the_issuances_under_way(server: Server) -> None:
-    svc: IssuingService = server.service
+    svc = server.service
     users = [new_user(server) for _ in range(3)]
     futures = [
-        svc.issue_later(account_login(server, user), unb64(csr_for(SM2PrivateKey.generate())), None) for user in users
+        svc.issuance.issue_later(account_login(server, user), unb64(csr_for(SM2PrivateKey.generate())), None)
+        for user in users
     ]
     svc.close()
     assert all(isinstance(f.result(0), IssueResult) for f in futures)

@@ -18,8 +18,7 @@ import pytest
 from gm.x509 import Certificate
 from tests.integration.test_openssl_interop import DISTID, ossl, write
 from tests.peers import free_port
-from tests.server.conftest import Server, certificate_login, new_user, unb64
-from tests.server.test_api_flows import issue
+from tests.server.conftest import Server, certificate_login, chain_of, issue, new_user, unb64
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +26,7 @@ pytestmark = pytest.mark.integration
 def test_issued_certificates_and_crl_pass_openssl(server: Server, tmp_path: Path, openssl_bin: str) -> None:
     user = new_user(server, kind="legal")
     key, body = issue(server, user)
-    with server.service.db.session() as session:
-        root = server.service.ca.root(session)
-        issuing = server.service.ca.issuing_certificates(session)[1]
+    root, [issuing] = chain_of(server)
     files = {
         name: write(tmp_path / f"{name}.pem", cert.to_pem())
         for name, cert in (

@@ -11,9 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from sqlalchemy import select
 
+from server import models
 from server.app import build_service, create_app
 from server.config import ServerConfig
+from server.domain import SessionKind
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,12 +27,14 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     config = ServerConfig(data_dir=data_dir)
     service = build_service(config)
     app = create_app(config, service)
-    account = service.register("fuzzed", "张三", "natural", "11010519491231002X", "fuzz@example.com")
-    service.approve("fuzzed")
+    service.accounts.register("fuzzed", "张三", "natural", "11010519491231002X", "fuzz@example.com")
+    service.accounts.approve("fuzzed")
+    with service.db.session() as session:
+        [account_id] = session.scalars(select(models.Account.id).where(models.Account.username == "fuzzed"))
 
     def new_token() -> str:  # one per request: a fuzzed POST /logout must not end the others' session
         with service.db.session() as session:
-            return service._new_session(session, account.id, "account", None)
+            return service.sessions.open(session, account_id, SessionKind.ACCOUNT)
 
     yield schemathesis.openapi.from_asgi("/openapi.json", app), new_token
     service.db.engine.dispose()

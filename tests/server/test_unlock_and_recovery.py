@@ -1,0 +1,136 @@
+"""证书解锁 by a mailed code, and recovery without traps (email and password by certificate login), on SQLite and
+PostgreSQL with mail via real SMTP."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from server import models
+from tests.server.conftest import (
+    ADMIN,
+    Server,
+    ServerFactory,
+    account_login,
+    b64,
+    certificate_login,
+    issue,
+    new_user,
+    unb64,
+)
+
+# -- unlock ------------------------------------------------------------------------------------
+
+
+def unlock_code(server: Server, email: str) -> str:
+    message = server.smtp.inbox.wait_for(email, "解锁码")
+    match = re.search(r"解锁码：(\d{8})", server.smtp.inbox.body(message))
+    assert match is not None
+    return match.group(1)
+
+
+def test_unlock_with_mailed_code(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user)
+    cert = body["sign_certificate"]
+    request = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
+    assert request["email"].startswith(user["username"][0]) and request["holder"] == "张三（签名证书）"
+    code = unlock_code(server, user["email"])
+    wrong = server.api(
+        "POST",
+        "/api/v1/unlock/complete",
+        json={"unlock_id": request["unlock_id"], "certificate": cert, "code": "00000000"},
+    )
+    assert wrong.status_code == 400 and wrong.json()["message"] == "解锁码错误，还可以尝试4次"
+    other_user = new_user(server)
+    _k2, other = issue(server, other_user)
+    bound = server.api(
+        "POST",
+        "/api/v1/unlock/complete",
+        json={"unlock_id": request["unlock_id"], "certificate": other["sign_certificate"], "code": code},
+    )
+    assert bound.status_code == 400  # the code belongs to one container only
+    ok = server.api(
+        "POST", "/api/v1/unlock/complete", json={"unlock_id": request["unlock_id"], "certificate": cert, "code": code}
+    )
+    assert ok.status_code == 200 and ok.json() == {"admin_credential": ADMIN}
+    reused = server.api(
+        "POST", "/api/v1/unlock/complete", json={"unlock_id": request["unlock_id"], "certificate": cert, "code": code}
+    )
+    assert reused.status_code == 400 and reused.json()["error"] == "unlock_code_invalid"
+    with server.service.db.session() as session:
+        log = " ".join(e.detail for e in session.scalars(select(models.AuditEvent)))
+        events = {e.event for e in session.scalars(select(models.AuditEvent))}
+    assert code not in log and ADMIN not in log
+    assert {"unlock_code_sent", "unlock_code_wrong", "unlock_released"} <= events
+
+
+def complete_unlock(server: Server, unlock_id: str, cert: str, code: str) -> Any:
+    return server.api(
+        "POST", "/api/v1/unlock/complete", json={"unlock_id": unlock_id, "certificate": cert, "code": code}
+    )
+
+
+def test_unlock_code_exhausted_and_three_codes_an_hour(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user)
+    cert = body["sign_certificate"]
+    first = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
+    code = unlock_code(server, user["email"])
+    for _ in range(5):
+        last = complete_unlock(server, first["unlock_id"], cert, "12345678")
+    assert last.json()["error"] == "unlock_code_exhausted"
+    late = complete_unlock(server, first["unlock_id"], cert, code)
+    assert late.status_code == 400  # even the right code is dead now
+    for _ in range(2):
+        assert server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).status_code == 200
+    fourth = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
+    assert fourth.status_code == 429  # three codes an hour per certificate
+
+
+def test_expired_unlock_code(make_server: ServerFactory) -> None:
+    server = make_server(unlock_code_ttl_s=0)
+    user = new_user(server)
+    _key, body = issue(server, user)
+    cert = body["sign_certificate"]
+    request = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert}).json()
+    code = unlock_code(server, user["email"])
+    expired = complete_unlock(server, request["unlock_id"], cert, code)
+    assert expired.status_code == 400 and expired.json()["error"] == "unlock_code_expired"
+    again = complete_unlock(server, request["unlock_id"], cert, code)
+    assert again.json()["error"] == "unlock_code_invalid"  # spent by the late attempt
+
+
+def test_unlock_needs_escrow_and_our_certificate(server: Server) -> None:
+    user = new_user(server)
+    _key, body = issue(server, user, admin="")
+    response = server.api("POST", "/api/v1/unlock/request", json={"certificate": body["sign_certificate"]})
+    assert response.status_code == 409 and response.json()["error"] == "no_admin_credential"
+    from tests.pki import make_pki
+
+    foreign = server.api("POST", "/api/v1/unlock/request", json={"certificate": b64(make_pki().leaf.to_der())})
+    assert foreign.status_code == 404 and foreign.json()["error"] == "certificate_unknown"
+
+
+# -- recovery without traps --------------------------------------------------------------------
+
+
+def test_email_and_password_by_certificate_login(server: Server) -> None:
+    user = new_user(server)
+    key, body = issue(server, user)
+    account_token = account_login(server, user)
+    refused = server.api("PUT", "/api/v1/account/email", account_token, json={"email": "new@example.com"})
+    assert refused.status_code == 403 and "证书登录" in refused.json()["message"]
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    changed = server.api("PUT", "/api/v1/account/email", token, json={"email": "new@example.com"})
+    assert changed.status_code == 200 and changed.json()["email"] == "n***w@example.com"
+    server.smtp.inbox.wait_for(user["email"], "注册邮箱已变更")  # the old address is told too
+    server.smtp.inbox.wait_for("new@example.com", "注册邮箱已变更")
+    assert server.api("PUT", "/api/v1/account/password", token, json={"password": "短"}).status_code == 422
+    assert (
+        server.api("PUT", "/api/v1/account/password", token, json={"password": "a good passphrase"}).status_code == 204
+    )
+    assert server.service.recovery.verify_password(user["username"], "a good passphrase")
+    assert not server.service.recovery.verify_password(user["username"], "wrong passphrase")
