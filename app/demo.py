@@ -46,10 +46,24 @@ def _free_port(preferred: int = 8470) -> int:
     raise DemoError("没有可用的本地端口")
 
 
+def _frozen_server() -> Path:
+    return Path(sys.executable).with_name("certassist-server.exe" if sys.platform == "win32" else "certassist-server")
+
+
+def unavailable_reason() -> Optional[str]:
+    """Why ``--demo`` cannot run here, or None: a frozen client build without the service executable."""
+    if not getattr(sys, "frozen", False) or _frozen_server().exists():
+        return None
+    return (
+        "--demo needs the embedded issuing service, which this installed package does not include; "
+        "run the demo from a source checkout (./run.sh --demo)"
+    )
+
+
 def _server_command(data_dir: Path, port: int) -> List[str]:
     if getattr(sys, "frozen", False):  # a frozen build ships the server as its own executable
         return [
-            str(Path(sys.executable).with_name("certassist-server")),
+            str(_frozen_server()),
             "--data-dir",
             str(data_dir),
             "--port",

@@ -7,6 +7,8 @@ Built-in profiles live in ``resources/token_profiles.json``; users add theirs in
 from __future__ import annotations
 
 import json
+import ntpath
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -97,7 +99,8 @@ class TokenProfile:
     mechanisms: Dict[str, int] = field(default_factory=dict)  # other vendor mechanisms, e.g. "sm3", "sm4_ecb"
 
     def module_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
-        return self.modules.get(_os_key(platform or sys.platform), ())
+        os_key = _os_key(platform or sys.platform)
+        return tuple(expand_module_path(p, os_key) for p in self.modules.get(os_key, ()))
 
     def matches_manufacturer(self, manufacturer: str) -> bool:
         low = manufacturer.lower()
@@ -105,6 +108,15 @@ class TokenProfile:
 
     def matches_atr(self, atr: bytes) -> bool:
         return any(p.matches(atr) for p in self.atrs)
+
+
+def expand_module_path(path: str, os_key: str) -> str:
+    """Environment variables (Windows: ``%SystemRoot%``, ``%ProgramFiles%``); on Windows a bare DLL name
+    is looked up in System32, where vendor installers put their PKCS#11 modules."""
+    path = os.path.expandvars(path)
+    if os_key == "windows" and not ntpath.isabs(path) and ntpath.basename(path) == path:
+        path = ntpath.join(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32", path)
+    return path
 
 
 def _os_key(platform: str) -> str:

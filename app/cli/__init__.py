@@ -15,6 +15,8 @@ import click  # noqa: E402
 from app.cli.crypto import crypto  # noqa: E402
 from app.cli.errors import ExitCode, run_guarded  # noqa: E402
 from app.cli.token import diag, token  # noqa: E402
+from app.demo import unavailable_reason  # noqa: E402
+from app.platform.console import protect_console  # noqa: E402
 
 __all__ = ["ExitCode", "cli", "main"]
 
@@ -24,6 +26,7 @@ __all__ = ["ExitCode", "cli", "main"]
 @click.option(
     "--demo",
     is_flag=True,
+    hidden=unavailable_reason() is not None,  # an installed client package has no service to embed
     help="Start the tray with an embedded issuing service on loopback and a ready demo account "
     "(username demo, applicant 演示用户); mail such as unlock codes is written to its outbox folder.",
 )
@@ -33,8 +36,14 @@ __all__ = ["ExitCode", "cli", "main"]
     default=None,
     help="Data folder of the demo service and its soft keystores (default: the per-user data folder).",
 )
+@click.option(
+    "--autostart",
+    is_flag=True,
+    help="Start the tray as at login: only when 开机自动启动 (设置 → 通用设置) is on for this user, "
+    "and quietly when it already runs. The Windows Run entry uses it.",
+)
 @click.pass_context
-def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path]) -> None:
+def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path], autostart: bool) -> None:
     """CertAssist (证书助手): SM2 dual certificates on soft keystores and USB keys.
 
     Without a command it starts the tray application (a second start brings up the first one).
@@ -42,13 +51,21 @@ def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path]) -> None:
     reads and writes.
     """
     if ctx.invoked_subcommand is not None:
-        if demo or demo_dir:
-            raise click.UsageError("--demo and --demo-dir start the tray; use them without a command")
+        if demo or demo_dir or autostart:
+            raise click.UsageError("--demo, --demo-dir and --autostart start the tray; use them without a command")
         return
+    if demo and unavailable_reason():
+        click.echo(f"certassist: {unavailable_reason()}", err=True)
+        sys.exit(ExitCode.UNAVAILABLE)
+    if autostart:
+        from app.autostart import wanted_at_login
+
+        if not wanted_at_login():
+            return  # 开机自动启动 is off for this user
     from app.ui.main import NoDisplay, run_tray
 
     try:
-        code = run_tray(demo=demo, demo_dir=demo_dir)
+        code = run_tray(demo=demo, demo_dir=demo_dir, autostart=autostart)
     except NoDisplay as exc:
         click.echo(f"certassist: {exc}", err=True)
         sys.exit(ExitCode.UNAVAILABLE)
@@ -61,4 +78,5 @@ cli.add_command(diag)
 
 
 def main(argv: Optional[List[str]] = None) -> Any:
+    protect_console()
     return run_guarded(cli, sys.argv[1:] if argv is None else argv)

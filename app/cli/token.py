@@ -10,6 +10,7 @@ import click
 
 from app.cli.errors import ExitCode
 from app.diagnostics import build_report, device_report
+from app.platform.console import json_ascii
 from app.settings import Settings
 from drivers.base import Backend, check_new_pin
 from drivers.registry import default_backends, discover, select_device
@@ -33,7 +34,7 @@ def _backends(pkcs11_modules: Sequence[str]) -> List[Backend]:
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+    click.echo(json.dumps(data, ensure_ascii=json_ascii(), indent=2) if as_json else text)
 
 
 def _read_secrets(count: int, from_stdin: bool, prompts: Sequence[Tuple[str, bool]]) -> List[str]:
