@@ -18,7 +18,11 @@ from installer.winbuild.cache import Hasher, build_lock, cache_root, prune, publ
 
 REPO = Path(__file__).resolve().parents[2]
 STANDINS = REPO / "installer" / "wine-standins"
-STANDIN_DLLS = ("bcryptprimitives.dll", "icuuc.dll")  # Windows 10 system DLLs: never in a bundle or MSI
+# Windows 10 system DLLs (or functions) Wine 8 lacks: in build and test prefixes only, never in a bundle or MSI
+STANDIN_DLLS = ("bcryptprimitives.dll", "icuuc.dll", "mscms.dll")
+# Wine has its own mscms.dll without WcsCreateIccProfile: only our executables load the stand-in instead
+NATIVE_FOR_OUR_EXECUTABLES = ("mscms",)
+OUR_EXECUTABLES = ("certassist.exe", "certassist-tray.exe")
 TOOLS = {
     "wine": "wine",
     "wineserver": "wine",
@@ -176,7 +180,7 @@ def template() -> Path:
 
 
 def _template() -> Path:
-    key = Hasher("wine-template-2").text(wine_version()).tree(STANDINS).hexdigest()
+    key = Hasher("wine-template-3").text(wine_version()).tree(STANDINS).hexdigest()
     parent = cache_root() / "wine"
     final = parent / f"template-{key}"
     if (final / "system.reg").exists():
@@ -193,6 +197,13 @@ def _template() -> Path:
         for dll in build_standins(staging):
             shutil.copy2(dll, prefix.drive_c / "windows" / "system32" / dll.name)
             dll.unlink()
+        for exe in OUR_EXECUTABLES:
+            for dll_name in NATIVE_FOR_OUR_EXECUTABLES:
+                key = rf"HKCU\Software\Wine\AppDefaults\{exe}\DllOverrides"
+                result = prefix.run(["reg", "add", key, "/v", dll_name, "/d", "native", "/f"], timeout=120)
+                if result.returncode != 0:
+                    raise RuntimeError(f"wine reg add {key} failed: {result.stdout!r}")
+        prefix.kill()
         shutil.rmtree(staging / "home")
         # the prefix's own files live at the top of the cache entry
         for item in (staging / "prefix").iterdir():
