@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, Dict, Optional, cast
 import click
 from asn1crypto import pem
 
+from app.platform.console import json_ascii
 from gm.errors import EncodingError, GMError
 from gm.sm2 import (
     DEFAULT_SIGNER_ID,
@@ -348,7 +349,7 @@ def inspect(source: str, issuer_path: Optional[str], as_json: bool) -> None:
     issuer = Certificate.load(_read(issuer_path)) if issuer_path else None
     info = describe_file(_read(source), issuer)
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(info, ensure_ascii=json_ascii(), indent=2))  # exact on any code page
         return
     width = max(len(k) for k in info)
     for name, value in info.items():

@@ -97,13 +97,21 @@ class WinePrefix:
 
         The first Windows program of a session starts them and they inherit its stdout; a captured run
         would then wait for them until the wineserver exits. Started from /dev/null they hold nothing, and
-        each later program returns as soon as it ends. wineboot also runs the Run keys here (autostart).
+        each later program returns as soon as it ends. (A session start runs no Run entries; a login does:
+        ``wine wineboot`` without options, see tests/windows.)
         """
         if self.session:
             return
-        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(["wineserver", "-p"], env=self.env(), timeout=60, check=True, **quiet)  # type: ignore[call-overload]
-        subprocess.run(["wine", "cmd", "/c", "exit"], env=self.env(), timeout=300, check=True, **quiet)  # type: ignore[call-overload]
+        for command, timeout in ((["wineserver", "-p"], 60), (["wine", "cmd", "/c", "exit"], 300)):
+            subprocess.run(
+                command,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=timeout,
+                check=True,
+            )
         self.session = True
 
     def run(

@@ -7,10 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from app.platform import console
+from gm.sm2 import SM2PrivateKey
+from gm.x509 import build_certificate
 from tests.conftest import REPO
 
 
@@ -46,3 +50,26 @@ def test_cli_help_and_json_on_a_windows_code_page(encoding: str) -> None:
     )
     assert listed.returncode in (0, 3), listed.stderr.decode(encoding, "replace")
     assert "devices" in json.loads(listed.stdout.decode(encoding))
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "cp936"])
+def test_certificate_json_is_exact_on_any_code_page(tmp_path: Path, encoding: str) -> None:
+    """``crypto inspect --json`` of a subject neither code page holds whole (escapes stay valid JSON)."""
+    key = SM2PrivateKey.generate()
+    subject = {"common_name": "Straße 证书助手", "organization_name": "测试"}
+    cert = tmp_path / "cert.pem"
+    until = datetime.now(timezone.utc) + timedelta(days=30)
+    cert.write_bytes(
+        build_certificate(subject=subject, public_key=key.public_key, issuer_key=key, not_after=until).to_pem()
+    )
+    env = dict(os.environ, PYTHONIOENCODING=encoding)
+    shown = subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", "crypto", "inspect", "--json", str(cert)],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Straße 证书助手" in json.dumps(json.loads(shown.stdout.decode(encoding)), ensure_ascii=False)
