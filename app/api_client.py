@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 import ssl
 import threading
-from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional
 
 import httpx
 
-from gm.envelope import EnvelopedKey
-from gm.x509 import Certificate
+from app.contract import (
+    Captcha,
+    Challenge,
+    IssuedPair,
+    RevocationReason,
+    Revoked,
+    SessionInfo,
+    UnlockTicket,
+    b64encode,
+)
+
+__all__ = ["ApiError", "IssuedPair", "IssuingClient", "ProxyUnavailable", "ServiceUnavailable"]
 
 PROXY_HINT = "请检查网络连接；如需通过代理上网，请在「设置 → 代理服务」中配置代理后重试"
 
@@ -24,6 +32,14 @@ class ServiceUnavailable(Exception):
         self.url = url
 
 
+class ProxyUnavailable(ServiceUnavailable):
+    """The configured proxy server does not answer (the service itself was never reached)."""
+
+    def __init__(self, url: str, proxy: str) -> None:
+        super().__init__(url, f"代理服务器 {proxy} 没有响应")
+        self.proxy = proxy
+
+
 class ApiError(Exception):
     """The service refused: ``code`` is stable, ``message`` is the service's Chinese explanation."""
 
@@ -32,14 +48,6 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
-
-
-@dataclass(frozen=True)
-class IssuedPair:
-    sign: Certificate
-    encryption: Certificate
-    envelope: EnvelopedKey
-    chain_pem: bytes
 
 
 _tls_lock = threading.Lock()
@@ -55,10 +63,6 @@ def tls_context() -> ssl.SSLContext:
         return _tls
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
 class IssuingClient:
     """One logged-in conversation with the service. ``http`` may be injected (tests, custom TLS)."""
 
@@ -69,8 +73,12 @@ class IssuingClient:
         timeout: float = 30.0,
         http: Optional[httpx.Client] = None,
         system_proxy: bool = False,
+        wait_ready: Optional[Callable[[], None]] = None,
     ) -> None:
+        """``wait_ready`` blocks (on the worker thread) until the service can answer, e.g. while the
+        demo's embedded service is still starting; it raises ServiceUnavailable if it never will."""
         self.base_url = base_url.rstrip("/")
+        self._wait_ready = wait_ready
         self._http = http
         self._http_lock = threading.Lock()
         self._proxy, self._timeout, self._trust_env = proxy, timeout, system_proxy and proxy is None
@@ -97,8 +105,16 @@ class IssuingClient:
 
     # -- transport -------------------------------------------------------------------------
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._wait_ready is not None:
+            self._wait_ready()
         try:
             return self.http.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
+            if self._proxy is not None:  # the connection that failed was the one to the proxy
+                raise ProxyUnavailable(self.base_url, _without_credentials(self._proxy)) from exc
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise ServiceUnavailable(self.base_url, "连接超时") from exc
+            raise ServiceUnavailable(self.base_url, type(exc).__name__) from exc
         except httpx.TimeoutException as exc:
             raise ServiceUnavailable(self.base_url, "连接超时") from exc
         except httpx.TransportError as exc:
@@ -131,11 +147,10 @@ class IssuingClient:
         return data.decode() if isinstance(data, bytes) else str(data)
 
     # -- login -----------------------------------------------------------------------------
-    def captcha(self) -> Tuple[str, bytes]:
-        data = self._call("POST", "/api/v1/captcha", auth=False)
-        return str(data["captcha_id"]), base64.b64decode(data["image_png"])
+    def captcha(self) -> Captcha:
+        return Captcha.parse(self._call("POST", "/api/v1/captcha", auth=False))
 
-    def login_account(self, username: str, applicant_name: str, captcha_id: str, answer: str) -> Dict[str, Any]:
+    def login_account(self, username: str, applicant_name: str, captcha_id: str, answer: str) -> SessionInfo:
         data = self._call(
             "POST",
             "/api/v1/login/account",
@@ -147,25 +162,24 @@ class IssuingClient:
             },
             auth=False,
         )
-        self.token = data["token"]
-        return dict(data)
+        self.token = str(data["token"])
+        return SessionInfo.parse(data)
 
-    def challenge(self) -> Tuple[str, bytes]:
-        data = self._call("POST", "/api/v1/login/challenge", auth=False)
-        return str(data["nonce_id"]), base64.b64decode(data["nonce"])
+    def challenge(self) -> Challenge:
+        return Challenge.parse(self._call("POST", "/api/v1/login/challenge", auth=False))
 
-    def login_certificate(self, nonce_id: str, certificate: bytes, signature: bytes) -> Dict[str, Any]:
+    def login_certificate(self, nonce_id: str, certificate: bytes, signature: bytes) -> SessionInfo:
         data = self._call(
             "POST",
             "/api/v1/login/certificate",
-            {"nonce_id": nonce_id, "certificate": _b64(certificate), "signature": _b64(signature)},
+            {"nonce_id": nonce_id, "certificate": b64encode(certificate), "signature": b64encode(signature)},
             auth=False,
         )
-        self.token = data["token"]
-        return dict(data)
+        self.token = str(data["token"])
+        return SessionInfo.parse(data)
 
-    def me(self) -> Dict[str, Any]:
-        return dict(self._call("GET", "/api/v1/me"))
+    def me(self) -> SessionInfo:
+        return SessionInfo.parse(self._call("GET", "/api/v1/me"))
 
     def logout(self) -> None:
         if self.token:
@@ -176,16 +190,10 @@ class IssuingClient:
 
     # -- lifecycle -------------------------------------------------------------------------
     def _pair(self, path: str, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:
-        body: Dict[str, Any] = {"csr": _b64(csr)}
+        body: Dict[str, Any] = {"csr": b64encode(csr)}
         if admin_credential:
             body["admin_credential"] = admin_credential
-        data = self._call("POST", path, body)
-        return IssuedPair(
-            Certificate.load(base64.b64decode(data["sign_certificate"])),
-            Certificate.load(base64.b64decode(data["encryption_certificate"])),
-            EnvelopedKey.from_der(base64.b64decode(data["enveloped_key"])),
-            data["ca_chain_pem"].encode(),
-        )
+        return IssuedPair.parse(self._call("POST", path, body))
 
     def issue(self, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:
         return self._pair("/api/v1/certificates/issue", csr, admin_credential)
@@ -196,20 +204,27 @@ class IssuingClient:
     def update(self, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:
         return self._pair("/api/v1/certificates/update", csr, admin_credential)
 
-    def revoke(self, reason: str = "cessation_of_operation") -> Dict[str, Any]:
-        return dict(self._call("POST", "/api/v1/certificates/revoke", {"reason": reason}))
+    def revoke(self, reason: RevocationReason = RevocationReason.CESSATION_OF_OPERATION) -> Revoked:
+        return Revoked.parse(self._call("POST", "/api/v1/certificates/revoke", {"reason": reason.value}))
 
-    def unlock_request(self, certificate: bytes) -> Dict[str, Any]:
-        return dict(self._call("POST", "/api/v1/unlock/request", {"certificate": _b64(certificate)}, auth=False))
+    def unlock_request(self, certificate: bytes) -> UnlockTicket:
+        data = self._call("POST", "/api/v1/unlock/request", {"certificate": b64encode(certificate)}, auth=False)
+        return UnlockTicket.parse(data)
 
     def unlock_complete(self, unlock_id: str, certificate: bytes, code: str) -> str:
         data = self._call(
             "POST",
             "/api/v1/unlock/complete",
-            {"unlock_id": unlock_id, "certificate": _b64(certificate), "code": code},
+            {"unlock_id": unlock_id, "certificate": b64encode(certificate), "code": code},
             auth=False,
         )
         return str(data["admin_credential"])
 
     def escrow_admin_credential(self, admin_credential: str) -> None:
         self._call("PUT", "/api/v1/admin-credential", {"admin_credential": admin_credential})
+
+
+def _without_credentials(proxy: str) -> str:
+    """The proxy URL as the user may see it (no user name or password)."""
+    scheme, _, rest = proxy.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}" if rest else proxy

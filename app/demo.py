@@ -8,10 +8,12 @@ is kept between runs so that certificates issued in one demo session still work 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,9 @@ DEMO_USERNAME = "demo"
 DEMO_APPLICANT = "演示用户"
 DEMO_ID_NUMBER = "11010519491231002X"  # the GB 11643 example number
 DEMO_EMAIL = "demo@example.com"
+START_TIMEOUT = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class DemoError(Exception):
@@ -34,16 +39,23 @@ def default_demo_dir() -> Path:
     return Path(platformdirs.user_data_dir("certassist", appauthor=False)) / "demo"
 
 
-def _free_port(preferred: int = 8470) -> int:
-    """The service's usual port when it is free (CRL URLs in earlier demo certificates keep working)."""
+def _reserve_port(preferred: int = 8470) -> socket.socket:
+    """A bound socket on the service's usual port when it is free (CRL URLs in earlier demo certificates
+    keep working), else on any free port; holding it keeps the port ours until the service takes it."""
     for port in (preferred, 0):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(sock.getsockname()[1])
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        return sock
     raise DemoError("没有可用的本地端口")
+
+
+def _free_port(preferred: int = 8470) -> int:
+    with _reserve_port(preferred) as sock:
+        return int(sock.getsockname()[1])
 
 
 def _frozen_server() -> Path:
@@ -125,20 +137,67 @@ def ensure_demo_account(data_dir: Path) -> None:
         raise DemoError(f"无法创建演示账号：{added.stderr.strip() or added.stdout.strip()}")
 
 
-def start_demo(data_dir: Optional[Path] = None, timeout: float = 60.0) -> DemoService:
-    """Start the service, wait until it answers, and make sure the demo account exists."""
+class StartControl:
+    """Lets another thread give up a start: the service process is spawned and ended under one lock,
+    so a process is either never spawned after ``stop`` or ended by it (never left behind)."""
+
+    def __init__(self, reservation: Optional[socket.socket] = None) -> None:
+        self._lock = threading.Lock()
+        self.stopped = False
+        self.process: Optional[subprocess.Popen] = None  # type: ignore[type-arg]
+        self.reservation = reservation  # the port, held until the service binds it
+
+    def release_port(self) -> None:
+        if self.reservation is not None:
+            self.reservation.close()
+            self.reservation = None
+
+    def spawn(self, command: List[str], log_path: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+        with self._lock:
+            self.release_port()
+            if self.stopped:
+                raise DemoError("演示模式已退出")
+            with log_path.open("ab") as log_file:
+                self.process = subprocess.Popen(  # noqa: S603
+                    command, stdout=log_file, stderr=log_file, env=dict(os.environ)
+                )
+            return self.process
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            process = self.process
+            self.release_port()
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_demo(
+    data_dir: Optional[Path] = None,
+    timeout: float = START_TIMEOUT,
+    port: Optional[int] = None,
+    control: Optional[StartControl] = None,
+) -> DemoService:
+    """Start the service, wait until it answers, and make sure the demo account exists.
+
+    ``control.stop()`` (from another thread) gives the start up and ends the service process.
+    """
+    control = control or StartControl()
     data_dir = (data_dir or default_demo_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ensure_demo_account(data_dir)  # also creates the database and the CA on the first run
-    port = _free_port()
-    log = (data_dir / "server.log").open("ab")
-    process = subprocess.Popen(  # noqa: S603
-        _server_command(data_dir, port), stdout=log, stderr=log, env=dict(os.environ)
-    )
-    log.close()
+    port = port or _free_port()
+    process = control.spawn(_server_command(data_dir, port), data_dir / "server.log")
     service = DemoService(data_dir, f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if control.stopped:
+            raise DemoError("演示模式已退出")
         if process.poll() is not None:
             raise DemoError(f"内置证书服务启动失败，详见 {data_dir / 'server.log'}")
         try:
@@ -149,6 +208,63 @@ def start_demo(data_dir: Optional[Path] = None, timeout: float = 60.0) -> DemoSe
         time.sleep(0.1)
     service.stop()
     raise DemoError(f"内置证书服务在 {timeout:.0f} 秒内没有就绪，详见 {data_dir / 'server.log'}")
+
+
+class DemoLauncher:
+    """Starts the embedded service on a thread, so the tray (and its login box) can show at once.
+
+    The URL is known before the service answers (the port is chosen first); ``wait`` blocks a worker
+    thread until the service is up and raises DemoError if it never comes up.
+    """
+
+    def __init__(self, data_dir: Optional[Path] = None, timeout: float = START_TIMEOUT) -> None:
+        self.data_dir = (data_dir or default_demo_dir()).resolve()
+        reservation = _reserve_port()
+        self.port = int(reservation.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.timeout = timeout
+        self.service: Optional[DemoService] = None
+        self.error: Optional[BaseException] = None
+        self._ready = threading.Event()
+        self._control = StartControl(reservation)
+
+    @property
+    def outbox(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="demo-start", daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self) -> None:
+        try:
+            self.service = start_demo(self.data_dir, self.timeout, self.port, self._control)
+        except Exception as exc:  # reported to whoever waits for the service
+            if not self._control.stopped:
+                log.error("the demo service did not start: %s", exc)
+                print(f"证书助手演示模式：{exc}", file=sys.stderr, flush=True)
+            self.error = exc
+        finally:
+            self._ready.set()
+
+    def starting(self) -> bool:
+        return not self._ready.is_set()
+
+    def wait(self) -> None:
+        """Until the service answers (call it on a worker thread); raises ServiceUnavailable if it will not."""
+        from app.api_client import ServiceUnavailable
+
+        if not self._ready.wait(self.timeout + 60) or self.error is not None or self._control.stopped:
+            raise ServiceUnavailable(self.url, f"内置证书服务没有启动，详见 {self.data_dir / 'server.log'}")
+
+    def stop(self) -> None:
+        """Stop the service, also one still starting: the start is given up and its process ended.
+
+        Returns at once: an operator command that is still preparing the demo data finishes on its own.
+        """
+        self._control.stop()
+        self._ready.set()  # a client still waiting is told at once that there is no service
 
 
 def demo_summary(service: DemoService) -> str:

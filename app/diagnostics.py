@@ -15,6 +15,8 @@ from drivers.model import Capability, KeyUsage
 from drivers.pcsc import PcscBackend, list_readers
 from drivers.pkcs11 import Pkcs11Backend, Pkcs11Device
 from drivers.registry import discover
+from drivers.skf import SkfBackend
+from drivers.skf.report import library_report
 from drivers.soft import SoftBackend
 
 
@@ -123,6 +125,8 @@ def build_report(backends: Sequence[Backend]) -> Dict[str, Any]:
             section["slots"] = [_pkcs11_slot(d) for d in found.devices if isinstance(d, Pkcs11Device)]
         if isinstance(backend, SoftBackend):
             section["directory"] = str(backend.directory)
+        if isinstance(backend, SkfBackend):
+            section["libraries"] = library_report(backend)
         section["enumeration_ms"] = round(found.seconds.get(backend.name, 0.0) * 1000, 1)
         report["backends"][backend.name] = section
     report["devices"] = [device_report(d) for d in found.devices]

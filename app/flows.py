@@ -12,9 +12,10 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
-from app.api_client import IssuedPair, IssuingClient
+from app.api_client import IssuingClient
+from app.contract import CertificateUsage, IssuedPair, Revoked, SessionInfo, UnlockTicket
 from drivers.base import Device, Session, check_new_pin
 from drivers.errors import DriverError, NotSupported, PinIncorrect
 from drivers.model import Capability, KeyUsage, PinPolicy
@@ -23,6 +24,12 @@ from gm.sm2 import SM2PublicKey
 from gm.x509 import Certificate, build_csr
 
 Progress = Callable[[str], None]
+SOFT_LABEL_PREFIX = "软证书 "  # a soft keystore's label: this prefix and the account's user name
+
+
+def soft_label_name(label: str) -> str:
+    """The user name in a soft keystore's label (the label itself for other labels)."""
+    return label[len(SOFT_LABEL_PREFIX) :] if label.startswith(SOFT_LABEL_PREFIX) else label
 
 
 def _quiet(_message: str) -> None:
@@ -54,11 +61,18 @@ class CertificateEntry:
     def days_left(self) -> int:
         return self.sign.days_left()
 
+    @property
+    def serial(self) -> str:  # as the service writes it: hex, upper case
+        return f"{self.sign.serial_number:X}"
 
-def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], List[str]]:
+    def certificate(self, usage: CertificateUsage) -> Optional[Certificate]:
+        return self.sign if usage is CertificateUsage.SIGN else self.encryption
+
+
+def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], List[Tuple[Device, DriverError]]]:
     """Every signing certificate on every device, and the devices that could not be read (with why)."""
     entries: List[CertificateEntry] = []
-    problems: List[str] = []
+    problems: List[Tuple[Device, DriverError]] = []
     for device in devices:
         try:
             with device.open() as session:
@@ -71,7 +85,7 @@ def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], Li
                     encryption = session.read_certificate(info.name, KeyUsage.ENCRYPT)
                     entries.append(CertificateEntry(device, info.name, sign, encryption))
         except DriverError as exc:
-            problems.append(f"{device.info.label}: {exc}")
+            problems.append((device, exc))
     entries.sort(key=lambda e: e.sign.not_after, reverse=True)
     return entries, problems
 
@@ -142,7 +156,7 @@ def issue_soft(
     """
     check_new_pin(pin, confirmation, PinPolicy())
     call = client.exchange if exchange else client.issue
-    label = f"软证书 {username}"
+    label = SOFT_LABEL_PREFIX + username
     for device in backend.devices():  # an interrupted attempt of this user that this PIN opens
         if isinstance(device, SoftDevice) and device.info.label == label:
             with device.open() as session:
@@ -227,16 +241,16 @@ def _replace(
 # -- 证书登录 / 证书废除 / 证书解锁 / 修改PIN码 ---------------------------------------------------------
 
 
-def certificate_login(client: IssuingClient, entry: CertificateEntry, pin: str) -> Dict[str, Any]:
+def certificate_login(client: IssuingClient, entry: CertificateEntry, pin: str) -> SessionInfo:
     """Sign the service's single-use nonce with the certificate's key on its device."""
     with entry.device.open() as session:
         session.login(pin)
-        nonce_id, nonce = client.challenge()
-        signature = session.sign(entry.container, nonce)
-    return client.login_certificate(nonce_id, entry.sign.to_der(), signature)
+        challenge = client.challenge()
+        signature = session.sign(entry.container, challenge.nonce)
+    return client.login_certificate(challenge.nonce_id, entry.sign.to_der(), signature)
 
 
-def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Dict[str, Any]:
+def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Revoked:
     """证书废除: revoke at the service first, then remove the container (and an emptied soft keystore)."""
     with entry.device.open() as session:
         session.login(pin)  # the PIN is checked before anything irreversible happens
@@ -248,7 +262,7 @@ def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Dict[str
     return result
 
 
-def unlock_request(client: IssuingClient, entry: CertificateEntry) -> Dict[str, Any]:
+def unlock_request(client: IssuingClient, entry: CertificateEntry) -> UnlockTicket:
     """证书解锁 step 1: the service mails a one-time unlock code to the registered email."""
     return client.unlock_request(entry.sign.to_der())
 

@@ -20,6 +20,7 @@ from drivers.soft.driver import certassist_home
 from drivers.soft.storage import atomic_write
 
 ENV_PKCS11_MODULES = "CERTASSIST_PKCS11_MODULES"  # extra modules, separated by os.pathsep
+ENV_SKF_MODULES = "CERTASSIST_SKF_MODULES"  # extra SKF (GM/T 0016) libraries, separated by os.pathsep
 ENV_SERVICE_URL = "CERTASSIST_SERVICE_URL"
 DEFAULT_SERVICE_URL = "http://127.0.0.1:8470"
 
@@ -46,6 +47,7 @@ class Settings:
     language: str = Language.ZH_CN.value
     start_with_system: bool = False
     last_expiry_notice: str = ""  # ISO date of the last expiry notification (at most one a day)
+    skf_modules: List[str] = field(default_factory=list)  # SKF libraries beyond the token profiles'
 
     @staticmethod
     def path() -> Path:
@@ -73,6 +75,10 @@ class Settings:
     def all_pkcs11_modules(self, extra: List[str]) -> List[str]:
         from_env = [m for m in os.environ.get(ENV_PKCS11_MODULES, "").split(os.pathsep) if m]
         return [*extra, *from_env, *self.pkcs11_modules]
+
+    def all_skf_modules(self, extra: List[str]) -> List[str]:
+        from_env = [m for m in os.environ.get(ENV_SKF_MODULES, "").split(os.pathsep) if m]
+        return [*extra, *from_env, *self.skf_modules]
 
     def effective_service_url(self) -> str:
         return os.environ.get(ENV_SERVICE_URL) or self.service_url

@@ -23,7 +23,9 @@ class DriverError(Exception):
         code = self.raw_code
         if code is None:
             return "-"
-        return f"0x{code:04X}" if isinstance(code, int) else str(code)
+        if isinstance(code, int):
+            return f"0x{code:08X}" if code > 0xFFFF else f"0x{code:04X}"  # SKF SAR_* codes are 32-bit
+        return str(code)
 
 
 class PinIncorrect(DriverError):

@@ -1,7 +1,8 @@
-"""Token profiles: vendor recognition (manufacturer ID, ATR), PKCS#11 modules per OS, PIN bounds, SM2 mechanisms.
+"""Token profiles: vendor recognition (manufacturer ID, ATR), PKCS#11 modules per OS, PIN bounds, SM2 mechanisms,
+SKF (GM/T 0016) libraries.
 
-Built-in profiles live in ``resources/token_profiles.json``; users add theirs in
-``CERTASSIST_HOME/profiles/*.json`` (same schema; a user profile with a built-in's id replaces it).
+Built-in profiles live in ``resources/token_profiles.json`` and ``resources/skf_profiles.json``; users add
+theirs in ``CERTASSIST_HOME/profiles/*.json`` (same schema; a user profile with a built-in's id replaces it).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from drivers.model import PinPolicy
 
 BUILTIN_FILE = Path(__file__).resolve().parent.parent / "resources" / "token_profiles.json"
+BUILTIN_SKF_FILE = BUILTIN_FILE.with_name("skf_profiles.json")
 
 
-def _frozen_resources() -> Optional[Path]:
+def _frozen_resources(name: str = "token_profiles.json") -> Optional[Path]:
     meipass = getattr(sys, "_MEIPASS", None)
-    return Path(meipass) / "resources" / "token_profiles.json" if meipass else None
+    return Path(meipass) / "resources" / name if meipass else None
 
 
 def _int(value: Any) -> int:
@@ -86,6 +88,23 @@ class AtrPattern:
 
 
 @dataclass(frozen=True)
+class SkfLibraries:
+    """A vendor's SKF (GM/T 0016) library: file names or paths per OS and how to drive it."""
+
+    libraries: Dict[str, Tuple[str, ...]]  # "windows" / "linux" / "darwin" -> names or paths (env vars expand)
+    sgd: str = "gmt0016"  # header family of SGD_SM2_*: "gmt0016" (0x00020100 = SM2_1) or "gmt0006"
+    calling_convention: Optional[str] = None  # Windows: "stdcall" (the default) or "cdecl"
+    application: Optional[str] = None  # the application to open when a key holds several
+    admin_pin_default: Optional[str] = None  # the vendor's documented initial admin PIN (tried once, never guessed)
+    ecc_decrypt: Optional[str] = None  # signature of the vendor's SKF_ECCDecrypt: "with_sign_flag" or "plain"
+    encoding: Optional[str] = None  # of names and PINs passed as LPSTR (default: gbk on Windows, else utf-8)
+    reference: str = ""  # where these names come from
+
+    def library_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
+        return self.libraries.get(_os_key(platform or sys.platform), ())
+
+
+@dataclass(frozen=True)
 class TokenProfile:
     id: str
     vendor: str
@@ -97,6 +116,7 @@ class TokenProfile:
     source: str
     iso7816: Optional[Iso7816Pin] = None
     mechanisms: Dict[str, int] = field(default_factory=dict)  # other vendor mechanisms, e.g. "sm3", "sm4_ecb"
+    skf: Optional[SkfLibraries] = None
 
     def module_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
         os_key = _os_key(platform or sys.platform)
@@ -155,7 +175,26 @@ def _parse_profile(raw: Dict[str, Any], source: str) -> TokenProfile:
         source=source,
         iso7816=_parse_iso7816(raw.get("iso7816")),
         mechanisms={str(k): _int(v) for k, v in (raw.get("mechanisms") or {}).items()},
+        skf=_parse_skf(raw.get("skf")),
     )
+
+
+def _parse_skf(raw: Optional[Dict[str, Any]]) -> Optional[SkfLibraries]:
+    if not raw:
+        return None
+    sgd = str(raw.get("sgd", "gmt0016"))
+    if sgd not in ("gmt0016", "gmt0006"):
+        raise ValueError(f"skf.sgd must be gmt0016 or gmt0006, not {sgd!r}")
+    optional = {k: (str(raw[k]) if raw.get(k) is not None else None) for k in _SKF_OPTIONAL}
+    return SkfLibraries(
+        libraries={str(k): tuple(str(x) for x in v) for k, v in (raw.get("libraries") or {}).items()},
+        sgd=sgd,
+        reference=str(raw.get("reference", "")),
+        **optional,
+    )
+
+
+_SKF_OPTIONAL = ("calling_convention", "application", "admin_pin_default", "ecc_decrypt", "encoding")
 
 
 def _parse_iso7816(raw: Optional[Dict[str, Any]]) -> Optional[Iso7816Pin]:
@@ -192,8 +231,10 @@ class ProfileSet:
 
     @classmethod
     def load(cls, user_dir: Optional[Path] = None) -> ProfileSet:
-        builtin = _frozen_resources()
-        files = [builtin if builtin is not None and builtin.exists() else BUILTIN_FILE]
+        files = []
+        for default in (BUILTIN_FILE, BUILTIN_SKF_FILE):
+            builtin = _frozen_resources(default.name)
+            files.append(builtin if builtin is not None and builtin.exists() else default)
         if user_dir is not None and user_dir.is_dir():
             files.extend(sorted(user_dir.glob("*.json")))
         profiles: List[TokenProfile] = []
@@ -209,3 +250,7 @@ class ProfileSet:
 
     def module_candidates(self, platform: Optional[str] = None) -> List[Tuple[TokenProfile, str]]:
         return [(p, m) for p in self.profiles for m in p.module_candidates(platform)]
+
+    def skf_candidates(self, platform: Optional[str] = None) -> List[Tuple[TokenProfile, str]]:
+        """Every SKF library name or path the profiles list for this OS (existing or not)."""
+        return [(p, m) for p in self.profiles if p.skf for m in p.skf.library_candidates(platform)]

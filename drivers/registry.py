@@ -1,4 +1,4 @@
-"""All backends together: discovery across soft keystores, PKCS#11 tokens and PC/SC cards."""
+"""All backends together: discovery across soft keystores, PKCS#11 tokens, PC/SC cards and SKF libraries."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from drivers.errors import DriverError, NotFound
 from drivers.pcsc import PcscBackend
 from drivers.pkcs11 import Pkcs11Backend
 from drivers.profiles import ProfileSet
+from drivers.skf import SkfBackend
 from drivers.soft import SoftBackend
 from drivers.soft.driver import certassist_home
 
@@ -27,9 +28,16 @@ def user_profiles_dir() -> Path:
     return certassist_home() / "profiles"
 
 
-def default_backends(pkcs11_modules: Sequence[str] = (), profiles: Optional[ProfileSet] = None) -> List[Backend]:
+def default_backends(
+    pkcs11_modules: Sequence[str] = (), profiles: Optional[ProfileSet] = None, skf_modules: Sequence[str] = ()
+) -> List[Backend]:
     profiles = profiles or ProfileSet.load(user_profiles_dir())
-    return [SoftBackend(), Pkcs11Backend(pkcs11_modules, profiles), PcscBackend(profiles)]
+    return [
+        SoftBackend(),
+        Pkcs11Backend(pkcs11_modules, profiles),
+        PcscBackend(profiles),
+        SkfBackend(skf_modules, profiles),
+    ]
 
 
 def discover(backends: Sequence[Backend]) -> Discovery:

@@ -16,7 +16,10 @@ RUN_DEBS=(python3 python3-venv python3-dev gcc swig libssl3 ca-certificates libp
   libx11-xcb1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1
   libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1)
-TEST_DEBS=(openssl softhsm2 vsmartcard-vpcd postgresql-15 xvfb trayer xdotool imagemagick)
+# libssl-dev: the soft SKF library (tests/native/softskf) builds against OpenSSL 3;
+# libnss3-tools: 环境修复's root-certificate repair is tested against a real NSS database.
+TEST_DEBS=(openssl softhsm2 vsmartcard-vpcd postgresql-15 xvfb trayer xdotool imagemagick libnss3-tools
+  libssl-dev)
 # installer/build-windows.sh (and the tests that build and install the MSI under Wine): Wine 8, wixl and
 # msibuild, mingw-w64 for the Wine stand-in DLLs (installer/wine-standins).
 WINDOWS_DEBS=(wine wine64 wixl msitools gcc-mingw-w64-x86-64 locales)

@@ -1,7 +1,8 @@
 """Collect every translatable text of the tray and write resources/translations/certassist_<lang>.ts/.qm.
 
-Texts are the Chinese literals passed to ``tr`` / ``tr_noop`` in app/ui, and the progress messages of
-app/flows.py and app/repair.py (shown through ``tr``). Translations come from
+Texts are the Chinese literals passed to ``tr`` / ``tr_noop`` in app/ui, the ``message`` / ``tr_noop``
+literals anywhere in app/ (texts made outside the Qt layer, see app/messages.py), and the progress
+messages of app/flows.py and app/repair.py (shown through ``tr``). Translations come from
 resources/translations/<lang>.json (source text -> translation); missing ones are listed and fail
 ``--check``. The .qm is compiled with PySide6's lrelease.
 
@@ -40,9 +41,11 @@ def _literal_calls(path: Path, names: tuple) -> List[str]:
 def source_texts() -> List[str]:
     texts: List[str] = []
     for path in sorted((ROOT / "app" / "ui").glob("*.py")):
-        texts += _literal_calls(path, ("tr", "tr_noop"))
+        texts += _literal_calls(path, ("tr", "tr_noop", "message"))
+    for path in sorted((ROOT / "app").glob("*.py")):
+        texts += _literal_calls(path, ("message", "tr_noop"))
     texts += _literal_calls(ROOT / "app" / "flows.py", ("progress",))
-    texts += _literal_calls(ROOT / "app" / "repair.py", ("report", "Check"))
+    texts += _literal_calls(ROOT / "app" / "repair.py", ("report_progress", "Check"))
     return sorted(set(texts))
 
 

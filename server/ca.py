@@ -33,7 +33,6 @@ from server.security import aware, utcnow
 ROOT_YEARS = 20
 ISSUING_YEARS = 10
 ORG = "证书助手 CertAssist"
-CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class CertificateAuthority:
         self._keys: Dict[int, Tuple[Certificate, SM2PrivateKey]] = {}  # id -> unsealed CA
         self._ids_by_generation: Dict[int, int] = {}  # issuing generation -> row id
         self._chain: Tuple[Tuple[int, ...], bytes] = ((), b"")  # (CA row ids, PEM)
-        # The active issuing CA, re-read at most every CACHE_SECONDS (a rotation by another process
+        # The active issuing CA, re-read at most every config.ca_cache_s (a rotation by another process
         # shows up within that time; one in this process at once).
         self._active: Optional[Tuple[float, int]] = None  # (read at, generation)
 
@@ -159,7 +158,7 @@ class CertificateAuthority:
     def _active_generation(self, session: Session) -> int:
         now = time.monotonic()
         cached = self._active
-        if cached is None or now - cached[0] > CACHE_SECONDS:
+        if cached is None or now - cached[0] > self.config.ca_cache_s:
             row = self._row(session, "issuing")
             self.chain_pem(session)  # re-read with it, so the cached chain is never older than the active CA
             self._active = cached = (now, row.generation)
@@ -244,7 +243,7 @@ class CertificateAuthority:
     def chain_pem(self, session: Session, fresh: bool = True) -> bytes:
         """Issuing CAs (all generations) then the root. Rebuilt only when a CA was added (by any process).
 
-        ``fresh=False`` accepts the copy read with the active CA (at most CACHE_SECONDS old).
+        ``fresh=False`` accepts the copy read with the active CA (at most config.ca_cache_s old).
         """
         if not fresh:
             self._active_generation(session)

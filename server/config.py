@@ -39,6 +39,7 @@ class ServerConfig:
     unlock_code_ttl_s: int = 1800
     unlock_code_attempts: int = 5
     login_failures_before_lockout: int = 5
+    ca_cache_s: float = 5.0  # how long a process trusts its cached active issuing CA (another may rotate it)
     lockout_minutes: int = 15
     # Requests other than 证书签发 (which has its own issuing threads) run on a thread pool per worker
     # process. The work is CPU-bound and holds the GIL most of the time: a few threads keep the core busy

@@ -55,6 +55,24 @@ def smtp() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def softskf_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """libsoftskf.so built from tests/native/softskf with the system compiler (once per session)."""
+    from tests.softskf import build_softskf
+
+    return build_softskf(tmp_path_factory.mktemp("softskf-build"))
+
+
+@pytest.fixture()
+def softskf(softskf_built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh copy of the soft SKF library and an empty SOFTSKF_HOME (its first use creates one blank device)."""
+    from tests.softskf import SoftSkf, fresh_copy
+
+    home = tmp_path / "softskf-home"
+    monkeypatch.setenv("SOFTSKF_HOME", str(home))
+    return SoftSkf(fresh_copy(softskf_built, tmp_path / "softskf-lib"), home)
+
+
+@pytest.fixture(scope="session")
 def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A private SoftHSM2 (its own SOFTHSM2_CONF and token directory)."""
     from tests.softhsm import start_softhsm

@@ -22,6 +22,14 @@ module_option = click.option(
     metavar="PATH",
     help="Also load this PKCS#11 module (repeatable). Settings and CERTASSIST_PKCS11_MODULES add more.",
 )
+skf_option = click.option(
+    "--skf-module",
+    "skf_modules",
+    multiple=True,
+    metavar="PATH",
+    help="Also load this SKF (GM/T 0016) library of a USB key (repeatable). "
+    "Settings and CERTASSIST_SKF_MODULES add more.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 device_option = click.option("--device", "selector", metavar="ID|SERIAL|LABEL", help="Which device (see `token list`).")
 stdin_option = click.option(
@@ -29,8 +37,11 @@ stdin_option = click.option(
 )
 
 
-def _backends(pkcs11_modules: Sequence[str]) -> List[Backend]:
-    return default_backends(Settings.load().all_pkcs11_modules(list(pkcs11_modules)))
+def _backends(pkcs11_modules: Sequence[str], skf_modules: Sequence[str] = ()) -> List[Backend]:
+    settings = Settings.load()
+    return default_backends(
+        settings.all_pkcs11_modules(list(pkcs11_modules)), skf_modules=settings.all_skf_modules(list(skf_modules))
+    )
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
@@ -52,15 +63,16 @@ def _read_secrets(count: int, from_stdin: bool, prompts: Sequence[Tuple[str, boo
 
 @click.group()
 def token() -> None:
-    """Certificate devices: soft keystores, PKCS#11 tokens and PC/SC cards."""
+    """Certificate devices: soft keystores, PKCS#11 tokens, PC/SC cards and SKF (GM/T 0016) USB keys."""
 
 
 @token.command("list")
 @module_option
+@skf_option
 @json_option
-def list_devices(pkcs11_modules: Tuple[str, ...], as_json: bool) -> None:
+def list_devices(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], as_json: bool) -> None:
     """List every certificate device (exit 3 when there is none)."""
-    found = discover(_backends(pkcs11_modules))
+    found = discover(_backends(pkcs11_modules, skf_modules))
     rows = [
         {
             "id": d.info.device_id,
@@ -83,11 +95,12 @@ def list_devices(pkcs11_modules: Tuple[str, ...], as_json: bool) -> None:
 
 @token.command()
 @module_option
+@skf_option
 @device_option
 @json_option
-def info(pkcs11_modules: Tuple[str, ...], selector: Optional[str], as_json: bool) -> None:
+def info(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], selector: Optional[str], as_json: bool) -> None:
     """Show a device: PIN retries, containers, certificates and days to expiry."""
-    device = select_device(discover(_backends(pkcs11_modules)).devices, selector)
+    device = select_device(discover(_backends(pkcs11_modules, skf_modules)).devices, selector)
     data = device_report(device)
     _emit(data, as_json, _format_device(data))
 
@@ -112,11 +125,14 @@ def _format_device(data: Dict[str, Any]) -> str:
 
 @token.command("change-pin")
 @module_option
+@skf_option
 @device_option
 @stdin_option
-def change_pin(pkcs11_modules: Tuple[str, ...], selector: Optional[str], pin_stdin: bool) -> None:
+def change_pin(
+    pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], selector: Optional[str], pin_stdin: bool
+) -> None:
     """Change the user PIN (old, new, new again)."""
-    device = select_device(discover(_backends(pkcs11_modules)).devices, selector)
+    device = select_device(discover(_backends(pkcs11_modules, skf_modules)).devices, selector)
     old, new = _read_secrets(2, pin_stdin, [("Old PIN", False), ("New PIN", True)])
     check_new_pin(new, None, device.info.pin_policy)
     with device.open() as session:
@@ -126,11 +142,14 @@ def change_pin(pkcs11_modules: Tuple[str, ...], selector: Optional[str], pin_std
 
 @token.command()
 @module_option
+@skf_option
 @device_option
 @stdin_option
-def unblock(pkcs11_modules: Tuple[str, ...], selector: Optional[str], pin_stdin: bool) -> None:
-    """Set a new PIN with the admin credential (SO PIN, PUK, or the escrowed unblock secret)."""
-    device = select_device(discover(_backends(pkcs11_modules)).devices, selector)
+def unblock(
+    pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], selector: Optional[str], pin_stdin: bool
+) -> None:
+    """Set a new PIN with the admin credential (SO PIN, PUK, a USB key's admin PIN, or the escrowed unblock secret)."""
+    device = select_device(discover(_backends(pkcs11_modules, skf_modules)).devices, selector)
     admin, new = _read_secrets(2, pin_stdin, [("Admin credential", False), ("New PIN", True)])
     check_new_pin(new, None, device.info.pin_policy)
     with device.open() as session:
@@ -140,13 +159,15 @@ def unblock(pkcs11_modules: Tuple[str, ...], selector: Optional[str], pin_stdin:
 
 @click.command()
 @module_option
+@skf_option
 @json_option
-def diag(pkcs11_modules: Tuple[str, ...], as_json: bool) -> None:
-    """One report: PC/SC service and readers, PKCS#11 modules and slots, soft keystores, certificates.
+def diag(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], as_json: bool) -> None:
+    """One report: PC/SC service and readers, PKCS#11 modules and slots, SKF libraries and their devices, soft
+    keystores, certificates.
 
     Exit 0 when a device was found, 3 when nothing was found.
     """
-    report = build_report(_backends(pkcs11_modules))
+    report = build_report(_backends(pkcs11_modules, skf_modules))
     _emit(report, as_json, _format_report(report))
     if not report["devices"]:
         sys.exit(ExitCode.NOT_FOUND)
@@ -163,6 +184,7 @@ def _format_report(report: Dict[str, Any]) -> str:
         for slot in section.get("slots", []):
             flags = " ".join(f"{k.upper()}={'yes' if slot[k] else 'no'}" for k in ("sm2", "sm3", "sm4", "ec"))
             lines.append(f"  slot {slot['slot_id']} {slot['label']!r} ({slot['manufacturer']}): {flags}")
+        lines.extend(_format_skf_libraries(section.get("libraries", [])))
     for name, problem in report["problems"].items():
         lines.append(f"problem [{name}]: {problem}")
     lines.append("")
@@ -172,3 +194,22 @@ def _format_report(report: Dict[str, Any]) -> str:
         lines.append("no certificate device found")
     lines.append(f"(report took {report['total_ms']} ms)")
     return "\n".join(lines)
+
+
+def _format_skf_libraries(libraries: List[Dict[str, Any]]) -> List[str]:
+    lines = []
+    for library in libraries:
+        profile = f" profile {library['profile']}" if library["profile"] else ""
+        state = "loaded" if library["loaded"] else f"NOT LOADED: {library.get('error', '')}"
+        lines.append(f"  library {library['path']}{profile}: {state}")
+        for device in library["devices"]:
+            if "error" in device:
+                lines.append(f"    device {device['name']}: {device['error']}")
+                continue
+            flags = " ".join(f"{k.upper()}={'yes' if device[k] else 'no'}" for k in ("sm2", "sm3", "sm4"))
+            lines.append(
+                f"    device {device['name']} {device['label']!r} ({device['manufacturer']}) serial {device['serial']} "
+                f"version {device['version']} hardware {device['hw_version']} firmware {device['firmware_version']}: "
+                f"{flags}"
+            )
+    return lines

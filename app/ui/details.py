@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QStandardPaths, Qt
 from qtpy.QtGui import QIcon
 from qtpy.QtWidgets import (
     QDialog,
@@ -20,8 +20,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from app.contract import CertificateUsage
 from app.flows import CertificateEntry
 from app.ui.i18n import tr, tr_noop
+from app.ui.labels import device_label
 from app.ui.widgets import row
 from gm.x509 import Certificate
 
@@ -63,13 +65,35 @@ def certificate_fields(cert: Certificate) -> List[Tuple[str, str]]:
     ]
 
 
+def details_title(usage: CertificateUsage) -> str:
+    return tr("签名证书详情") if usage is CertificateUsage.SIGN else tr("加密证书详情")
+
+
+def documents_dir() -> Path:
+    """The user's documents folder (where Windows users look for saved files), else the home folder."""
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    path = Path(location) if location else Path.home()
+    return path if path.is_dir() else Path.home()
+
+
+def export_name(cert: Certificate, usage: CertificateUsage) -> str:
+    """Distinct default names for the two certificates of a pair, so one never overwrites the other."""
+    name = "".join("_" if c in '\\/:*?"<>|' else c for c in (cert.common_name or "certificate"))
+    kind = tr("签名证书") if usage is CertificateUsage.SIGN else tr("加密证书")
+    return f"{name}-{kind}.cer"
+
+
 class CertificateFieldsDialog(QDialog):
     """Every field of one certificate, and 导出证书 as a DER .cer file (what Windows opens)."""
 
-    def __init__(self, title: str, cert: Certificate, icon: QIcon, parent: Optional[QWidget] = None) -> None:
+    def __init__(
+        self, cert: Certificate, usage: CertificateUsage, icon: QIcon, parent: Optional[QWidget] = None
+    ) -> None:
         super().__init__(parent)
         self.cert = cert
-        self.setWindowTitle(title)
+        self.usage = usage
+        self.save_dialog: Optional[QFileDialog] = None
+        self.setWindowTitle(details_title(usage))
         self.setWindowIcon(icon)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.resize(640, 420)
@@ -96,10 +120,16 @@ class CertificateFieldsDialog(QDialog):
         layout.addWidget(row(self.export_button, None, close))
 
     def _ask_export(self) -> None:
-        name = (self.cert.common_name or "certificate").replace("/", "_")
-        path, _ = QFileDialog.getSaveFileName(self, tr("导出证书"), f"{name}.cer", tr("证书文件 (*.cer *.crt *.der)"))
-        if path:
-            self.export(Path(path))
+        """导出证书: a save dialog in the documents folder, named after the certificate and its usage."""
+        dialog = QFileDialog(self, tr("导出证书"), str(documents_dir()), tr("证书文件 (*.cer *.crt *.der)"))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setDefaultSuffix("cer")
+        dialog.selectFile(export_name(self.cert, self.usage))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda path: self.export(Path(path)))
+        self.save_dialog = dialog
+        dialog.open()
 
     def export(self, path: Path) -> None:
         try:
@@ -113,7 +143,9 @@ class CertificateFieldsDialog(QDialog):
 class CertificateSummary(QWidget):
     """证书信息: 使用者, 颁发者, 有效期到, 密钥类型, 证书设备, 状态提示, and the two detail buttons."""
 
-    def __init__(self, open_details: Callable[[str, Certificate], None], parent: Optional[QWidget] = None) -> None:
+    def __init__(
+        self, open_details: Callable[[CertificateEntry, CertificateUsage], None], parent: Optional[QWidget] = None
+    ) -> None:
         super().__init__(parent)
         self._open_details = open_details
         self.entry: Optional[CertificateEntry] = None
@@ -134,8 +166,8 @@ class CertificateSummary(QWidget):
             form.addRow(caption, label)
         self.sign_button = QPushButton(tr("签名证书详情"))
         self.encryption_button = QPushButton(tr("加密证书详情"))
-        self.sign_button.clicked.connect(lambda: self._details(tr("签名证书详情"), signing=True))
-        self.encryption_button.clicked.connect(lambda: self._details(tr("加密证书详情"), signing=False))
+        self.sign_button.clicked.connect(lambda: self._details(CertificateUsage.SIGN))
+        self.encryption_button.clicked.connect(lambda: self._details(CertificateUsage.ENCRYPT))
         form.addRow(row(self.sign_button, self.encryption_button, None))
         self.show_entry(None, 30)
 
@@ -150,14 +182,11 @@ class CertificateSummary(QWidget):
             self.labels["issuer"].setText(entry.issuer)
             self.labels["not_after"].setText(f"{entry.sign.not_after:%Y-%m-%d %H:%M:%S}")
             self.labels["key_type"].setText("SM2")
-            self.labels["device"].setText(entry.device.info.label)
+            self.labels["device"].setText(device_label(entry.device.info))
             self.labels["status"].setText(expiry_status(entry.days_left, warning_days))
         self.sign_button.setEnabled(entry is not None)
         self.encryption_button.setEnabled(entry is not None and entry.encryption is not None)
 
-    def _details(self, title: str, signing: bool) -> None:
-        if self.entry is None:
-            return
-        cert = self.entry.sign if signing else self.entry.encryption
-        if cert is not None:
-            self._open_details(title, cert)
+    def _details(self, usage: CertificateUsage) -> None:
+        if self.entry is not None and self.entry.certificate(usage) is not None:
+            self._open_details(self.entry, usage)

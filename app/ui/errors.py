@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Optional
 
-from app.api_client import ApiError, ServiceUnavailable
+from app.api_client import ApiError, ProxyUnavailable, ServiceUnavailable
 from app.ui.i18n import tr
 from drivers.errors import (
     DeviceRemoved,
@@ -39,6 +39,7 @@ class Explanation:
     text: str
     next_step: Optional[NextStep] = None
     pin_retry: bool = False  # a wrong or malformed PIN: the PIN dialog stays open for another try
+    detail: str = ""  # technical detail (a driver's or the service's own words), shown on request
 
 
 def next_step_label(step: NextStep) -> str:
@@ -50,7 +51,12 @@ def next_step_label(step: NextStep) -> str:
     }[step]
 
 
-def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911 - one branch per error type
+def _technical(exc: DriverError) -> str:
+    """The driver's own words and code, for a support call (drivers speak English; the UI does not)."""
+    return f"{type(exc).__name__}: {exc} [{exc.raw_code_text}]"
+
+
+def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one branch per error type
     if isinstance(exc, PinIncorrect):
         if exc.retries_left is None:
             return Explanation(tr("PIN码错误，请重新输入"), pin_retry=True)
@@ -67,32 +73,33 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911 - one branch per 
         )
     if isinstance(exc, PinMismatch):
         return Explanation(tr("两次输入的新PIN码不一致，请重新输入"), pin_retry=True)
+    detail = _technical(exc)
     if isinstance(exc, DeviceRemoved):
-        return Explanation(tr("证书设备已被拔出。请重新插入USB Key后再试，设备中的数据没有改动。"))
+        return Explanation(tr("证书设备已被拔出。请重新插入USB Key后再试，设备中的数据没有改动。"), detail=detail)
     if isinstance(exc, NotSupported):
         return Explanation(
-            tr("该设备不支持国密SM2双证书（{what}）。请使用支持国密SM2的USB Key，或选择软证书。").format(what=str(exc))
+            tr("该设备不支持国密SM2双证书所需的功能。请使用支持国密SM2的USB Key，或选择软证书。"), detail=detail
         )
     if isinstance(exc, DriverUnavailable):
-        return Explanation(
-            tr("无法使用证书设备：{detail}。请运行「环境修复」检查。").format(detail=str(exc)), NextStep.REPAIR
-        )
+        if exc.raw_code == "pcsc":
+            text = tr("智能卡服务没有运行，无法使用USB Key。请在「环境修复」中启动智能卡服务。")
+        else:
+            text = tr("无法使用证书设备的驱动程序。请运行「环境修复」检查。")
+        return Explanation(text, NextStep.REPAIR, detail=detail)
     if isinstance(exc, KeystoreCorrupted):
         return Explanation(
-            tr("软证书文件已损坏或不属于本机用户：{detail}。请运行「环境修复」，或使用「证书签发」重新申请。").format(
-                detail=str(exc)
-            ),
+            tr("软证书文件已损坏或不属于本机用户。请运行「环境修复」，或使用「证书签发」重新申请。"),
             NextStep.REPAIR,
+            detail=detail,
         )
     if isinstance(exc, NotLoggedIn):
         return Explanation(tr("请先输入PIN码"), pin_retry=True)
     if isinstance(exc, NotFound):
-        return Explanation(
-            tr("没有找到证书或证书设备：{detail}。请插入USB Key后点击「刷新」。").format(detail=str(exc))
-        )
+        return Explanation(tr("没有找到证书或证书设备。请插入USB Key后点击「刷新」。"), detail=detail)
+    if exc.raw_code == "pair_mismatch":
+        return Explanation(tr("证书服务返回的证书与本设备的密钥不匹配，已放弃写入；请重试或联系管理员"), detail=detail)
     return Explanation(
-        tr("证书设备操作失败：{detail}。请重新插入设备后重试，或运行「环境修复」。").format(detail=str(exc)),
-        NextStep.REPAIR,
+        tr("证书设备操作失败。请重新插入设备后重试，或运行「环境修复」。"), NextStep.REPAIR, detail=detail
     )
 
 
@@ -102,6 +109,13 @@ _SESSION_CODES = {"session_required", "session_invalid"}
 def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch per error family
     if isinstance(exc, DriverError):
         return _driver(exc)
+    if isinstance(exc, ProxyUnavailable):
+        return Explanation(
+            tr(
+                "代理服务器 {proxy} 没有响应。请检查「设置 → 代理服务」中的代理地址和端口，或确认代理服务器已启动。"
+            ).format(proxy=exc.proxy),
+            NextStep.PROXY,
+        )
     if isinstance(exc, ServiceUnavailable):
         return Explanation(
             tr(
@@ -118,9 +132,11 @@ def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch pe
             )
         return Explanation(exc.message)  # the service's own Chinese explanation already says what to do
     if isinstance(exc, GMError):
-        return Explanation(tr("证书或密钥数据无效：{detail}").format(detail=str(exc)))
+        return Explanation(tr("证书或密钥数据无效。请重新办理或联系技术支持。"), detail=f"{type(exc).__name__}: {exc}")
     if isinstance(exc, OSError):
-        return Explanation(tr("文件操作失败：{detail}").format(detail=str(exc)))
+        return Explanation(
+            tr("文件操作失败：{detail}").format(detail=exc.strerror or type(exc).__name__), detail=str(exc)
+        )
     if isinstance(exc, ValueError):
         return Explanation(str(exc))
     log.error("unexpected error", exc_info=exc)

@@ -7,10 +7,9 @@ import logging.handlers
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QApplication, QLabel, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
@@ -41,6 +40,10 @@ class FallbackWindow(QWidget):
         button = QPushButton(tr("打开菜单"))
         button.setMenu(tray.menu)
         layout.addWidget(button)
+        self.notice = QLabel()  # the tray's notifications (刷新's result, expiry warnings) show here instead
+        self.notice.setWordWrap(True)
+        layout.addWidget(self.notice)
+        tray.controller.notify.connect(lambda title, text: self.notice.setText(f"{title}：{text}"))
 
     def closeEvent(self, event: Any) -> None:
         QApplication.quit()
@@ -69,26 +72,18 @@ def check_display() -> None:
             )
 
 
-def _start_demo(app: QApplication, data_dir: Optional[Path]) -> Any:
-    """Start the embedded service on a thread while the splash stays responsive."""
-    from app.demo import start_demo
+def _start_demo(model: Any, data_dir: Optional[Path]) -> Any:
+    """The embedded service starts on a thread and comes up behind the login box, which shows at once;
+    the client's calls wait for it."""
+    from app.demo import DemoLauncher
 
-    result: Dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            result["service"] = start_demo(data_dir)
-        except Exception as exc:
-            result["error"] = exc
-
-    thread = threading.Thread(target=work, name="demo-start", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        app.processEvents()
-        time.sleep(0.02)
-    if "error" in result:
-        raise result["error"]
-    return result["service"]
+    launcher = DemoLauncher(data_dir)
+    launcher.start()
+    os.environ[ENV_SERVICE_URL] = launcher.url
+    model.wait_for_service = launcher.wait
+    model.service_starting = launcher.starting
+    _announce(launcher)
+    return launcher
 
 
 def _quit_on_signals(app: QApplication) -> None:
@@ -153,7 +148,7 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None, autostart: boo
     from app.ui.controller import Controller
     from app.ui.jobs import JobRunner
     from app.ui.model import AppModel
-    from app.ui.tray import Splash, TrayApp, make_icon
+    from app.ui.tray import TrayApp, make_icon
 
     icon = make_icon()
     app.setWindowIcon(icon)
@@ -162,13 +157,8 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None, autostart: boo
     service = None
     tooltip = ""
     if demo:
-        splash = Splash(icon)
-        splash.show()
-        service = _start_demo(app, demo_dir)
-        splash.close()
-        os.environ[ENV_SERVICE_URL] = service.url
+        service = _start_demo(model, demo_dir)
         tooltip = i18n.tr("演示模式：{url}").format(url=service.url)
-        _announce(service)
     tray = TrayApp(Controller(model, JobRunner(), icon), tooltip)
     instance.activated.connect(tray.bring_up)
     fallback = None if QSystemTrayIcon.isSystemTrayAvailable() else FallbackWindow(tray)
@@ -190,6 +180,6 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None, autostart: boo
         return int(app.exec())
     finally:
         tray.stop()
-        tray.controller.jobs.shutdown()
-        if service is not None:
+        if service is not None:  # first: a job still waiting for the service is released at once
             service.stop()
+        tray.controller.jobs.shutdown()

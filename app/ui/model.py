@@ -6,41 +6,50 @@ calls) run as jobs on worker threads and hand their results back to the GUI thre
 
 from __future__ import annotations
 
-import enum
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from app.api_client import IssuingClient
+from app.contract import Account, CertificateStatus, SessionInfo, SessionKind
 from app.credentials import CredentialCache
-from app.flows import CertificateEntry, list_certificates
+from app.flows import CertificateEntry, list_certificates, soft_label_name
+from app.messages import Message, message
 from app.settings import ProxyMode, Settings, proxy_with_credentials
 from drivers.base import Backend, Device
+from drivers.model import DeviceKind
 from drivers.registry import default_backends, discover
-
-
-class LoginKind(str, enum.Enum):
-    ACCOUNT = "account"  # 账号登录: 证书签发 / 证书换发
-    CERTIFICATE = "certificate"  # 证书登录: 证书更新 / 证书废除 / 修改PIN码
 
 
 @dataclass
 class Login:
-    kind: LoginKind
-    account: Dict[str, Any]  # the service's AccountOut
+    info: SessionInfo  # what the service said about this session (refreshed by 刷新 and after changes)
     client: IssuingClient
     entry: Optional[CertificateEntry] = None  # the certificate used for 证书登录
 
     @property
+    def kind(self) -> SessionKind:
+        return self.info.kind
+
+    @property
+    def account(self) -> Account:
+        return self.info.account
+
+    @property
+    def certificate(self) -> Optional[CertificateStatus]:
+        return self.info.certificate
+
+    @property
     def username(self) -> str:
-        return str(self.account["username"])
+        return self.account.username
 
 
 @dataclass
 class Inventory:
     devices: List[Device] = field(default_factory=list)
     entries: List[CertificateEntry] = field(default_factory=list)
-    problems: List[str] = field(default_factory=list)
+    problems: List[Message] = field(default_factory=list)  # devices or drivers that could not be read
+    smartcard_service: bool = True  # False: the PC/SC service is not running (only USB keys need it)
 
 
 class AppModel:
@@ -57,12 +66,17 @@ class AppModel:
         self._backends_lock = threading.Lock()
         self.inventory = Inventory()
         self.login: Optional[Login] = None
+        # Blocks a worker thread until the service can answer (the demo's embedded service starting).
+        self.wait_for_service: Optional[Callable[[], None]] = None
+        self.service_starting: Callable[[], bool] = lambda: False
 
     # -- devices (worker threads) ------------------------------------------------------------
     def backends(self) -> List[Backend]:
         with self._backends_lock:
             if self._backends is None:
-                self._backends = default_backends(self.settings.all_pkcs11_modules([]))
+                self._backends = default_backends(
+                    self.settings.all_pkcs11_modules([]), skf_modules=self.settings.all_skf_modules([])
+                )
             return self._backends
 
     def reset_backends(self) -> None:
@@ -74,8 +88,30 @@ class AppModel:
     def scan(self) -> Inventory:
         found = discover(self.backends())
         entries, unreadable = list_certificates(found.devices)
-        problems = [f"{name}: {text}" for name, text in found.problems.items()] + unreadable
-        return Inventory(found.devices, entries, problems)
+        problems: List[Message] = []
+        for name in found.problems:
+            if name == "pcsc":  # no smart-card service: only a USB key user needs one (环境修复 says so)
+                continue
+            if name == "pkcs11":
+                problems.append(message("部分USB Key驱动程序无法加载，请运行「环境修复」查看详情"))
+            else:
+                problems.append(message("证书设备类型 {backend} 无法使用，请运行「环境修复」查看详情", backend=name))
+        for device, _error in unreadable:
+            if device.info.kind is DeviceKind.SOFT:
+                problems.append(
+                    message(
+                        "无法读取软证书「{name}」：请运行「环境修复」查看详情",
+                        name=soft_label_name(device.info.label),
+                    )
+                )
+            else:
+                problems.append(
+                    message(
+                        "无法读取证书设备「{label}」：请重新插入后点击「刷新」，或运行「环境修复」查看详情",
+                        label=device.info.label,
+                    )
+                )
+        return Inventory(found.devices, entries, problems, smartcard_service="pcsc" not in found.problems)
 
     def device_ids(self) -> List[str]:
         return sorted(d.info.device_id for d in discover(self.backends()).devices)
@@ -97,9 +133,10 @@ class AppModel:
             proxy=self.proxy(),
             timeout=timeout,
             system_proxy=self.settings.proxy_mode == ProxyMode.SYSTEM.value,
+            wait_ready=self.wait_for_service,
         )
 
-    def logged_in_as(self, kind: LoginKind) -> bool:
+    def logged_in_as(self, kind: SessionKind) -> bool:
         return self.login is not None and self.login.kind == kind
 
     def set_login(self, login: Optional[Login]) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import platform
-from typing import TYPE_CHECKING, Optional
+import time
+from typing import Optional
 
 from qtpy import API_NAME, QT_VERSION
 from qtpy.QtCore import Qt
@@ -26,15 +27,14 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from app.contract import SessionKind
 from app.settings import Language, ProxyMode, check_proxy_url
+from app.ui.certificate_list import certificate_tree, fill_certificate_tree, selected_entry
 from app.ui.details import CertificateSummary
 from app.ui.i18n import tr
-from app.ui.login import certificate_tree, fill_certificate_tree, selected_entry
-from app.ui.model import LoginKind
+from app.ui.labels import account_type_label
+from app.ui.settings_actions import SettingsActions
 from app.ui.widgets import row
-
-if TYPE_CHECKING:
-    from app.ui.controller import Controller
 
 USER, GENERAL, ABOUT, CERTIFICATES, PROXY = range(5)
 
@@ -57,11 +57,11 @@ def about_text() -> str:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, controller: Controller, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, actions: SettingsActions, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.controller = controller
+        self.settings_actions = actions
         self.setWindowTitle(tr("设置"))
-        self.setWindowIcon(controller.icon)
+        self.setWindowIcon(actions.icon)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.resize(720, 460)
         self.nav = QListWidget()
@@ -75,6 +75,8 @@ class SettingsDialog(QDialog):
         layout = QHBoxLayout(self)
         layout.addWidget(self.nav)
         layout.addWidget(self.pages, 1)
+        actions.changed.connect(self.refresh)
+        actions.scanning_changed.connect(self._scanning)
         self.refresh()
 
     def show_page(self, page: int) -> None:
@@ -90,12 +92,12 @@ class SettingsDialog(QDialog):
         self.account_label = QLabel()
         self.account_label.setWordWrap(True)
         self.logout_button = QPushButton(tr("退出登录"))
-        self.logout_button.clicked.connect(self.controller.logout)
+        self.logout_button.clicked.connect(self.settings_actions.logout)
         account_layout.addWidget(self.account_label)
         account_layout.addWidget(row(self.logout_button, None))
         certificate = QGroupBox(tr("证书信息"))
         certificate_layout = QVBoxLayout(certificate)
-        self.summary = CertificateSummary(self.controller.open_certificate_fields)
+        self.summary = CertificateSummary(self.settings_actions.open_certificate)
         certificate_layout.addWidget(self.summary)
         layout.addWidget(account)
         layout.addWidget(certificate)
@@ -104,7 +106,7 @@ class SettingsDialog(QDialog):
 
     # -- 通用设置 -----------------------------------------------------------------------------
     def _general_page(self) -> QWidget:
-        settings = self.controller.model.settings
+        settings = self.settings_actions.model.settings
         page = QWidget()
         form = QFormLayout(page)
         self.autostart = QCheckBox(tr("开机时自动启动证书助手"))
@@ -120,14 +122,14 @@ class SettingsDialog(QDialog):
         self.service_url = QLineEdit(settings.service_url)
         self.general_status = QLabel()
         self.general_status.setWordWrap(True)
-        save = QPushButton(tr("保存"))
-        save.clicked.connect(self._save_general)
+        self.general_save = QPushButton(tr("保存"))
+        self.general_save.clicked.connect(self._save_general)
         form.addRow(self.autostart)
         form.addRow(tr("证书到期提前提醒"), self.warning_days)
         form.addRow(tr("界面语言"), self.language)
         form.addRow(tr("证书服务地址"), self.service_url)
         form.addRow(self.general_status)
-        form.addRow(row(None, save))
+        form.addRow(row(None, self.general_save))
         return page
 
     def _save_general(self) -> None:
@@ -135,7 +137,7 @@ class SettingsDialog(QDialog):
         if not url.startswith(("http://", "https://")):
             self.general_status.setText(tr("证书服务地址应以 http:// 或 https:// 开头"))
             return
-        problem = self.controller.save_general(
+        problem = self.settings_actions.save_general(
             autostart=self.autostart.isChecked(),
             warning_days=self.warning_days.value(),
             language=str(self.language.currentData()),
@@ -162,23 +164,36 @@ class SettingsDialog(QDialog):
         self.certificates.currentItemChanged.connect(lambda *_: self._show_selected())
         self.problems = QLabel()
         self.problems.setWordWrap(True)
-        self.list_summary = CertificateSummary(self.controller.open_certificate_fields)
-        refresh = QPushButton(tr("刷新"))
-        refresh.clicked.connect(self.controller.refresh)
+        self.list_summary = CertificateSummary(self.settings_actions.open_certificate)
+        self.refresh_status = QLabel()
+        self.refresh_button = QPushButton(tr("刷新"))
+        self.refresh_button.clicked.connect(self.settings_actions.refresh)
         layout.addWidget(self.certificates, 1)
         layout.addWidget(self.problems)
         layout.addWidget(self.list_summary)
-        layout.addWidget(row(None, refresh))
+        layout.addWidget(row(self.refresh_status, None, self.refresh_button))
         return page
 
     def _show_selected(self) -> None:
         self.list_summary.show_entry(
-            selected_entry(self.certificates), self.controller.model.settings.expiry_warning_days
+            selected_entry(self.certificates), self.settings_actions.model.settings.expiry_warning_days
         )
+
+    def _scanning(self, scanning: bool) -> None:
+        """刷新's feedback: the button waits while devices are read, then says what was found and when."""
+        self.refresh_button.setEnabled(not scanning)
+        if scanning:
+            self.refresh_status.setText(tr("正在刷新…"))
+        else:
+            self.refresh_status.setText(
+                tr("已刷新（{time}）：{n} 张证书").format(
+                    time=time.strftime("%H:%M:%S"), n=len(self.settings_actions.model.inventory.entries)
+                )
+            )
 
     # -- 代理服务 ---------------------------------------------------------------------------
     def _proxy_page(self) -> QWidget:
-        model = self.controller.model
+        model = self.settings_actions.model
         settings = model.settings
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -215,11 +230,11 @@ class SettingsDialog(QDialog):
         self.proxy_status = QLabel()
         self.proxy_status.setWordWrap(True)
         layout.addWidget(self.proxy_status)
-        test = QPushButton(tr("测试连接"))
-        test.clicked.connect(self._test_proxy)
-        save = QPushButton(tr("保存"))
-        save.clicked.connect(self._save_proxy)
-        layout.addWidget(row(None, test, save))
+        self.proxy_test_button = QPushButton(tr("测试连接"))
+        self.proxy_test_button.clicked.connect(self._test_proxy)
+        self.proxy_save_button = QPushButton(tr("保存"))
+        self.proxy_save_button.clicked.connect(self._save_proxy)
+        layout.addWidget(row(None, self.proxy_test_button, self.proxy_save_button))
         layout.addStretch(1)
         for button in (self.proxy_none, self.proxy_system, self.proxy_http):
             button.toggled.connect(self._proxy_fields)
@@ -249,7 +264,7 @@ class SettingsDialog(QDialog):
         url = self._checked_proxy()
         if url is None:
             return
-        self.controller.save_proxy(
+        self.settings_actions.save_proxy(
             self._proxy_mode(), url, self.proxy_username.text().strip(), self.proxy_password.text()
         )
         self.proxy_password.clear()
@@ -261,7 +276,7 @@ class SettingsDialog(QDialog):
         if url is None:
             return
         self.proxy_status.setText(tr("正在测试连接…"))
-        self.controller.test_connection(
+        self.settings_actions.test_connection(
             self._proxy_mode(),
             url,
             self.proxy_username.text().strip(),
@@ -271,21 +286,21 @@ class SettingsDialog(QDialog):
 
     # -- refresh from the model ------------------------------------------------------------
     def refresh(self) -> None:
-        model = self.controller.model
+        model = self.settings_actions.model
         login = model.login
         if login is None:
             self.account_label.setText(tr("未登录"))
         else:
             account = login.account
-            how = tr("账号登录") if login.kind is LoginKind.ACCOUNT else tr("证书登录")
+            how = tr("账号登录") if login.kind is SessionKind.ACCOUNT else tr("证书登录")
             self.account_label.setText(
                 tr(
                     "用户名：{username}<br>申请人名称：{name}<br>用户类型：{kind}<br>注册邮箱：{email}<br>登录方式：{how}"
                 ).format(
-                    username=account.get("username", ""),
-                    name=account.get("applicant_name", ""),
-                    kind=account.get("account_type_label", ""),
-                    email=account.get("email", ""),
+                    username=account.username,
+                    name=account.applicant_name,
+                    kind=account_type_label(account.account_type),
+                    email=account.email,
                     how=how,
                 )
             )
@@ -295,6 +310,9 @@ class SettingsDialog(QDialog):
             shown = model.inventory.entries[0]
         self.summary.show_entry(shown, model.settings.expiry_warning_days)
         fill_certificate_tree(self.certificates, model.inventory.entries, with_device=True)
-        self.problems.setText("\n".join(model.inventory.problems))
-        self.problems.setVisible(bool(model.inventory.problems))
+        problems = [problem.render(tr) for problem in model.inventory.problems]
+        if not model.inventory.entries and not model.inventory.smartcard_service:
+            problems.append(tr("使用USB Key时需要智能卡服务：它没有运行，可在「环境修复」中启动。"))
+        self.problems.setText("\n".join(problems))
+        self.problems.setVisible(bool(problems))
         self._show_selected()

@@ -5,21 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Callable, List, Optional, Tuple
 
-from qtpy.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from qtpy.QtCore import QObject, QRectF, Qt
 from qtpy.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
 from qtpy.QtWidgets import QApplication, QLabel, QMenu, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
 
+from app.contract import SessionKind
+from app.ui.certificate_flows import update_refusal
 from app.ui.controller import Controller
 from app.ui.i18n import tr
-from app.ui.jobs import DISCOVERY
-from app.ui.model import LoginKind
 from app.ui.settings_dialog import ABOUT
 from app.ui.widgets import app_title
-from drivers.pcsc.monitor import CardWatcher
 
 log = logging.getLogger(__name__)
-
-POLL_MS = 4000  # PKCS#11 tokens have no event API that every module implements: poll the slot list
 
 
 def make_icon() -> QIcon:
@@ -59,8 +56,6 @@ class Splash(QWidget):
 
 
 class TrayApp(QObject):
-    card_event = Signal()
-
     def __init__(self, controller: Controller, tooltip_extra: str = "") -> None:
         super().__init__()
         self.controller = controller
@@ -73,17 +68,7 @@ class TrayApp(QObject):
         self.tray.setContextMenu(self.menu)
         self.tray.activated.connect(self._activated)
         controller.notify.connect(self.show_message)
-        self.card_event.connect(controller.refresh)
         self.splash: Optional[Splash] = None
-        self._known_devices: Optional[List[str]] = None
-        self._polling = False
-        self.poll_timer = QTimer(self)
-        self.poll_timer.setInterval(POLL_MS)
-        self.poll_timer.timeout.connect(self._poll)
-        self.expiry_timer = QTimer(self)
-        self.expiry_timer.setInterval(3600 * 1000)
-        self.expiry_timer.timeout.connect(controller.check_expiry)
-        self.watcher: Optional[CardWatcher] = None
         self.rebuild_menu()
 
     # -- start -------------------------------------------------------------------------------
@@ -105,54 +90,24 @@ class TrayApp(QObject):
                     self.controller.login()  # the guide: the login box pops up after start
 
         self.controller.changed.connect(loaded)
-        self.controller.refresh()
-        self.poll_timer.start()
-        self.expiry_timer.start()
-        self._watch_cards()
-
-    def _watch_cards(self) -> None:
-        from drivers.errors import DriverError
-
-        watcher = CardWatcher(lambda _event: self.card_event.emit())
-        try:
-            watcher.start()
-        except (DriverError, ImportError, OSError) as exc:  # no PC/SC service: polling still sees PKCS#11 keys
-            log.info("no PC/SC card watcher: %s", exc)
-            return
-        self.watcher = watcher
+        self.controller.inventory.refresh()
+        self.controller.inventory.watch()
 
     def stop(self) -> None:
-        self.poll_timer.stop()
-        self.expiry_timer.stop()
-        if self.watcher is not None:
-            self.watcher.stop()
+        self.controller.inventory.stop()
         self.tray.hide()
 
-    def _poll(self) -> None:
-        if self._polling:
-            return
-        self._polling = True
-
-        def seen(ids: List[str]) -> None:
-            self._polling = False
-            if self._known_devices is not None and ids != self._known_devices:
-                self.controller.refresh()
-            self._known_devices = ids
-
-        def failed(_exc: BaseException) -> None:
-            self._polling = False
-
-        self.controller.jobs.submit(DISCOVERY, self.controller.model.device_ids, seen, failed)
-
     # -- menu --------------------------------------------------------------------------------
-    def menu_items(self) -> List[Tuple[str, Callable[[], None], bool, str]]:
+    def menu_items(self) -> List[Tuple[str, Callable[[], object], bool, str]]:
         """(text, handler, enabled, why disabled) in the guide's order."""
         c = self.controller
         model = c.model
         login = model.login
-        account = login.account if login is not None else {}
-        by_account = model.logged_in_as(LoginKind.ACCOUNT)
-        by_certificate = model.logged_in_as(LoginKind.CERTIFICATE)
+        by_account = model.logged_in_as(SessionKind.ACCOUNT)
+        by_certificate = model.logged_in_as(SessionKind.CERTIFICATE)
+        may_issue = by_account and login is not None and login.account.may_receive_new
+        may_exchange = by_account and login is not None and login.account.exchange_required
+        may_update = by_certificate and login is not None and login.info.may_update
         has_certificates = bool(model.inventory.entries)
         need_account = tr("请先使用「账号登录」")
         need_certificate = tr("请先使用「证书登录」")
@@ -162,16 +117,21 @@ class TrayApp(QObject):
             (
                 tr("证书签发"),
                 c.issue,
-                by_account and bool(account.get("may_issue")) and not account.get("exchange_required"),
+                may_issue,
                 need_account if not by_account else tr("该账号当前不能签发新证书（需换发或已签发）"),
             ),
             (
                 tr("证书换发"),
                 c.exchange,
-                by_account and bool(account.get("exchange_required")),
+                may_exchange,
                 need_account if not by_account else tr("该账号无需换发证书"),
             ),
-            (tr("证书更新"), c.update, by_certificate, need_certificate),
+            (
+                tr("证书更新"),
+                c.update,
+                may_update,
+                need_certificate if not by_certificate or login is None else update_refusal(login.info),
+            ),
             (tr("证书废除"), c.revoke, by_certificate, need_certificate),
             (tr("证书解锁"), c.unlock, has_certificates, no_certificate),
             (tr("修改PIN码"), c.change_pin, has_certificates, no_certificate),
@@ -187,8 +147,8 @@ class TrayApp(QObject):
         self.menu.clear()
         login = self.controller.model.login
         if login is not None:
-            how = tr("账号登录") if login.kind is LoginKind.ACCOUNT else tr("证书登录")
-            header = QAction(f"{login.account.get('applicant_name', '')}（{how}）", self.menu)
+            how = tr("账号登录") if login.kind is SessionKind.ACCOUNT else tr("证书登录")
+            header = QAction(f"{login.account.applicant_name}（{how}）", self.menu)
             header.setEnabled(False)
             self.menu.addAction(header)
             self.menu.addSeparator()

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -67,6 +68,8 @@ class Prompts:
 
     def error(self, explanation: Explanation, act: Optional[Callable[[NextStep], None]] = None) -> QMessageBox:
         box = self._box(QMessageBox.Icon.Warning, explanation.text)
+        if explanation.detail:  # technical detail (driver and service messages) for a support call
+            box.setDetailedText(explanation.detail)
         step = explanation.next_step
         if step is not None and act is not None:
             button = box.addButton(next_step_label(step), QMessageBox.ButtonRole.ActionRole)
@@ -75,13 +78,23 @@ class Prompts:
         box.open()
         return box
 
-    def confirm(self, text: str, then: Callable[[], None]) -> QMessageBox:
+    def ask(self, text: str, answered: Callable[[bool], None], default_cancel: bool = False) -> QMessageBox:
+        """The guide's question with 取消 | 确认 in this order on every platform.
+
+        ``default_cancel`` makes 取消 the button that Enter presses (before an irreversible action).
+        """
         box = self._box(QMessageBox.Icon.Question, text)
-        yes = box.addButton(tr("确认"), QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(tr("取消"), QMessageBox.ButtonRole.RejectRole)
-        box.finished.connect(lambda _result: then() if box.clickedButton() is yes else None)
+        # Buttons of one role keep the order they were added in; QMessageBox sorts roles per platform.
+        cancel = box.addButton(tr("取消"), QMessageBox.ButtonRole.ActionRole)
+        yes = box.addButton(tr("确认"), QMessageBox.ButtonRole.ActionRole)
+        box.setEscapeButton(cancel)
+        box.setDefaultButton(cancel if default_cancel else yes)
+        box.finished.connect(lambda _result: answered(box.clickedButton() is yes))
         box.open()
         return box
+
+    def confirm(self, text: str, then: Callable[[], None], default_cancel: bool = False) -> QMessageBox:
+        return self.ask(text, lambda yes: then() if yes else None, default_cancel)
 
     def close_all(self) -> None:
         for box in list(self.open):
@@ -134,10 +147,7 @@ class FormDialog(QDialog):
             outer.addWidget(self.hint)
         self.form = QFormLayout()
         outer.addLayout(self.form)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c0392b;")
-        self.error_label.hide()
+        self.error_label = message_line()  # its room is kept, so the fields never move or shrink
         outer.addWidget(self.error_label)
         self.buttons = QDialogButtonBox()
         self.ok_button = self.buttons.addButton(tr("确定"), QDialogButtonBox.ButtonRole.AcceptRole)
@@ -155,7 +165,7 @@ class FormDialog(QDialog):
 
     def _submit(self) -> None:
         if not self._busy:
-            self.error_label.hide()
+            self.error_label.clear()
             self.submitted.emit()
 
     def set_busy(self, busy: bool, text: str = "") -> None:
@@ -166,17 +176,26 @@ class FormDialog(QDialog):
         if busy and text:
             self.error_label.setStyleSheet("color: #555;")
             self.error_label.setText(text)
-            self.error_label.show()
 
     def show_error(self, text: str) -> None:
         self.set_busy(False)
         self.error_label.setStyleSheet("color: #c0392b;")
         self.error_label.setText(text)
-        self.error_label.show()
 
     def reject(self) -> None:
         if not self._busy:  # closing while the device works would hide the outcome
             super().reject()
+
+
+def message_line(lines: int = 2) -> QLabel:
+    """An error or status line that keeps its room (``lines`` high) while empty."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #c0392b;")
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    label.setMinimumHeight(label.fontMetrics().lineSpacing() * lines)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+    return label
 
 
 def row(*widgets: Any) -> QWidget:

@@ -52,8 +52,48 @@
         <translation>SM3 fingerprint</translation>
     </message>
     <message>
+        <source>USB Key 驱动 (PKCS#11)</source>
+        <translation>USB key drivers (PKCS#11)</translation>
+    </message>
+    <message>
+        <source>USB Key驱动程序无法加载：{modules}。请重新安装USB Key的驱动程序，或在设置文件中改正模块路径</source>
+        <translation>USB key drivers cannot be loaded: {modules}. Reinstall the USB key's driver, or correct the module path in the settings file</translation>
+    </message>
+    <message>
+        <source>{count} 个软证书，保存在 {directory}</source>
+        <translation>{count} soft certificate(s), kept in {directory}</translation>
+    </message>
+    <message>
+        <source>{detail}</source>
+        <translation>{detail}</translation>
+    </message>
+    <message>
+        <source>{devices} 个证书设备，{certificates} 张证书</source>
+        <translation>{devices} certificate device(s), {certificates} certificate(s)</translation>
+    </message>
+    <message>
+        <source>{n} 张证书均可验证到证书服务的根证书</source>
+        <translation>All {n} certificate(s) verify up to the service's root certificate</translation>
+    </message>
+    <message>
         <source>{path} 已被另一个程序占用</source>
         <translation>{path} is taken by another program</translation>
+    </message>
+    <message>
+        <source>{subject} 的PIN码已锁定，请使用「证书解锁」</source>
+        <translation>The PIN of {subject} is locked; use Unlock certificate</translation>
+    </message>
+    <message>
+        <source>{subject}：无法读取PIN码状态（{code}）</source>
+        <translation>{subject}: cannot read the PIN status ({code})</translation>
+    </message>
+    <message>
+        <source>{url} 可以访问（{ms} 毫秒）</source>
+        <translation>{url} is reachable ({ms} ms)</translation>
+    </message>
+    <message>
+        <source>{url} 返回 HTTP {status}</source>
+        <translation>{url} answered HTTP {status}</translation>
     </message>
     <message>
         <source>{what}需要先使用「证书登录」</source>
@@ -72,6 +112,10 @@
         <translation>Non-repudiation</translation>
     </message>
     <message>
+        <source>与证书服务相差 {skew} 秒</source>
+        <translation>{skew} s apart from the certificate service</translation>
+    </message>
+    <message>
         <source>两次输入的新PIN码不一致，请重新输入</source>
         <translation>The two new PINs differ, please enter them again</translation>
     </message>
@@ -84,12 +128,28 @@
         <translation>Proxy</translation>
     </message>
     <message>
+        <source>代理服务器 {proxy} 没有响应。请检查「设置 → 代理服务」中的代理地址和端口，或确认代理服务器已启动。</source>
+        <translation>The proxy server {proxy} does not answer. Check the proxy address and port in Settings → Proxy, or make sure the proxy server is running.</translation>
+    </message>
+    <message>
+        <source>代理服务器 {proxy} 没有响应：请检查代理地址和端口，或点击「重置代理设置」</source>
+        <translation>The proxy server {proxy} does not answer: check the proxy address and port, or click Reset proxy settings</translation>
+    </message>
+    <message>
         <source>代理服务器要求验证，请在「设置 → 代理服务」中填写正确的用户名和密码。</source>
         <translation>The proxy requires authentication: enter the right user name and password in Settings → Proxy.</translation>
     </message>
     <message>
+        <source>代理服务器要求验证：请在「设置 → 代理服务」中填写用户名和密码</source>
+        <translation>The proxy server requires authentication: enter the user name and password in Settings → Proxy</translation>
+    </message>
+    <message>
         <source>代理服务器要求验证：请检查用户名和密码</source>
         <translation>The proxy requires authentication: check the user name and password</translation>
+    </message>
+    <message>
+        <source>代理机构</source>
+        <translation>Agency</translation>
     </message>
     <message>
         <source>代理登录缓存已清除</source>
@@ -100,8 +160,20 @@
         <translation>Proxy settings saved</translation>
     </message>
     <message>
+        <source>代理设置已重置为「不使用代理」，正在重新检查…</source>
+        <translation>The proxy setting was reset to No proxy; checking again…</translation>
+    </message>
+    <message>
+        <source>以下证书不是当前证书服务签发的或已过期，请办理「证书换发」或「证书更新」：{subjects}</source>
+        <translation>These certificates were not issued by the current certificate service or have expired; use Exchange certificate or Update certificate: {subjects}</translation>
+    </message>
+    <message>
         <source>使用 HTTP(S) 代理</source>
         <translation>Use an HTTP(S) proxy</translation>
+    </message>
+    <message>
+        <source>使用USB Key时需要智能卡服务：它没有运行，可在「环境修复」中启动。</source>
+        <translation>USB keys need the smart card service: it is not running; you can start it in Repair environment.</translation>
     </message>
     <message>
         <source>使用系统代理设置</source>
@@ -114,6 +186,10 @@
     <message>
         <source>保存</source>
         <translation>Save</translation>
+    </message>
+    <message>
+        <source>修复</source>
+        <translation>Repair</translation>
     </message>
     <message>
         <source>修改PIN码</source>
@@ -144,8 +220,28 @@
         <translation>Close</translation>
     </message>
     <message>
+        <source>其他</source>
+        <translation>Other</translation>
+    </message>
+    <message>
         <source>刷新</source>
         <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>刷新失败：{problem}</source>
+        <translation>Refresh failed: {problem}</translation>
+    </message>
+    <message>
+        <source>刷新完成：找到 {n} 张证书</source>
+        <translation>Refreshed: {n} certificate(s) found</translation>
+    </message>
+    <message>
+        <source>刷新完成：没有找到证书。请插入USB Key，或使用「证书签发」申请证书。</source>
+        <translation>Refreshed: no certificate found. Insert your USB key, or use Issue certificate to apply for one.</translation>
+    </message>
+    <message>
+        <source>加密证书</source>
+        <translation>encryption certificate</translation>
     </message>
     <message>
         <source>加密证书详情</source>
@@ -164,8 +260,28 @@
         <translation>Load in background</translation>
     </message>
     <message>
+        <source>启动智能卡服务</source>
+        <translation>Start smart card service</translation>
+    </message>
+    <message>
+        <source>启动智能卡服务失败（代码 {code}）：请以管理员身份启动「Smart Card」服务</source>
+        <translation>Could not start the smart card service (code {code}): start the Smart Card service as an administrator</translation>
+    </message>
+    <message>
+        <source>启动智能卡服务失败：{detail}</source>
+        <translation>Could not start the smart card service: {detail}</translation>
+    </message>
+    <message>
         <source>字段</source>
         <translation>Field</translation>
+    </message>
+    <message>
+        <source>安装根证书</source>
+        <translation>Install root certificate</translation>
+    </message>
+    <message>
+        <source>安装根证书失败：{detail}</source>
+        <translation>Could not install the root certificate: {detail}</translation>
     </message>
     <message>
         <source>密码</source>
@@ -206,6 +322,18 @@
     <message>
         <source>已修复</source>
         <translation>Repaired</translation>
+    </message>
+    <message>
+        <source>已创建证书目录 {directory}</source>
+        <translation>Created the certificate folder {directory}</translation>
+    </message>
+    <message>
+        <source>已刷新（{time}）：{n} 张证书</source>
+        <translation>Refreshed ({time}): {n} certificate(s)</translation>
+    </message>
+    <message>
+        <source>已加载 {n} 个USB Key驱动程序：{modules}</source>
+        <translation>{n} USB key driver(s) loaded: {modules}</translation>
     </message>
     <message>
         <source>已导出到 {path}</source>
@@ -252,6 +380,10 @@
         <translation>Your certificate has expired: renew it with "Update certificate" or apply again with "Issue certificate"</translation>
     </message>
     <message>
+        <source>您的证书还有{days}天到期。证书更新（续期）在证书到期前一个月内办理；公司名称变更需先在网上服务系统提交申请并审核通过。</source>
+        <translation>Your certificate expires in {days} days. Renewal (Update certificate) opens one month before expiry; a company name change must first be requested and approved in the online service system.</translation>
+    </message>
+    <message>
         <source>您的证书（{subject}）已过期，请使用「证书更新」续期</source>
         <translation>Your certificate ({subject}) has expired: renew it with "Update certificate"</translation>
     </message>
@@ -288,8 +420,12 @@
         <translation>File operation failed: {detail}</translation>
     </message>
     <message>
-        <source>无法使用证书设备：{detail}。请运行「环境修复」检查。</source>
-        <translation>The certificate device cannot be used: {detail}. Run "Repair environment".</translation>
+        <source>无法从证书服务获取根证书，请先解决证书服务连接的问题</source>
+        <translation>Cannot get the root certificate from the certificate service; solve the connection problem first</translation>
+    </message>
+    <message>
+        <source>无法使用证书设备的驱动程序。请运行「环境修复」检查。</source>
+        <translation>The certificate device's driver cannot be used. Run Repair environment to check.</translation>
     </message>
     <message>
         <source>无法创建文件夹 {path}：{error}</source>
@@ -304,8 +440,56 @@
         <translation>Could not set start at login: {detail}</translation>
     </message>
     <message>
+        <source>无法读取证书设备「{label}」（{code}）：请重新插入USB Key；软证书请使用「证书解锁」或重新办理「证书签发」</source>
+        <translation>Cannot read the certificate device "{label}" ({code}): insert the USB key again; for a soft certificate use Unlock certificate or Issue certificate again</translation>
+    </message>
+    <message>
+        <source>无法读取证书设备「{label}」：请重新插入后点击「刷新」，或运行「环境修复」查看详情</source>
+        <translation>Cannot read the certificate device "{label}": insert it again and click Refresh, or run Repair environment for details</translation>
+    </message>
+    <message>
+        <source>无法读取软证书「{name}」：请运行「环境修复」查看详情</source>
+        <translation>Cannot read the soft certificate "{name}": run Repair environment for details</translation>
+    </message>
+    <message>
+        <source>无法运行 {tool}：{detail}</source>
+        <translation>Cannot run {tool}: {detail}</translation>
+    </message>
+    <message>
+        <source>无法连接证书服务 {url}：请检查网络连接和代理设置</source>
+        <translation>Cannot reach the certificate service {url}: check the network connection and the proxy settings</translation>
+    </message>
+    <message>
         <source>无法连接证书服务（{url}）。请检查网络连接；如需通过代理上网，请在「设置 → 代理服务」中配置代理后重试。</source>
         <translation>Cannot reach the certificate service ({url}). Check the network; if you need a proxy, set it in Settings → Proxy and try again.</translation>
+    </message>
+    <message>
+        <source>智能卡服务 (PC/SC)</source>
+        <translation>Smart card service (PC/SC)</translation>
+    </message>
+    <message>
+        <source>智能卡服务正在运行</source>
+        <translation>The smart card service is running</translation>
+    </message>
+    <message>
+        <source>智能卡服务没有运行，USB Key无法使用；请点击「启动智能卡服务」</source>
+        <translation>The smart card service is not running, so USB keys cannot be used; click Start smart card service</translation>
+    </message>
+    <message>
+        <source>智能卡服务没有运行，USB Key无法使用；请由管理员启动系统的智能卡服务（Windows：Smart Card；Linux：pcscd）</source>
+        <translation>The smart card service is not running, so USB keys cannot be used; ask an administrator to start the system's smart card service (Windows: Smart Card; Linux: pcscd)</translation>
+    </message>
+    <message>
+        <source>智能卡服务没有运行，无法使用USB Key。请在「环境修复」中启动智能卡服务。</source>
+        <translation>The smart card service is not running, so the USB key cannot be used. Start the smart card service in Repair environment.</translation>
+    </message>
+    <message>
+        <source>智能卡服务没有运行；只使用软证书时不需要</source>
+        <translation>The smart card service is not running; it is not needed for soft certificates</translation>
+    </message>
+    <message>
+        <source>智能卡服务没有运行；只使用软证书时不需要。使用USB Key时可点击「启动智能卡服务」</source>
+        <translation>The smart card service is not running; it is not needed for soft certificates. To use a USB key, click Start smart card service</translation>
     </message>
     <message>
         <source>有效期从</source>
@@ -314,6 +498,10 @@
     <message>
         <source>有效期到</source>
         <translation>Valid until</translation>
+    </message>
+    <message>
+        <source>未使用</source>
+        <translation>Not in use</translation>
     </message>
     <message>
         <source>未找到系统密钥环：密码只在本次运行中有效。</source>
@@ -326,6 +514,14 @@
     <message>
         <source>未登录</source>
         <translation>Not logged in</translation>
+    </message>
+    <message>
+        <source>未配置USB Key驱动程序；只使用软证书时不需要</source>
+        <translation>No USB key driver is set up; none is needed for soft certificates</translation>
+    </message>
+    <message>
+        <source>本机时间与证书服务相差 {skew} 秒，请校准系统时间（启用自动同步时间）</source>
+        <translation>This computer's clock is {skew} s apart from the certificate service; correct the system time (turn on automatic time sync)</translation>
     </message>
     <message>
         <source>根证书</source>
@@ -356,8 +552,16 @@
         <translation>Welcome</translation>
     </message>
     <message>
+        <source>正在修复，请在系统的提示中确认…</source>
+        <translation>Repairing; confirm in the system's prompt…</translation>
+    </message>
+    <message>
         <source>正在写入证书</source>
         <translation>Writing the certificates</translation>
+    </message>
+    <message>
+        <source>正在刷新…</source>
+        <translation>Refreshing…</translation>
     </message>
     <message>
         <source>正在加载启动数据，请稍等</source>
@@ -420,12 +624,16 @@
         <translation>No certificate found. Insert your USB key and click "Refresh", or log in with your account and use "Issue certificate".</translation>
     </message>
     <message>
-        <source>没有找到证书或证书设备：{detail}。请插入USB Key后点击「刷新」。</source>
-        <translation>Certificate or device not found: {detail}. Insert your USB key and click "Refresh".</translation>
+        <source>没有找到证书或证书设备。请插入USB Key后点击「刷新」。</source>
+        <translation>No certificate or certificate device found. Insert your USB key and click Refresh.</translation>
     </message>
     <message>
         <source>没有证书</source>
         <translation>No certificate</translation>
+    </message>
+    <message>
+        <source>法人</source>
+        <translation>Legal person</translation>
     </message>
     <message>
         <source>注意</source>
@@ -516,6 +724,10 @@
         <translation>Signature algorithm</translation>
     </message>
     <message>
+        <source>签名证书</source>
+        <translation>signing certificate</translation>
+    </message>
+    <message>
         <source>签名证书详情</source>
         <translation>Signing certificate details</translation>
     </message>
@@ -530,6 +742,10 @@
     <message>
         <source>继续上次未完成的申请</source>
         <translation>Resuming the unfinished request</translation>
+    </message>
+    <message>
+        <source>自然人</source>
+        <translation>Natural person</translation>
     </message>
     <message>
         <source>获取失败</source>
@@ -620,8 +836,8 @@
         <translation>Certificate revoked</translation>
     </message>
     <message>
-        <source>证书或密钥数据无效：{detail}</source>
-        <translation>Invalid certificate or key data: {detail}</translation>
+        <source>证书或密钥数据无效。请重新办理或联系技术支持。</source>
+        <translation>The certificate or key data is invalid. Try again, or contact technical support.</translation>
     </message>
     <message>
         <source>证书换发</source>
@@ -664,6 +880,10 @@
         <translation>Certificate updated</translation>
     </message>
     <message>
+        <source>证书更新需要先使用「证书登录」</source>
+        <translation>Update certificate needs a Certificate login first</translation>
+    </message>
+    <message>
         <source>证书更新需要验证您的证书密码，更新后PIN码保持不变</source>
         <translation>Updating needs your certificate PIN; the PIN stays the same afterwards</translation>
     </message>
@@ -680,8 +900,20 @@
         <translation>The certificate service URL must start with http:// or https://</translation>
     </message>
     <message>
+        <source>证书服务正在启动…</source>
+        <translation>The certificate service is starting…</translation>
+    </message>
+    <message>
+        <source>证书服务的根证书还没有安装到本机用户的受信任根证书中；请点击「安装根证书」</source>
+        <translation>The certificate service's root certificate is not yet among this user's trusted root certificates; click Install root certificate</translation>
+    </message>
+    <message>
         <source>证书服务返回 HTTP {status}</source>
         <translation>The certificate service answered HTTP {status}</translation>
+    </message>
+    <message>
+        <source>证书服务返回的证书与本设备的密钥不匹配，已放弃写入；请重试或联系管理员</source>
+        <translation>The certificates from the service do not match this device's key, so nothing was written; try again or contact the administrator</translation>
     </message>
     <message>
         <source>证书服务连接</source>
@@ -716,12 +948,16 @@
         <translation>The certificate device was removed. Insert the USB key again and retry; nothing on it was changed.</translation>
     </message>
     <message>
-        <source>证书设备操作失败：{detail}。请重新插入设备后重试，或运行「环境修复」。</source>
-        <translation>The certificate device failed: {detail}. Insert it again and retry, or run "Repair environment".</translation>
+        <source>证书设备操作失败。请重新插入设备后重试，或运行「环境修复」。</source>
+        <translation>The certificate device operation failed. Insert the device again and retry, or run Repair environment.</translation>
     </message>
     <message>
-        <source>该设备不支持国密SM2双证书（{what}）。请使用支持国密SM2的USB Key，或选择软证书。</source>
-        <translation>This device does not support SM2 dual certificates ({what}). Use a USB key with SM2 support, or a soft certificate.</translation>
+        <source>证书设备类型 {backend} 无法使用，请运行「环境修复」查看详情</source>
+        <translation>Certificate devices of type {backend} cannot be used; run Repair environment for details</translation>
+    </message>
+    <message>
+        <source>该设备不支持国密SM2双证书所需的功能。请使用支持国密SM2的USB Key，或选择软证书。</source>
+        <translation>This device lacks what SM2 dual certificates need. Use a USB key that supports SM2, or choose a soft certificate.</translation>
     </message>
     <message>
         <source>该账号当前不能签发新证书（需换发或已签发）</source>
@@ -832,8 +1068,16 @@
         <translation>Account login</translation>
     </message>
     <message>
-        <source>软证书文件已损坏或不属于本机用户：{detail}。请运行「环境修复」，或使用「证书签发」重新申请。</source>
-        <translation>The soft certificate file is damaged or belongs to another user: {detail}. Run "Repair environment", or apply again with "Issue certificate".</translation>
+        <source>软证书 {name}</source>
+        <translation>Soft certificate {name}</translation>
+    </message>
+    <message>
+        <source>软证书存储</source>
+        <translation>Soft certificate storage</translation>
+    </message>
+    <message>
+        <source>软证书文件已损坏或不属于本机用户。请运行「环境修复」，或使用「证书签发」重新申请。</source>
+        <translation>The soft certificate file is damaged or belongs to another user of this computer. Run Repair environment, or apply again with Issue certificate.</translation>
     </message>
     <message>
         <source>软证书（保存在本机）</source>
@@ -872,6 +1116,18 @@
         <translation>General</translation>
     </message>
     <message>
+        <source>部分USB Key驱动程序无法加载，请运行「环境修复」查看详情</source>
+        <translation>Some USB key drivers cannot be loaded; run Repair environment for details</translation>
+    </message>
+    <message>
+        <source>重新检查</source>
+        <translation>Check again</translation>
+    </message>
+    <message>
+        <source>重置代理设置</source>
+        <translation>Reset proxy settings</translation>
+    </message>
+    <message>
         <source>需处理</source>
         <translation>Action needed</translation>
     </message>
@@ -886,6 +1142,10 @@
     <message>
         <source>验证码</source>
         <translation>Captcha</translation>
+    </message>
+    <message>
+        <source>验证码错误或已过期，已换一张新的验证码，请重新输入</source>
+        <translation>Wrong or expired captcha. A new captcha is shown; please type it</translation>
     </message>
     <message>
         <source>（不支持国密SM2）</source>

@@ -17,13 +17,13 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Type, TypeVar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import httpx
 import pytest
-from qtpy.QtCore import QElapsedTimer, QTimer
+from qtpy.QtCore import QElapsedTimer, QPoint, Qt, QTimer
 from qtpy.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
 
 from app.credentials import CredentialCache
@@ -41,6 +41,7 @@ from tests.gui.live_service import config_for
 from tests.server.conftest import PASSING_ID
 from tests.server.services import SmtpServer, free_port
 
+W = TypeVar("W", bound=QWidget)
 OUTPUT = REPO / "test-output"
 # The target is 50 ms (gui-stalls.json records each test's worst and where it happened); the test fails
 # at 200 ms so that a loaded CI machine does not flake, while gross blocking (a real PIN check, 260 ms,
@@ -185,6 +186,7 @@ class Gui:
         self.qtbot.waitUntil(lambda: self.controller.jobs.idle, timeout=timeout)
 
     def menu(self, text: str) -> None:
+        """Trigger the menu item as the tray's menu shows it now."""
         action = self.tray.action(text)
         assert action.isEnabled(), f"menu item {text} is disabled: {action.toolTip()}"
         action.trigger()
@@ -193,9 +195,21 @@ class Gui:
         self.tray.rebuild_menu()
         return {a.text(): a.isEnabled() for a in self.tray.menu.actions() if a.text()}
 
-    def dialog(self, name: str) -> Any:
-        self.qtbot.waitUntil(lambda: name in self.controller.dialogs, timeout=30000)
-        return self.controller.dialogs[name]
+    def dialog(self, kind: Type[W], key: str = "") -> W:
+        """The open dialog of this type (waits until it opens)."""
+        dialogs = self.controller.dialogs
+        self.qtbot.waitUntil(lambda: dialogs.find(kind, key) is not None, timeout=30000)
+        found = dialogs.find(kind, key)
+        assert found is not None
+        return found
+
+    def click(self, button: QAbstractButton) -> None:
+        """A real left click on the button (it must be enabled and shown)."""
+        assert button.isEnabled() and button.isVisible(), button.text()
+        spot = button.rect().center()
+        if not button.hitButton(spot):  # a radio button or check box wider than its text: click its box
+            spot = QPoint(6, button.height() // 2)
+        self.qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=spot)
 
     def box(self, timeout: int = 30000) -> QMessageBox:
         self.qtbot.waitUntil(lambda: bool(self.controller.prompts.open), timeout=timeout)
@@ -209,7 +223,7 @@ class Gui:
             assert expect in text, text
         buttons = [b for b in box.findChildren(QAbstractButton) if b.text() == button_text]
         assert buttons, f"no button {button_text} in {[b.text() for b in box.findChildren(QAbstractButton)]}"
-        buttons[0].click()
+        self.click(buttons[0])
         self.qtbot.waitUntil(lambda: box not in self.controller.prompts.open, timeout=5000)
         return text
 
@@ -221,12 +235,13 @@ class Gui:
             widget.insert(text)  # type: ignore[attr-defined]
 
     def submit(self, dialog: Any) -> None:
-        dialog.ok_button.click()
+        self.click(dialog.ok_button)
 
     def refreshed(self) -> None:
+        """刷新 from the menu, and wait until the devices were read again."""
         scans = self.controller.scans
-        self.controller.refresh()
-        self.qtbot.waitUntil(lambda: self.controller.scans > scans, timeout=30000)
+        self.menu("刷新")
+        self.qtbot.waitUntil(lambda: self.controller.scans > scans and not self.controller.inventory.scanning)
         self.idle()
 
 
@@ -251,9 +266,9 @@ def close_gui(gui: Gui, test_name: str) -> None:
     worst = gui.stall.stop()
     _stalls[test_name] = {"worst_ms": round(worst, 1), "where": gui.stall.culprit}
     assert worst <= STALL_LIMIT_MS, f"the GUI thread was blocked for {worst:.0f} ms in {gui.stall.culprit}"
+    gui.controller.actions.cancel_all()
     gui.controller.prompts.close_all()
-    for dialog in list(gui.controller.dialogs.values()):
-        dialog.close()
+    gui.controller.dialogs.close_all()
     gui.tray.stop()
     gui.controller.jobs.shutdown()
     QApplication.processEvents()

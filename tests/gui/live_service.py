@@ -26,6 +26,7 @@ def config_for(data_dir: Path, port: int, smtp_port: int, validity_days: int) ->
         mail=MailConfig(mode="smtp", smtp_host="127.0.0.1", smtp_port=smtp_port),
         public_url=f"http://127.0.0.1:{port}",
         validity_days=validity_days,
+        ca_cache_s=0,  # a CA rotation by the test's operator handle is seen at once, without waiting
     )
 
 

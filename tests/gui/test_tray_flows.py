@@ -6,16 +6,19 @@ import datetime
 import json
 import re
 import subprocess
-import time
 from pathlib import Path
 from typing import Any, Dict
 
 import httpx
-from qtpy.QtWidgets import QListWidget
+from qtpy.QtWidgets import QFileDialog, QListWidget
 
 from app.settings import Settings
-from app.ui.login import CERTIFICATE_PAGE, LoginDialog
-from app.ui.settings_dialog import PROXY, SettingsDialog
+from app.ui.choose import ChooseDialog
+from app.ui.details import CertificateFieldsDialog
+from app.ui.login import LoginDialog
+from app.ui.pins import ChangePinDialog, NewPinDialog, PinDialog, UnlockDialog
+from app.ui.repair_dialog import RepairDialog
+from app.ui.settings_dialog import GENERAL, PROXY, SettingsDialog
 from drivers.soft import SoftBackend
 from gm.x509 import CRL
 from tests.gui.conftest import Gui, LiveService, close_gui, make_gui
@@ -27,27 +30,28 @@ MENU += ["环境修复", "刷新", "关于", "设置", "清除代理登录缓存
 
 
 def account_login(gui: Gui, user: Dict[str, str], answer: str = CAPTCHA) -> LoginDialog:
-    if "login" not in gui.controller.dialogs:
+    if LoginDialog not in gui.controller.dialogs:
         gui.menu("登录")
-    dialog: LoginDialog = gui.dialog("login")
+    dialog = gui.dialog(LoginDialog)
     gui.qtbot.waitUntil(
         lambda: dialog.captcha_image.pixmap() is not None and not dialog.captcha_image.pixmap().isNull()
     )
     gui.type_into(dialog.username, user["username"])
     gui.type_into(dialog.applicant, user["applicant_name"])
     gui.type_into(dialog.captcha, answer)
-    dialog.account_button.click()
+    gui.click(dialog.account_button)
     gui.idle()
     return dialog
 
 
 def certificate_login(gui: Gui, pin: str) -> LoginDialog:
-    if "login" not in gui.controller.dialogs:
+    if LoginDialog not in gui.controller.dialogs:
         gui.menu("登录")
-    dialog: LoginDialog = gui.dialog("login")
-    dialog.show_page(CERTIFICATE_PAGE)
+    dialog = gui.dialog(LoginDialog)
+    if dialog.pages.currentWidget() is not dialog.certificates.parentWidget():
+        gui.click(dialog.to_certificate)
     gui.type_into(dialog.pin, pin)
-    dialog.certificate_button.click()
+    gui.click(dialog.certificate_button)
     gui.idle()
     return dialog
 
@@ -57,7 +61,7 @@ def issue_soft_certificate(gui: Gui, user: Dict[str, str], pin: str = PIN) -> No
     assert gui.model.login is not None and gui.model.login.kind.value == "account"
     gui.menu("证书签发")
     gui.answer("确认", expect="您正在执行证书签发，是否继续执行？")
-    dialog = gui.dialog("pin")
+    dialog = gui.dialog(NewPinDialog)
     assert "您是第一次新签证书" in dialog.hint.text()
     gui.type_into(dialog.pin, pin)
     gui.type_into(dialog.confirmation, pin)
@@ -86,7 +90,7 @@ def test_menu_has_the_guides_items_enabled_by_state(gui: Gui, live: LiveService)
         "修改PIN码",
     ]
     assert "请先使用「账号登录」" in gui.tray.action("证书签发").toolTip()
-    login: LoginDialog = gui.dialog("login")  # the login box pops up after start, as in the guide
+    login = gui.dialog(LoginDialog)  # the login box pops up after start, as in the guide
     assert login.windowTitle() == "证书助手"
 
 
@@ -103,13 +107,19 @@ def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveSe
 
     # 设置 → 用户信息 shows the certificate; 签名证书详情 exports a .cer the OpenSSL CLI reads
     gui.menu("设置")
-    settings: SettingsDialog = gui.dialog("settings")
+    settings = gui.dialog(SettingsDialog)
     assert settings.summary.labels["key_type"].text() == "SM2"
     assert settings.summary.labels["subject"].text() == "张三"
-    settings.summary.sign_button.click()
-    fields = gui.dialog("fields:签名证书详情")
+    gui.click(settings.summary.sign_button)
+    fields = gui.dialog(CertificateFieldsDialog, "sign")
     exported = tmp_path / "sign.cer"
-    fields.export(exported)
+    gui.click(fields.export_button)
+    save = fields.save_dialog
+    assert isinstance(save, QFileDialog)
+    gui.qtbot.waitUntil(save.isVisible)
+    save.selectFile(str(exported))
+    save.accept()
+    gui.qtbot.waitUntil(exported.exists)
     with gui.stall.paused():
         text = subprocess.run(
             ["openssl", "x509", "-inform", "DER", "-in", str(exported), "-noout", "-subject", "-nameopt", "utf8"],
@@ -118,7 +128,7 @@ def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveSe
             check=True,
         ).stdout
     assert "CN=张三" in text.replace(" ", "")
-    settings.logout_button.click()
+    gui.click(settings.logout_button)
     gui.idle()
     assert gui.model.login is None
 
@@ -131,7 +141,7 @@ def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveSe
 
     # 修改PIN码: a mismatch is caught in the dialog, then 修改PIN码成功
     gui.menu("修改PIN码")
-    change = gui.dialog("pin")
+    change = gui.dialog(ChangePinDialog)
     gui.type_into(change.old_pin, PIN)
     gui.type_into(change.new_pin, "24680135")
     gui.type_into(change.confirmation, "24680136")
@@ -147,7 +157,7 @@ def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveSe
     old_serial = entry.sign.serial_number
     gui.menu("证书更新")
     gui.answer("确认", expect="您正在执行证书更新，是否继续执行？")
-    pin_dialog = gui.dialog("pin")
+    pin_dialog = gui.dialog(PinDialog)
     gui.type_into(pin_dialog.pin, "24680135")
     gui.submit(pin_dialog)
     gui.idle()
@@ -166,7 +176,7 @@ def test_wrong_pin_locks_then_unlock_by_mailed_code_then_revoke(gui: Gui, live: 
     gui.idle()
     # 修改PIN码 with a wrong old PIN: the dialog stays open and counts down; the 10th try locks
     gui.menu("修改PIN码")
-    change = gui.dialog("pin")
+    change = gui.dialog(ChangePinDialog)
     for left in range(9, 0, -1):
         gui.type_into(change.old_pin, "000000")
         gui.type_into(change.new_pin, "11112222")
@@ -176,13 +186,13 @@ def test_wrong_pin_locks_then_unlock_by_mailed_code_then_revoke(gui: Gui, live: 
         assert f"PIN码错误，还可以尝试{left}次" in change.error_label.text()
     gui.submit(change)
     gui.idle()
-    assert "pin" not in gui.controller.dialogs  # locked: the dialog gives way to the next step
+    assert ChangePinDialog not in gui.controller.dialogs  # locked: the dialog gives way to the next step
     box = gui.box()
     assert "PIN码已被锁定" in box.text()
-    gui.answer("证书解锁")  # the error offers 证书解锁 directly
-    gui.answer("确认", expect="您正在执行证书解锁，是否继续执行？")
+    gui.answer("证书解锁")  # the error offers 证书解锁 directly, and does not ask a second time
+    assert not gui.controller.prompts.open
     gui.idle()
-    unlock = gui.dialog("pin")
+    unlock = gui.dialog(UnlockDialog)
     texts = " ".join(label.text() for label in unlock.findChildren(type(unlock.hint)))
     assert "请到用户注册邮箱查看解锁码" in texts and "需解锁用户：李四（签名证书）" in texts
     code = unlock_code(live, user["email"])
@@ -203,7 +213,7 @@ def test_wrong_pin_locks_then_unlock_by_mailed_code_then_revoke(gui: Gui, live: 
     serial = gui.model.login.entry.sign.serial_number
     gui.menu("证书废除")
     gui.answer("确认", expect="您正在执行证书废除")
-    revoke = gui.dialog("pin")
+    revoke = gui.dialog(PinDialog)
     gui.type_into(revoke.pin, "97531246")
     gui.submit(revoke)
     gui.idle()
@@ -219,10 +229,8 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
     issue_soft_certificate(gui, user, pin="11223344")
     [old] = gui.model.inventory.entries
     with live.service.db.session() as session:
-        live.service.ca.rotate(session)
+        live.service.ca.rotate(session)  # the service process sees it at once (its CA cache is off here)
     live.service.set_flags("wangwu", exchange_required=True)
-    with gui.stall.paused():
-        time.sleep(5.5)  # the service caches its active CA for 5 s
     gui.controller.logout()
     gui.idle()
     account_login(gui, user)
@@ -230,7 +238,7 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
     assert enabled["证书换发"] and not enabled["证书签发"]
     gui.menu("证书换发")
     gui.answer("确认", expect="您正在执行证书换发，是否继续执行？")
-    pin_dialog = gui.dialog("pin")
+    pin_dialog = gui.dialog(PinDialog)
     gui.type_into(pin_dialog.pin, "11223344")  # the key keeps its PIN
     gui.submit(pin_dialog)
     gui.idle()
@@ -251,7 +259,7 @@ def test_company_name_change_by_update(gui: Gui, live: LiveService) -> None:
     certificate_login(gui, PIN)
     gui.menu("证书更新")
     gui.answer("确认", expect="您正在执行证书更新，是否继续执行？")
-    pin_dialog = gui.dialog("pin")
+    pin_dialog = gui.dialog(PinDialog)
     gui.type_into(pin_dialog.pin, PIN)
     gui.submit(pin_dialog)
     gui.idle()
@@ -268,30 +276,31 @@ def test_expiry_warning_once_a_day_and_status_line(gui: Gui, live: LiveService) 
     assert len(warnings) == 1 and "检查到您的证书还有:19天就要过期" in warnings[0]
     gui.refreshed()
     assert len([n for n in gui.notifications if "就要过期" in n]) == 1  # at most once a day
-    assert gui.controller.check_expiry(datetime.date.today() + datetime.timedelta(days=1))
+    assert gui.controller.inventory.check_expiry(datetime.date.today() + datetime.timedelta(days=1))
     gui.menu("设置")
-    settings: SettingsDialog = gui.dialog("settings")
+    settings = gui.dialog(SettingsDialog)
     assert "检查到您的证书还有:19天就要过期" in settings.summary.labels["status"].text()
     # a shorter warning period silences it
+    settings.nav.setCurrentRow(GENERAL)
     settings.warning_days.setValue(7)
-    settings._save_general()
+    gui.click(settings.general_save)
     assert gui.model.settings.expiry_warning_days == 7
-    assert not gui.controller.check_expiry(datetime.date.today() + datetime.timedelta(days=2))
+    assert not gui.controller.inventory.check_expiry(datetime.date.today() + datetime.timedelta(days=2))
 
 
 def test_proxy_settings_round_trip_and_clear_cache(gui: Gui, live: LiveService) -> None:
-    gui.dialog("login").close()  # opened at start, before the proxy was set
+    gui.dialog(LoginDialog).close()  # opened at start, before the proxy was set
     gui.menu("设置")
-    settings: SettingsDialog = gui.dialog("settings")
-    settings.show_page(PROXY)
-    settings.proxy_http.setChecked(True)
+    settings = gui.dialog(SettingsDialog)
+    settings.nav.setCurrentRow(PROXY)
+    gui.click(settings.proxy_http)
     gui.type_into(settings.proxy_url, "proxy.example.com")
-    settings._save_proxy()
+    gui.click(settings.proxy_save_button)
     assert "端口" in settings.proxy_status.text() or "格式" in settings.proxy_status.text()
     gui.type_into(settings.proxy_url, "http://127.0.0.1:9")
     gui.type_into(settings.proxy_username, "alice")
     gui.type_into(settings.proxy_password, "s3cret-proxy")
-    settings._save_proxy()
+    gui.click(settings.proxy_save_button)
     assert settings.proxy_status.text() == "代理设置已保存"
     stored = json.loads(Settings.path().read_text(encoding="utf-8"))
     assert stored["proxy_mode"] == "http" and stored["proxy_url"] == "http://127.0.0.1:9"
@@ -299,13 +308,13 @@ def test_proxy_settings_round_trip_and_clear_cache(gui: Gui, live: LiveService) 
     assert gui.model.proxy() == "http://alice:s3cret-proxy@127.0.0.1:9"  # the password came from the keyring
     settings.close()
     gui.menu("设置")
-    reopened: SettingsDialog = gui.dialog("settings")
-    reopened.show_page(PROXY)
+    reopened = gui.dialog(SettingsDialog)
+    reopened.nav.setCurrentRow(PROXY)
     assert reopened.proxy_http.isChecked() and reopened.proxy_password.placeholderText() == "（已保存）"
     # the service is now only reachable through a proxy that is not there: the error names 代理服务
     reopened.close()
     gui.menu("登录")
-    login: LoginDialog = gui.dialog("login")
+    login = gui.dialog(LoginDialog)
     gui.qtbot.waitUntil(lambda: "代理服务" in login.message.text(), timeout=30000)
     login.close()
     # 清除代理登录缓存 forgets the password
@@ -318,7 +327,7 @@ def test_proxy_settings_round_trip_and_clear_cache(gui: Gui, live: LiveService) 
 
 def test_repair_reports_each_check(gui: Gui, live: LiveService) -> None:
     gui.menu("环境修复")
-    repair = gui.dialog("repair")
+    repair = gui.dialog(RepairDialog)
     gui.qtbot.waitUntil(lambda: bool(repair.checks), timeout=30000)
     names = [c.name for c in repair.checks]
     assert "证书服务连接" in names and "系统时间" in names and "根证书" in names
@@ -328,7 +337,7 @@ def test_repair_reports_each_check(gui: Gui, live: LiveService) -> None:
 def test_service_down_error_names_proxy_settings(qtbot: Any, soft_backend: SoftBackend, request: Any) -> None:
     gui = make_gui(qtbot, "http://127.0.0.1:9", [soft_backend])
     try:
-        login: LoginDialog = gui.dialog("login")
+        login = gui.dialog(LoginDialog)
         gui.qtbot.waitUntil(lambda: "代理服务" in login.message.text(), timeout=30000)
         assert "127.0.0.1:9" in login.message.text()
     finally:
@@ -359,7 +368,7 @@ def test_usb_key_on_softhsm2(
         assert entry.device.info.label == label and entry.subject == "EC test"
         # 修改PIN码 on the key: a wrong old PIN is refused in place, then the change works on the token
         gui.menu("修改PIN码")
-        change = gui.dialog("pin")
+        change = gui.dialog(ChangePinDialog)
         for old in ("999999", USER_PIN):
             gui.type_into(change.old_pin, old)
             gui.type_into(change.new_pin, "65432100")
@@ -376,15 +385,15 @@ def test_usb_key_on_softhsm2(
         account_login(gui, user)
         gui.menu("证书签发")
         gui.answer("确认")
-        choose = gui.dialog("choose")
+        choose = gui.dialog(ChooseDialog)
         [listing] = choose.findChildren(QListWidget)
         assert [listing.item(i).text() for i in range(listing.count())] == [
             "软证书（保存在本机）",
             f"USB Key：{label}（不支持国密SM2）",
         ]
         listing.setCurrentRow(1)
-        choose._accept()
-        pin_dialog = gui.dialog("pin")
+        gui.click(choose.ok_button)
+        pin_dialog = gui.dialog(PinDialog)
         gui.type_into(pin_dialog.pin, "65432100")
         gui.submit(pin_dialog)
         gui.idle()

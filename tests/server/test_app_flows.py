@@ -51,9 +51,9 @@ def client_for(server: Server, http: Any = None) -> IssuingClient:
 
 def logged_in(server: Server, user: dict, http: Any = None) -> IssuingClient:
     client = client_for(server, http)
-    captcha_id, image = client.captcha()
-    assert image.startswith(b"\x89PNG")
-    client.login_account(user["username"], user["applicant_name"], captcha_id, CAPTCHA)
+    captcha = client.captcha()
+    assert captcha.image_png.startswith(b"\x89PNG")
+    client.login_account(user["username"], user["applicant_name"], captcha.captcha_id, CAPTCHA)
     return client
 
 
@@ -76,7 +76,7 @@ def test_soft_certificate_lifecycle(make_server: ServerFactory, backend: SoftBac
 
     cert_client = client_for(server)
     login = flows.certificate_login(cert_client, entry, PIN)
-    assert login["certificate"]["renewal_allowed"] is True
+    assert login.certificate is not None and login.certificate.renewal_allowed is True
     with pytest.raises(PinIncorrect):
         flows.certificate_login(client_for(server), entry, "000000")
 
@@ -94,13 +94,13 @@ def test_soft_certificate_lifecycle(make_server: ServerFactory, backend: SoftBac
     with pytest.raises(PinLocked):
         flows.change_pin(renewed, "999999", "111111", "111111")
     request = flows.unlock_request(client_for(server), renewed)
-    assert request["holder"] == "张三（签名证书）"
+    assert request.holder == "张三（签名证书）"
     body = server.smtp.inbox.body(server.smtp.inbox.wait_for(user["email"], "解锁码"))
     code = re.search(r"解锁码：(\d{8})", body).group(1)  # type: ignore[union-attr]
     with pytest.raises(ApiError) as wrong:
-        flows.unlock_complete(client_for(server), renewed, request["unlock_id"], "00000000", "222222", "222222")
+        flows.unlock_complete(client_for(server), renewed, request.unlock_id, "00000000", "222222", "222222")
     assert wrong.value.message == "解锁码错误，还可以尝试4次"
-    flows.unlock_complete(client_for(server), renewed, request["unlock_id"], code, "222222", "222222")
+    flows.unlock_complete(client_for(server), renewed, request.unlock_id, code, "222222", "222222")
     again = client_for(server)
     flows.certificate_login(again, renewed, "222222")
 
@@ -134,7 +134,7 @@ def test_dropped_connection_is_completed_on_retry(server: Server, backend: SoftB
             server.smtp.inbox.wait_for(user["email"], "解锁码")
         ),
     ).group(1)
-    flows.unlock_complete(client_for(server), entry, request["unlock_id"], code, "246810", "246810")
+    flows.unlock_complete(client_for(server), entry, request.unlock_id, code, "246810", "246810")
     flows.certificate_login(client_for(server), entry, "246810")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Iterator, Set, Tuple
+from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 
@@ -45,3 +45,67 @@ def test_every_module_uses_postponed_annotations() -> None:
             if text.strip() and "def " in text and "from __future__ import annotations" not in text:
                 missing.append(str(path.relative_to(REPO)))
     assert missing == []
+
+
+MAX_LINES = 500
+SIZE_CHECKED = ("app",)  # gm, drivers and server join as their restructuring lands (issue 12, item 4)
+CYCLES_CHECKED = ("app", "drivers", "server")  # gm joins once gm.sm2 <-> gm.selftest is gone (issue 12.2)
+
+
+@pytest.mark.parametrize("package", SIZE_CHECKED)
+def test_no_module_is_over_500_lines(package: str) -> None:
+    long = {
+        str(path.relative_to(REPO)): count
+        for path in sorted((REPO / package).rglob("*.py"))
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports_of(path: Path, known: Set[str]) -> Set[str]:
+    """Modules of ``known`` that ``path`` imports anywhere: at load time, in functions, for type checking."""
+    found: Set[str] = set()
+    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+
+    def visit(nodes: list) -> None:  # type: ignore[type-arg]
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(
+                        package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                    )
+                found.add(base)
+                found.update(f"{base}.{a.name}" for a in node.names)
+
+    visit(list(ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    return {name for name in found if name in known}
+
+
+@pytest.mark.parametrize("package", CYCLES_CHECKED)
+def test_no_import_cycles(package: str) -> None:
+    paths = {_module_name(p): p for p in sorted((REPO / package).rglob("*.py"))}
+    graph = {name: _imports_of(path, set(paths)) - {name} for name, path in paths.items()}
+    cycles = []
+    state: Dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def walk(name: str, trail: List[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(target) :], target]))
+            elif target not in state:
+                walk(target, [*trail, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    assert cycles == []

@@ -1,0 +1,140 @@
+"""What the 设置 dialog may do: a small object the dialog talks to, instead of the whole controller."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from qtpy.QtCore import QObject, Signal
+
+from app.api_client import IssuingClient
+from app.autostart import set_enabled as set_autostart
+from app.contract import CertificateUsage
+from app.credentials import proxy_key
+from app.flows import CertificateEntry
+from app.settings import ProxyMode, proxy_with_credentials
+from app.ui import i18n
+from app.ui.context import AppContext
+from app.ui.details import CertificateFieldsDialog
+from app.ui.errors import explain
+from app.ui.i18n import tr
+from app.ui.inventory import InventoryService
+from app.ui.jobs import NETWORK
+from app.ui.model import AppModel
+from app.ui.session import SessionController
+
+
+class SettingsActions(QObject):
+    changed = Signal()  # the login or the certificates changed: pages show the new state
+    scanning_changed = Signal(bool)  # 刷新 runs (True) or finished (False)
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        session: SessionController,
+        inventory: InventoryService,
+        parent: Optional[QObject] = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = session
+        self.inventory = inventory
+        self.icon = ctx.icon
+        ctx.changed.connect(self.changed.emit)
+        inventory.scanning_changed.connect(self.scanning_changed.emit)
+
+    @property
+    def model(self) -> AppModel:
+        return self.ctx.model
+
+    # -- 用户信息 / 证书列表 ----------------------------------------------------------------------
+    def logout(self) -> None:
+        self.session.logout()
+
+    def refresh(self) -> None:
+        self.inventory.refresh()
+        self.ctx.login_stale.emit()
+
+    def open_certificate(self, entry: CertificateEntry, usage: CertificateUsage) -> None:
+        """签名证书详情 / 加密证书详情 (one window of each)."""
+        cert = entry.certificate(usage)
+        if cert is None:
+            return
+        open_one = self.ctx.dialogs.find(CertificateFieldsDialog, usage.value)
+        if open_one is not None:
+            if open_one.cert == cert:
+                self.ctx.dialogs.front(CertificateFieldsDialog, usage.value)
+                return
+            open_one.close()
+        self.ctx.dialogs.keep(CertificateFieldsDialog(cert, usage, self.icon), usage.value)
+
+    # -- 通用设置 ----------------------------------------------------------------------------
+    def save_general(self, autostart: bool, warning_days: int, language: str, service_url: str) -> str:
+        """Store the general settings; returns what could not be done (or must be known), else ""."""
+        settings = self.model.settings
+        problem = ""
+        if autostart != settings.start_with_system:
+            try:
+                set_autostart(autostart)
+                settings.start_with_system = autostart
+            except OSError as exc:
+                problem = tr("无法设置开机启动：{detail}").format(detail=exc.strerror or str(exc))
+        if service_url != settings.service_url:
+            self.session.logout()
+            settings.service_url = service_url
+        settings.expiry_warning_days = warning_days
+        if language != settings.language:
+            settings.language = language
+            i18n.install(language)
+            problem = problem or tr("语言已切换，重新打开窗口后生效")
+        settings.last_expiry_notice = ""  # a new warning period is checked at once
+        settings.save()
+        self.inventory.check_expiry()
+        self.ctx.changed.emit()
+        return problem
+
+    # -- 代理服务 ----------------------------------------------------------------------------
+    def save_proxy(self, mode: ProxyMode, url: str, username: str, password: str) -> None:
+        settings = self.model.settings
+        settings.proxy_mode = mode.value
+        if mode is ProxyMode.HTTP:
+            settings.proxy_url, settings.proxy_username = url, username
+            if username and password:
+                self.model.credentials.set_proxy_password(url, username, password)
+        settings.save()
+
+    def test_connection(
+        self, mode: ProxyMode, url: str, username: str, password: str, report: Callable[[str], None]
+    ) -> None:
+        """测试连接 with the settings as typed (not yet saved); ``report`` gets the outcome's text."""
+        proxy = None
+        if mode is ProxyMode.HTTP:
+            password = password or self.model.credentials.proxy_password(url, username) or ""
+            proxy = proxy_with_credentials(url, username, password)
+        client = IssuingClient(self.model.service_url(), proxy=proxy, timeout=10, system_proxy=mode is ProxyMode.SYSTEM)
+
+        def job() -> str:
+            try:
+                response = client.health()
+            finally:
+                client.close()
+            if response.status_code == 407:
+                return tr("代理服务器要求验证：请检查用户名和密码")
+            if response.status_code != 200:
+                return tr("证书服务返回 HTTP {status}").format(status=response.status_code)
+            return tr("连接成功：{url}").format(url=client.base_url)
+
+        self.ctx.jobs.submit(NETWORK, job, report, lambda exc: report(explain(exc).text))
+
+    def clear_proxy_cache(self) -> None:
+        """清除代理登录缓存: after a question, forget proxy passwords and the cached session."""
+
+        def clear() -> None:
+            settings = self.model.settings
+            self.session.logout()
+            self.model.credentials.clear(
+                proxy_keys=(proxy_key(settings.proxy_url, settings.proxy_username),),
+                service_urls=(self.model.service_url(),),
+            )
+            self.ctx.prompts.info(tr("代理登录缓存已清除"))
+
+        self.ctx.prompts.confirm(tr("将清除保存的代理密码和登录状态，是否继续？"), clear)

@@ -1,0 +1,16 @@
+"""USB keys through their vendor's SKF library (GM/T 0016-2012), over ctypes.
+
+- ``api``: the C interface (types, packed structures, SAR codes, SGD identifiers, prototypes);
+- ``errors``: the one SAR -> driver error table;
+- ``library`` / ``locate``: loading a library (stdcall or cdecl), the two-call buffer pattern, finding libraries;
+- ``device`` / ``driver`` / ``keys``: backend, device and session;
+- ``events``: insertion and removal (SKF_WaitForDevEvent on a worker thread, or polling);
+- ``report``: what ``certassist diag`` shows about each library.
+"""
+
+from __future__ import annotations
+
+from drivers.skf.driver import SkfBackend, SkfDevice, SkfSession
+from drivers.skf.events import DeviceEventKind, SkfDeviceEvent, SkfEventWatcher
+
+__all__ = ["DeviceEventKind", "SkfBackend", "SkfDevice", "SkfDeviceEvent", "SkfEventWatcher", "SkfSession"]
