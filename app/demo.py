@@ -22,6 +22,8 @@ from typing import List, Optional
 import httpx
 import platformdirs
 
+from app.platform.frozen import server_executable
+
 DEMO_USERNAME = "demo"
 DEMO_APPLICANT = "演示用户"
 DEMO_ID_NUMBER = "11010519491231002X"  # the GB 11643 example number
@@ -58,24 +60,10 @@ def _free_port(preferred: int = 8470) -> int:
         return int(sock.getsockname()[1])
 
 
-def _frozen_server() -> Path:
-    return Path(sys.executable).with_name("certassist-server.exe" if sys.platform == "win32" else "certassist-server")
-
-
-def unavailable_reason() -> Optional[str]:
-    """Why ``--demo`` cannot run here, or None: a frozen client build without the service executable."""
-    if not getattr(sys, "frozen", False) or _frozen_server().exists():
-        return None
-    return (
-        "--demo needs the embedded issuing service, which this installed package does not include; "
-        "run the demo from a source checkout (./run.sh --demo)"
-    )
-
-
 def _server_command(data_dir: Path, port: int) -> List[str]:
     if getattr(sys, "frozen", False):  # a frozen build ships the server as its own executable
         return [
-            str(_frozen_server()),
+            str(server_executable()),
             "--data-dir",
             str(data_dir),
             "--port",

@@ -9,11 +9,13 @@ import sys
 import time
 from typing import Any, Dict, List, Sequence
 
-from drivers.base import Backend, Device
+from drivers.base import Backend, Device, KeySession
 from drivers.errors import DriverError
 from drivers.model import Capability, KeyUsage
 from drivers.pcsc import PcscBackend, list_readers
-from drivers.pkcs11 import Pkcs11Backend, Pkcs11Device
+from drivers.pkcs11 import Pkcs11Backend
+from drivers.pkcs11.driver import Pkcs11Device
+from drivers.profiles import SymmetricMechanisms
 from drivers.registry import discover
 from drivers.skf import SkfBackend
 from drivers.skf.report import library_report
@@ -29,6 +31,25 @@ def _certificate(cert: Any, usage: KeyUsage) -> Dict[str, Any]:
         "not_after": cert.not_after.isoformat(),
         "days_left": cert.days_left(),
     }
+
+
+def _containers(session: KeySession) -> List[Dict[str, Any]]:
+    containers = []
+    for container in session.containers():
+        certs = []
+        for usage in KeyUsage:
+            cert = session.read_certificate(container.name, usage)
+            if cert is not None:
+                certs.append(_certificate(cert, usage))
+        containers.append(
+            {
+                "name": container.name,
+                "sign_key": container.has_sign_key,
+                "encrypt_key": container.has_encrypt_key,
+                "certificates": certs,
+            }
+        )
+    return containers
 
 
 def device_report(device: Device) -> Dict[str, Any]:
@@ -55,22 +76,7 @@ def device_report(device: Device) -> Dict[str, Any]:
                     "locked": pin.locked,
                     "low": pin.low,
                 }
-            containers = []
-            for container in session.containers():
-                certs = []
-                for usage in KeyUsage:
-                    cert = session.read_certificate(container.name, usage)
-                    if cert is not None:
-                        certs.append(_certificate(cert, usage))
-                containers.append(
-                    {
-                        "name": container.name,
-                        "sign_key": container.has_sign_key,
-                        "encrypt_key": container.has_encrypt_key,
-                        "certificates": certs,
-                    }
-                )
-            entry["containers"] = containers
+            entry["containers"] = _containers(session) if isinstance(session, KeySession) else []
     except DriverError as exc:
         entry["error"] = f"{exc} [{exc.raw_code_text}]"
     return entry
@@ -79,7 +85,7 @@ def device_report(device: Device) -> Dict[str, Any]:
 def _pkcs11_slot(device: Pkcs11Device) -> Dict[str, Any]:
     profile = device.profile
     mech = device.mechanisms
-    extra = profile.mechanisms if profile else {}
+    extra = profile.mechanisms if profile else SymmetricMechanisms()
     return {
         "module": device.module.path,
         "slot_id": int(device.slot.slot_id),
@@ -87,8 +93,8 @@ def _pkcs11_slot(device: Pkcs11Device) -> Dict[str, Any]:
         "manufacturer": device.info.manufacturer,
         "profile": profile.id if profile else None,
         "sm2": device.info.supports(Capability.SM2_SIGN),
-        "sm3": "sm3" in extra and extra["sm3"] in mech,
-        "sm4": any(k.startswith("sm4") and v in mech for k, v in extra.items()),
+        "sm3": extra.sm3 in mech,
+        "sm4": any(m in mech for m in extra.sm4()),
         "ec": device.info.supports(Capability.EC_SIGN),
         "mechanism_count": len(mech),
     }

@@ -16,8 +16,8 @@ from typing import Callable, List, Optional, Tuple
 
 from app.api_client import IssuingClient
 from app.contract import CertificateUsage, IssuedPair, Revoked, SessionInfo, UnlockTicket
-from drivers.base import Device, Session, check_new_pin
-from drivers.errors import DriverError, NotSupported, PinIncorrect
+from drivers.base import Device, EnvelopedKeySession, KeyDevice, KeySession, check_new_pin
+from drivers.errors import DriverError, KeyMismatch, KeystoreCorrupted, NotSupported, PinIncorrect, PinLocked
 from drivers.model import Capability, KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
 from gm.sm2 import SM2PublicKey
@@ -40,7 +40,7 @@ def _quiet(_message: str) -> None:
 class CertificateEntry:
     """One line of the certificate list (证书登录 / 证书列表): a container holding a signing certificate."""
 
-    device: Device
+    device: KeyDevice
     container: str
     sign: Certificate
     encryption: Optional[Certificate]
@@ -74,6 +74,8 @@ def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], Li
     entries: List[CertificateEntry] = []
     problems: List[Tuple[Device, DriverError]] = []
     for device in devices:
+        if not isinstance(device, KeyDevice):  # e.g. a PC/SC card whose PIN alone we manage
+            continue
         try:
             with device.open() as session:
                 for info in session.containers():
@@ -95,7 +97,7 @@ def _new_container_name(username: str) -> str:
     return f"{username}-{time.strftime('%Y%m%d')}-{secrets.token_hex(3)}"
 
 
-def _pending_container(session: Session, username: str) -> Optional[str]:
+def _pending_container(session: KeySession, username: str) -> Optional[str]:
     """A container of this user whose signing key has no certificate yet (an interrupted attempt)."""
     for info in session.containers():
         if info.name.startswith(f"{username}-") and info.has_sign_key and not info.has_sign_certificate:
@@ -103,24 +105,26 @@ def _pending_container(session: Session, username: str) -> Optional[str]:
     return None
 
 
-def _request(session: Session, container: str, username: str, call: Callable[[bytes], IssuedPair]) -> IssuedPair:
+def _request(session: KeySession, container: str, username: str, call: Callable[[bytes], IssuedPair]) -> IssuedPair:
     """CSR signed on the device for the container's signing key, sent with ``call``; checks the answer."""
     public = SM2PublicKey.from_der(session.public_key_der(container, KeyUsage.SIGN))
     request = build_csr({"common_name": username}, public, signer=lambda tbs: session.sign(container, tbs))
     pair = call(request.to_der())
     if pair.sign.public_key != public or pair.envelope.public_key != pair.encryption.public_key:
-        raise DriverError("证书服务返回的证书与本设备的密钥不匹配，已放弃写入；请重试或联系管理员", "pair_mismatch")
+        raise KeyMismatch("证书服务返回的证书与本设备的密钥不匹配，已放弃写入；请重试或联系管理员", "pair_mismatch")
     return pair
 
 
-def _install(session: Session, container: str, pair: IssuedPair) -> None:
+def _install(session: KeySession, container: str, pair: IssuedPair) -> None:
     """Encryption key and certificate first, signing certificate last: its presence marks completion."""
+    if not isinstance(session, EnvelopedKeySession):
+        raise NotSupported("导入加密密钥（SM2 双证书）；请使用支持国密SM2的USB Key或软证书")
     session.import_enveloped_key(container, pair.envelope)
     session.write_certificate(container, KeyUsage.ENCRYPT, pair.encryption)
     session.write_certificate(container, KeyUsage.SIGN, pair.sign)
 
 
-def _prepare_key(session: Session, username: str, progress: Progress) -> str:
+def _prepare_key(session: KeySession, username: str, progress: Progress) -> str:
     pending = _pending_container(session, username)
     if pending is not None:
         progress("继续上次未完成的申请")
@@ -132,10 +136,13 @@ def _prepare_key(session: Session, username: str, progress: Progress) -> str:
     return container
 
 
-def _require_sm2(device: Device) -> None:
-    for capability in (Capability.SM2_KEYGEN, Capability.SM2_SIGN, Capability.SM2_IMPORT_ENVELOPED):
-        if not device.info.supports(capability):
-            raise NotSupported(f"SM2 双证书（{capability.value}）；请使用支持国密SM2的USB Key或软证书")
+def _require_sm2(device: Device) -> KeyDevice:
+    needed = (Capability.SM2_KEYGEN, Capability.SM2_SIGN, Capability.SM2_IMPORT_ENVELOPED)
+    missing = [c for c in needed if not device.info.supports(c)]
+    if missing or not isinstance(device, KeyDevice):
+        capability = missing[0] if missing else needed[0]
+        raise NotSupported(f"SM2 双证书（{capability.value}）；请使用支持国密SM2的USB Key或软证书")
+    return device
 
 
 # -- 证书签发 -----------------------------------------------------------------------------------
@@ -160,11 +167,11 @@ def issue_soft(
     for device in backend.devices():  # an interrupted attempt of this user that this PIN opens
         if isinstance(device, SoftDevice) and device.info.label == label:
             with device.open() as session:
-                if _pending_container(session, username) is None:
-                    continue
                 try:
+                    if _pending_container(session, username) is None:
+                        continue
                     session.login(pin)
-                except PinIncorrect:
+                except (PinIncorrect, PinLocked, KeystoreCorrupted):  # another attempt's, or unusable: start anew
                     continue
                 admin = session.rotate_admin_credential()  # the first one was never escrowed
                 return device, _finish(call, session, username, admin, progress)
@@ -183,15 +190,14 @@ def issue_hard(
     exchange: bool = False,
 ) -> IssuedPair:
     """硬证书签发: the key's existing PIN; the signing key is generated on the key."""
-    _require_sm2(device)
-    with device.open() as session:
+    with _require_sm2(device).open() as session:
         session.login(pin)
         return _finish(client.exchange if exchange else client.issue, session, username, None, progress)
 
 
 def _finish(
     call: Callable[[bytes, Optional[str]], IssuedPair],
-    session: Session,
+    session: KeySession,
     username: str,
     admin: Optional[str],
     progress: Progress,

@@ -1,9 +1,36 @@
-"""The one interface every backend implements: Backend -> Device -> Session (a context manager).
+"""The interface every backend implements: Backend -> Device -> session (a context manager).
 
-Callers ask ``device.info.supports(capability)`` before using an optional operation; a backend that
-lacks one raises :class:`~drivers.errors.NotSupported` up front, never half-way. Every session method
-runs under the device's operation lock, so one operation is in flight per device and sessions may be
-used from worker threads.
+What a device can do is said by the type of its session, not by methods that raise NotSupported:
+
+- ``PinSession``: PIN status, login, change, unblock, admin-credential rotation. Every device opens at
+  least this; a PC/SC card whose keys we do not reach (we only manage its PIN) opens only this.
+- ``KeySession(PinSession)``: containers, on-device key generation, signatures, decryption and
+  certificates. A ``KeyDevice`` opens one (PKCS#11 tokens).
+- ``EnvelopedKeySession(KeySession)``: also imports the escrowed encryption key pair enveloped for a
+  container's signing key (GM/T 0009 SM2EnvelopedKey, SKF_ImportECCKeyPair): the whole dual-certificate
+  life cycle. The soft keystore is one; an SKF backend is one.
+
+Within a type, mechanism-level abilities (SM2 on a PKCS#11 token exists only when its vendor profile
+names mechanisms its module offers) are declared in ``DeviceInfo.capabilities``: callers ask
+``device.info.supports(capability)`` before use, and a backend lacking one refuses up front with
+:class:`~drivers.errors.NotSupported`, never half-way. Every session method runs under the device's
+operation lock, so one operation is in flight per device and sessions may be used from worker threads.
+
+A full-featured backend (for example SKF, GM/T 0016) implements:
+
+- a ``Backend``: ``name``, ``devices()`` (cheap: discovery imports no crypto and powers nothing up;
+  raise DriverUnavailable when the backend cannot run) and ``status()`` (never raises);
+- a ``KeyDevice`` whose ``DeviceInfo`` declares its capabilities (SM2_KEYGEN, SM2_SIGN, SM2_SIGN_DIGEST,
+  SM2_IMPORT_ENVELOPED, SM2_DECRYPT, PIN_CHANGE, PIN_UNBLOCK, PIN_RETRY_INFO, ADMIN_ROTATE) and whose
+  ``open()`` returns
+- an ``EnvelopedKeySession`` with every abstract method below: ``close``, ``pin_info``, ``logged_in``,
+  ``login``, ``logout``, ``change_pin``, ``unblock_pin``, ``rotate_admin_credential``; ``containers``,
+  ``create_container``, ``delete_container``, ``generate_key``, ``public_key_der``, ``sign``,
+  ``sign_digest``, ``decrypt``, ``write_certificate`` (raises KeyMismatch for a certificate that is not
+  for the key), ``read_certificate``, ``delete_certificate``; ``import_enveloped_key``.
+  Methods are decorated with ``@serialized``; every PIN goes through ``check_pin_format`` and every PIN
+  being set through ``check_new_pin`` (drivers.pins) before the device is called; native codes map to
+  drivers.errors through one table per driver.
 """
 
 from __future__ import annotations
@@ -12,34 +39,40 @@ import abc
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, TypeVar, Union, cast
 
-from drivers.errors import PinLengthInvalid, PinMismatch
 from drivers.model import ContainerInfo, DeviceInfo, KeyAlgorithm, KeyUsage, PinInfo, PinPolicy
-from gm.envelope import EnvelopedKey
-from gm.sm2 import DEFAULT_SIGNER_ID, SM2PublicKey
-from gm.x509 import Certificate
+from drivers.pins import check_new_pin, check_pin_format
+from gm.curve import DEFAULT_SIGNER_ID
+
+if TYPE_CHECKING:
+    from gm.envelope import EnvelopedKey
+    from gm.sm2 import SM2PublicKey
+    from gm.x509 import Certificate
+
+__all__ = [
+    "Backend",
+    "BackendStatus",
+    "CertificateInput",
+    "Device",
+    "EnvelopedKeySession",
+    "KeyDevice",
+    "KeySession",
+    "PinSession",
+    "as_certificate",
+    "check_new_pin",
+    "check_pin_format",
+    "serialized",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def check_pin_format(pin: str, policy: PinPolicy) -> None:
-    """Refuse a PIN of the wrong length before any device call (and so before any retry is spent)."""
-    if not isinstance(pin, str) or not (policy.min_length <= len(pin) <= policy.max_length):
-        raise PinLengthInvalid(policy.min_length, policy.max_length)
-
-
-def check_new_pin(new_pin: str, confirmation: Optional[str], policy: PinPolicy) -> None:
-    check_pin_format(new_pin, policy)
-    if confirmation is not None and confirmation != new_pin:
-        raise PinMismatch()
 
 
 def serialized(method: F) -> F:
     """Run a session method under its device's operation lock."""
 
     @functools.wraps(method)
-    def wrapper(self: Session, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: PinSession, *args: Any, **kwargs: Any) -> Any:
         with self.device.op_lock:
             return method(self, *args, **kwargs)
 
@@ -54,16 +87,25 @@ class BackendStatus:
 
 
 class Device(abc.ABC):
+    """A device with a PIN. ``open()`` says by its return type what else it can do."""
+
     def __init__(self, info: DeviceInfo) -> None:
         self.info = info
         self.op_lock = threading.RLock()
 
     @abc.abstractmethod
-    def open(self) -> Session:
+    def open(self) -> PinSession:
         """Open a session on the device's application (not yet logged in)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.info.label!r}, serial={self.info.serial!r})"
+
+
+class KeyDevice(Device):
+    """A device that holds containers with keys and certificates."""
+
+    @abc.abstractmethod
+    def open(self) -> KeySession: ...
 
 
 class Backend(abc.ABC):
@@ -78,16 +120,16 @@ class Backend(abc.ABC):
         """A one-line health report for diagnostics; never raises."""
 
 
-CertificateInput = Union[Certificate, bytes]
+CertificateInput = Union["Certificate", bytes]
 
 
-class Session(abc.ABC):
-    """An open session on one device. Use as a context manager; closing logs out."""
+class PinSession(abc.ABC):
+    """An open session on one device: its user PIN and admin credential. Closing logs out."""
 
     def __init__(self, device: Device) -> None:
         self.device = device
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> PinSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -97,7 +139,6 @@ class Session(abc.ABC):
     def policy(self) -> PinPolicy:
         return self.device.info.pin_policy
 
-    # -- lifecycle and PINs ----------------------------------------------------------------
     @abc.abstractmethod
     def close(self) -> None: ...
 
@@ -116,7 +157,8 @@ class Session(abc.ABC):
     def logout(self) -> None: ...
 
     @abc.abstractmethod
-    def change_pin(self, old_pin: str, new_pin: str) -> None: ...
+    def change_pin(self, old_pin: str, new_pin: str) -> None:
+        """Raises PinTooWeak / PinLengthInvalid for a new PIN that may not be set, before any device call."""
 
     @abc.abstractmethod
     def unblock_pin(self, admin_credential: str, new_pin: str) -> None:
@@ -126,7 +168,13 @@ class Session(abc.ABC):
     def rotate_admin_credential(self, current: Optional[str] = None) -> str:
         """Install a fresh random admin credential and return it, for escrow at the issuing service."""
 
-    # -- containers and keys ---------------------------------------------------------------
+
+class KeySession(PinSession):
+    """A session that also reaches containers, keys and certificates."""
+
+    def __enter__(self) -> KeySession:
+        return self
+
     @abc.abstractmethod
     def containers(self) -> List[ContainerInfo]: ...
 
@@ -147,6 +195,8 @@ class Session(abc.ABC):
     def public_key_der(self, container: str, usage: KeyUsage = KeyUsage.SIGN) -> bytes: ...
 
     def public_key(self, container: str, usage: KeyUsage = KeyUsage.SIGN) -> SM2PublicKey:
+        from gm.sm2 import SM2PublicKey
+
         return SM2PublicKey.from_der(self.public_key_der(container, usage))
 
     @abc.abstractmethod
@@ -157,17 +207,13 @@ class Session(abc.ABC):
     def sign_digest(self, container: str, digest: bytes) -> bytes: ...
 
     @abc.abstractmethod
-    def import_enveloped_key(self, container: str, envelope: EnvelopedKey) -> None:
-        """Import the escrowed encryption key pair, enveloped for this container's signing key."""
-
-    @abc.abstractmethod
     def decrypt(self, container: str, ciphertext: bytes) -> bytes:
         """Decrypt a GM/T 0009 SM2 ciphertext with the encryption key."""
 
-    # -- certificates ----------------------------------------------------------------------
     @abc.abstractmethod
     def write_certificate(self, container: str, usage: KeyUsage, certificate: CertificateInput) -> None:
-        """Store a certificate; refuses one whose public key is not the container's key of that usage."""
+        """Store a certificate; raises KeyMismatch for one whose public key is not the container's key of
+        that usage."""
 
     @abc.abstractmethod
     def read_certificate(self, container: str, usage: KeyUsage) -> Optional[Certificate]: ...
@@ -176,5 +222,18 @@ class Session(abc.ABC):
     def delete_certificate(self, container: str, usage: KeyUsage) -> None: ...
 
 
+class EnvelopedKeySession(KeySession):
+    """A key session that also imports escrowed encryption keys: the whole dual-certificate life cycle."""
+
+    def __enter__(self) -> EnvelopedKeySession:
+        return self
+
+    @abc.abstractmethod
+    def import_enveloped_key(self, container: str, envelope: EnvelopedKey) -> None:
+        """Import the escrowed encryption key pair, enveloped for this container's signing key."""
+
+
 def as_certificate(value: CertificateInput) -> Certificate:
+    from gm.x509 import Certificate
+
     return value if isinstance(value, Certificate) else Certificate.load(value)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
+from drivers.model import PinWeakness
+
 RawCode = Union[int, str, None]
 
 
@@ -59,6 +61,22 @@ class PinMismatch(DriverError):
         super().__init__("the new PIN and its confirmation differ")
 
 
+class PinTooWeak(DriverError):
+    """A new PIN that is one of the weakest (checked before any device call); existing PINs keep working."""
+
+    def __init__(self, reason: PinWeakness) -> None:
+        what = {
+            PinWeakness.REPEATED: "one character or a block repeated",
+            PinWeakness.SEQUENCE: "an ascending or descending run",
+            PinWeakness.COMMON: "one of the most common PINs",
+        }[reason]
+        super().__init__(
+            f"the new PIN is too easy to guess ({what}); choose one without repeats, runs such as 123456 or "
+            "654321, or common PINs"
+        )
+        self.reason = reason
+
+
 class NotLoggedIn(DriverError):
     def __init__(self, raw_code: RawCode = None) -> None:
         super().__init__("log in with the PIN first", raw_code)
@@ -91,8 +109,24 @@ class AlreadyExists(DriverError):
     pass
 
 
+class KeyMismatch(DriverError):
+    """A certificate (or an issued pair) is not for the key it was meant for; nothing was written."""
+
+    def __init__(self, message: str, raw_code: RawCode = "key_mismatch") -> None:
+        super().__init__(message, raw_code)
+
+
 class KeystoreCorrupted(DriverError):
     """A soft keystore file is unreadable or fails its integrity check (nothing is overwritten)."""
+
+
+class KeystoreTampered(KeystoreCorrupted):
+    """A soft keystore file was changed outside CertAssist: edited (its MAC fails) or replaced by an
+    earlier copy (``rolled_back``), which could otherwise restore spent PIN tries or an old PIN."""
+
+    def __init__(self, message: str, rolled_back: bool = False) -> None:
+        super().__init__(message, "rolled_back" if rolled_back else "mac_mismatch")
+        self.rolled_back = rolled_back
 
 
 class DeviceError(DriverError):

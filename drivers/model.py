@@ -22,6 +22,10 @@ class DeviceKind(str, enum.Enum):
 
 
 class Capability(str, enum.Enum):
+    """What a device can do beyond what its session type says (``KeySession``: containers, keys and
+    certificates; ``EnvelopedKeySession``: importing escrowed keys). Mechanism-level: a PKCS#11 token
+    has SM2 only when its vendor profile names mechanisms its module offers."""
+
     SM2_KEYGEN = "sm2_keygen"
     SM2_SIGN = "sm2_sign"  # sign a message with ID (Z computed on the device or by us)
     SM2_SIGN_DIGEST = "sm2_sign_digest"  # sign a precomputed e = SM3(Z||M)
@@ -31,7 +35,6 @@ class Capability(str, enum.Enum):
     EC_SIGN = "ec_sign"
     SM3 = "sm3"
     SM4 = "sm4"
-    CERTIFICATES = "certificates"  # store and read X.509 certificates
     PIN_CHANGE = "pin_change"
     PIN_UNBLOCK = "pin_unblock"
     PIN_RETRY_INFO = "pin_retry_info"  # the device reports remaining tries
@@ -46,6 +49,14 @@ class KeyUsage(str, enum.Enum):
 class KeyAlgorithm(str, enum.Enum):
     SM2 = "sm2"
     EC_P256 = "ec-p256"
+
+
+class PinWeakness(str, enum.Enum):
+    """Why a new PIN is refused as one of the weakest (see drivers.pins)."""
+
+    REPEATED = "repeated"  # one character or a block repeated: 000000, 121212, 123123
+    SEQUENCE = "sequence"  # an ascending or descending run: 123456, 654321, abcdef
+    COMMON = "common"  # one of the most common PINs: 147258, 5201314, qwerty …
 
 
 @dataclass(frozen=True)

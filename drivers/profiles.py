@@ -7,6 +7,8 @@ theirs in ``CERTASSIST_HOME/profiles/*.json`` (same schema; a user profile with 
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import ntpath
 import os
@@ -14,7 +16,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import AbstractSet, Any, Dict, Iterable, List, Optional, Tuple
 
 from drivers.model import PinPolicy
 
@@ -31,16 +33,52 @@ def _int(value: Any) -> int:
     return int(value, 0) if isinstance(value, str) else int(value)
 
 
+class SignatureEncoding(str, enum.Enum):
+    DER = "der"  # GM/T 0009 SM2Signature
+    RAW = "raw"  # r || s
+
+
 @dataclass(frozen=True)
 class Sm2Mechanisms:
-    """Vendor PKCS#11 numbers for SM2 (there is no standard SM2 mechanism in PKCS#11 2.40)."""
+    """Vendor PKCS#11 numbers for SM2 (there is no standard SM2 mechanism in PKCS#11 2.40).
 
-    key_type: int
+    A token's module may lack some of them: ``available(mechanisms)`` keeps those it offers.
+    """
+
+    key_type: int  # the vendor's CKK_* for SM2 keys
     keygen: int
     sign_message_default_id: Optional[int]  # SM3 with Z(1234567812345678) computed on the token
     sign_digest: Optional[int]  # signs e = SM3(Z||M) computed by us
     decrypt: Optional[int]
-    signature_format: str = "der"  # "der" or "raw" (r||s)
+    signature_format: SignatureEncoding = SignatureEncoding.DER
+
+    def available(self, offered: AbstractSet[int]) -> Optional[Sm2Mechanisms]:
+        """The subset a module offers; None without key generation (then SM2 is unusable there)."""
+        if self.keygen not in offered:
+            return None
+
+        def keep(value: Optional[int]) -> Optional[int]:
+            return value if value is not None and value in offered else None
+
+        return dataclasses.replace(
+            self,
+            sign_message_default_id=keep(self.sign_message_default_id),
+            sign_digest=keep(self.sign_digest),
+            decrypt=keep(self.decrypt),
+        )
+
+
+@dataclass(frozen=True)
+class SymmetricMechanisms:
+    """Vendor PKCS#11 numbers for SM3 and SM4 (no standard numbers either); reported by diagnostics."""
+
+    sm3: Optional[int] = None
+    sm4_ecb: Optional[int] = None
+    sm4_cbc: Optional[int] = None
+    sm4_mac: Optional[int] = None
+
+    def sm4(self) -> Tuple[int, ...]:
+        return tuple(m for m in (self.sm4_ecb, self.sm4_cbc, self.sm4_mac) if m is not None)
 
 
 @dataclass(frozen=True)
@@ -115,7 +153,7 @@ class TokenProfile:
     sm2: Optional[Sm2Mechanisms]
     source: str
     iso7816: Optional[Iso7816Pin] = None
-    mechanisms: Dict[str, int] = field(default_factory=dict)  # other vendor mechanisms, e.g. "sm3", "sm4_ecb"
+    mechanisms: SymmetricMechanisms = field(default_factory=SymmetricMechanisms)
     skf: Optional[SkfLibraries] = None
 
     def module_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
@@ -167,16 +205,25 @@ def _parse_profile(raw: Dict[str, Any], source: str) -> TokenProfile:
                 ),
                 sign_digest=_int(sm2["sign_digest"]) if sm2.get("sign_digest") else None,
                 decrypt=_int(sm2["decrypt"]) if sm2.get("decrypt") else None,
-                signature_format=str(sm2.get("signature_format", "der")),
+                signature_format=SignatureEncoding(str(sm2.get("signature_format", "der"))),
             )
             if sm2
             else None
         ),
         source=source,
         iso7816=_parse_iso7816(raw.get("iso7816")),
-        mechanisms={str(k): _int(v) for k, v in (raw.get("mechanisms") or {}).items()},
+        mechanisms=_parse_symmetric(raw.get("mechanisms")),
         skf=_parse_skf(raw.get("skf")),
     )
+
+
+def _parse_symmetric(raw: Optional[Dict[str, Any]]) -> SymmetricMechanisms:
+    """``{"sm3": "0x80009001", ...}``; an unknown name is an error, not silently ignored."""
+    known = {f.name for f in dataclasses.fields(SymmetricMechanisms)}
+    unknown = sorted(set(raw or {}) - known)
+    if unknown:
+        raise ValueError(f"unknown mechanism name(s) {unknown}; known: {sorted(known)}")
+    return SymmetricMechanisms(**{str(k): _int(v) for k, v in (raw or {}).items()})
 
 
 def _parse_skf(raw: Optional[Dict[str, Any]]) -> Optional[SkfLibraries]:

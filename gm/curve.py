@@ -1,8 +1,12 @@
-"""Domain parameters of sm2p256v1 (GB/T 32918.5 / GM/T 0003.5) and the SM2 user hash Z."""
+"""Domain parameters of sm2p256v1 (GB/T 32918.5 / GM/T 0003.5), the default signer ID and the SM2 user hash Z.
+
+Constants only at import time (drivers and the command line import them without loading any crypto).
+"""
 
 from __future__ import annotations
 
-from gm.sm3 import sm3
+# The signer ID of GM/T 0009 that every party assumes unless told otherwise; always passed explicitly.
+DEFAULT_SIGNER_ID = b"1234567812345678"
 
 P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
 A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC
@@ -29,4 +33,6 @@ def z_value(public_point: bytes, signer_id: bytes) -> bytes:
     bits = len(signer_id) * 8
     if bits > 0xFFFF:
         raise ValueError("signer ID longer than 8191 bytes")
+    from gm.sm3 import sm3  # here, not at import: SM3 loads the crypto library
+
     return sm3(bits.to_bytes(2, "big") + signer_id + _CURVE_PART + public_point[1:])

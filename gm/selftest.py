@@ -11,6 +11,7 @@ import threading
 
 from gm.errors import CryptoUnavailable, GMError, SelfTestFailed
 from gm.kat import load_vectors, unhex
+from gm.sm2_codec import CiphertextFormat, convert_ciphertext, signature_to_der
 
 _lock = threading.Lock()
 _passed = threading.Event()
@@ -30,16 +31,12 @@ def run_self_test() -> None:
     if native.public_point(private) != unhex(key["public_key"]):
         raise SelfTestFailed("SM2 self-test: d·G does not match the published public key")
 
-    from gm.sm2 import signature_to_der  # local import: gm.sm2 imports this module
-
     der = signature_to_der(unhex(sig["r"]) + unhex(sig["s"]))
     message, signer_id = unhex(sig["message"]), unhex(sig["signer_id"])
     if not native.verify_message(public, message, der, signer_id):
         raise SelfTestFailed("SM2 self-test: the published GM/T 0003.5 signature does not verify")
     if native.verify_message(public, message + b"!", der, signer_id):
         raise SelfTestFailed("SM2 self-test: an altered message verified")
-
-    from gm.sm2 import CiphertextFormat, convert_ciphertext
 
     ct = convert_ciphertext(unhex(enc["ciphertext_c1c3c2"]), CiphertextFormat.C1C3C2, CiphertextFormat.DER)
     if native.decrypt(private, ct) != unhex(enc["message"]):

@@ -8,9 +8,9 @@ from typing import Any, Iterator
 
 import keyring
 import pytest
-from keyrings.alt.file import PlaintextKeyring
 
 from gm.sm2 import SM2PrivateKey
+from tests.keyring_backend import AtomicPlaintextKeyring
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,9 +37,10 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     base = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("CERTASSIST_HOME", str(base / "certassist"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "xdg-data"))  # where PlaintextKeyring keeps its file
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")  # for subprocesses
+    # a plain-file keyring written atomically, as OS keyrings are (tests/keyring_backend.py); for subprocesses too
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.AtomicPlaintextKeyring")
     previous = keyring.get_keyring()
-    keyring.set_keyring(PlaintextKeyring())
+    keyring.set_keyring(AtomicPlaintextKeyring())
     yield base
     keyring.set_keyring(previous)
 

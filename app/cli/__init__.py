@@ -1,32 +1,55 @@
-"""The ``certassist`` command line: one click group; every error becomes one line and an exit code."""
+"""The ``certassist`` command line: one click group; every error becomes one line and an exit code.
+
+Commands are imported when they run (``--version`` and ``token list`` start in a fraction of the time
+the crypto, the tray and the HTTP client would take to import; benchmarks/cli_start.py measures it).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 # On Windows 7 the app runs on Python 3.8; cryptography's notice about that is not actionable for users.
 warnings.filterwarnings("ignore", message=r"Python 3\.8 is no longer supported")
 
 import click  # noqa: E402
 
-from app.cli.crypto import crypto  # noqa: E402
 from app.cli.errors import ExitCode, run_guarded  # noqa: E402
-from app.cli.token import diag, token  # noqa: E402
-from app.demo import unavailable_reason  # noqa: E402
 from app.platform.console import protect_console  # noqa: E402
+from app.platform.frozen import demo_unavailable_reason  # noqa: E402
 
 __all__ = ["ExitCode", "cli", "main"]
 
+# command name -> (module, attribute): imported on first use
+COMMANDS: Dict[str, Tuple[str, str]] = {
+    "crypto": ("app.cli.crypto", "crypto"),
+    "diag": ("app.cli.token", "diag"),
+    "token": ("app.cli.token", "token"),
+}
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are called (or listed by --help)."""
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, attribute = COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="certassist", prog_name="certassist")
 @click.option(
     "--demo",
     is_flag=True,
-    hidden=unavailable_reason() is not None,  # an installed client package has no service to embed
+    hidden=demo_unavailable_reason() is not None,  # an installed client package has no service to embed
     help="Start the tray with an embedded issuing service on loopback and a ready demo account "
     "(username demo, applicant 演示用户); mail such as unlock codes is written to its outbox folder.",
 )
@@ -54,27 +77,23 @@ def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path], autostart: boo
         if demo or demo_dir or autostart:
             raise click.UsageError("--demo, --demo-dir and --autostart start the tray; use them without a command")
         return
-    if demo and unavailable_reason():
-        click.echo(f"certassist: {unavailable_reason()}", err=True)
+    if demo and demo_unavailable_reason():
+        click.echo(f"certassist: {demo_unavailable_reason()}", err=True)
         sys.exit(ExitCode.UNAVAILABLE)
     if autostart:
         from app.autostart import wanted_at_login
 
         if not wanted_at_login():
             return  # 开机自动启动 is off for this user
+    from app.demo import DemoError
     from app.ui.main import NoDisplay, run_tray
 
     try:
         code = run_tray(demo=demo, demo_dir=demo_dir, autostart=autostart)
-    except NoDisplay as exc:
+    except (NoDisplay, DemoError) as exc:  # no display, or the demo service did not start
         click.echo(f"certassist: {exc}", err=True)
         sys.exit(ExitCode.UNAVAILABLE)
     sys.exit(code)
-
-
-cli.add_command(crypto)
-cli.add_command(token)
-cli.add_command(diag)
 
 
 def main(argv: Optional[List[str]] = None) -> Any:

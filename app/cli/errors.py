@@ -8,7 +8,6 @@ from typing import Any, List
 
 import click
 
-from app.demo import DemoError
 from drivers.errors import (
     DriverError,
     DriverUnavailable,
@@ -17,7 +16,9 @@ from drivers.errors import (
     PinLengthInvalid,
     PinLocked,
     PinMismatch,
+    PinTooWeak,
 )
+from drivers.model import PinWeakness
 from gm.errors import (
     CertificateError,
     CryptoUnavailable,
@@ -42,9 +43,9 @@ class ExitCode(enum.IntEnum):
 # First match wins: more specific classes before their bases.
 _EXIT_CODES = (
     ((PinIncorrect, PinLocked, InvalidSignature, DecryptionError, CertificateError), ExitCode.FAILED_CHECK),
-    ((PinLengthInvalid, PinMismatch), ExitCode.USAGE),
+    ((PinLengthInvalid, PinMismatch, PinTooWeak), ExitCode.USAGE),
     ((NotFound,), ExitCode.NOT_FOUND),
-    ((DriverUnavailable, CryptoUnavailable, DemoError), ExitCode.UNAVAILABLE),
+    ((DriverUnavailable, CryptoUnavailable), ExitCode.UNAVAILABLE),
     ((DriverError,), ExitCode.DEVICE),
     ((EncodingError, InvalidKey, ValueError, OSError), ExitCode.USAGE),
 )
@@ -57,8 +58,17 @@ def _classify(exc: BaseException) -> ExitCode:
     return ExitCode.INTERNAL
 
 
+_WEAK_PIN_REASONS = {
+    PinWeakness.REPEATED: "同一数字或字符重复",
+    PinWeakness.SEQUENCE: "连续的数字或字母",
+    PinWeakness.COMMON: "常见的PIN码",
+}
+
+
 def describe(exc: BaseException) -> str:
     """One line for the user. OSError carries the file name; our errors already say what to do."""
+    if isinstance(exc, PinTooWeak):
+        return f"新PIN码过于简单（{_WEAK_PIN_REASONS[exc.reason]}），请换一个 - {exc}"
     if isinstance(exc, DriverError) and exc.raw_code is not None:
         return f"{exc} [{exc.raw_code_text}]"
     if isinstance(exc, FileNotFoundError):
@@ -82,7 +92,7 @@ def run_guarded(command: click.Command, argv: List[str]) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except (GMError, DriverError, DemoError, ValueError, OSError) as exc:
+    except (GMError, DriverError, ValueError, OSError) as exc:
         code = _classify(exc)
         click.echo(f"certassist: {describe(exc)}", err=True)
         sys.exit(code)

@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import click
 
 from app.cli.errors import ExitCode
-from app.diagnostics import build_report, device_report
 from app.platform.console import json_ascii
 from app.settings import Settings
 from drivers.base import Backend, check_new_pin
@@ -100,6 +99,8 @@ def list_devices(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], 
 @json_option
 def info(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], selector: Optional[str], as_json: bool) -> None:
     """Show a device: PIN retries, containers, certificates and days to expiry."""
+    from app.diagnostics import device_report
+
     device = select_device(discover(_backends(pkcs11_modules, skf_modules)).devices, selector)
     data = device_report(device)
     _emit(data, as_json, _format_device(data))
@@ -167,6 +168,8 @@ def diag(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], as_json:
 
     Exit 0 when a device was found, 3 when nothing was found.
     """
+    from app.diagnostics import build_report
+
     report = build_report(_backends(pkcs11_modules, skf_modules))
     _emit(report, as_json, _format_report(report))
     if not report["devices"]:

@@ -13,7 +13,9 @@ from drivers.errors import (
     DeviceRemoved,
     DriverError,
     DriverUnavailable,
+    KeyMismatch,
     KeystoreCorrupted,
+    KeystoreTampered,
     NotFound,
     NotLoggedIn,
     NotSupported,
@@ -21,7 +23,9 @@ from drivers.errors import (
     PinLengthInvalid,
     PinLocked,
     PinMismatch,
+    PinTooWeak,
 )
+from drivers.model import PinWeakness
 from gm.errors import GMError
 
 log = logging.getLogger(__name__)
@@ -73,6 +77,18 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one br
         )
     if isinstance(exc, PinMismatch):
         return Explanation(tr("两次输入的新PIN码不一致，请重新输入"), pin_retry=True)
+    if isinstance(exc, PinTooWeak):
+        reason = {
+            PinWeakness.REPEATED: tr("同一数字或字符重复"),
+            PinWeakness.SEQUENCE: tr("连续的数字或字母"),
+            PinWeakness.COMMON: tr("常见的PIN码"),
+        }[exc.reason]
+        return Explanation(
+            tr(
+                "新PIN码过于简单（{reason}），容易被猜中。请换一个：不要使用重复、连续（如123456、654321）或常见的PIN码。"
+            ).format(reason=reason),
+            pin_retry=True,
+        )
     detail = _technical(exc)
     if isinstance(exc, DeviceRemoved):
         return Explanation(tr("证书设备已被拔出。请重新插入USB Key后再试，设备中的数据没有改动。"), detail=detail)
@@ -86,6 +102,19 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one br
         else:
             text = tr("无法使用证书设备的驱动程序。请运行「环境修复」检查。")
         return Explanation(text, NextStep.REPAIR, detail=detail)
+    if isinstance(exc, KeyMismatch):
+        return Explanation(
+            tr("证书与设备中的密钥不匹配，没有写入任何内容。请重试；如仍失败，请联系证书服务管理员。"), detail=detail
+        )
+    if isinstance(exc, KeystoreTampered):
+        text = tr("软证书文件被替换成了较早的副本") if exc.rolled_back else tr("软证书文件在证书助手之外被修改过")
+        return Explanation(
+            tr(
+                "{what}，为防止绕过PIN码错误次数限制，已拒绝使用。请恢复证书助手最后保存的文件，或使用「证书签发」重新申请。"
+            ).format(what=text),
+            NextStep.REPAIR,
+            detail=detail,
+        )
     if isinstance(exc, KeystoreCorrupted):
         return Explanation(
             tr("软证书文件已损坏或不属于本机用户。请运行「环境修复」，或使用「证书签发」重新申请。"),

@@ -1,7 +1,8 @@
 """PC/SC backend: readers, card presence and ATR, profile matching, ISO 7816 PIN status and management.
 
 Cards are opened in shared mode, so other middleware keeps working. Keys on a USB key are used through
-its PKCS#11 module (see the matching profile); over plain PC/SC this backend manages the PIN only.
+its PKCS#11 module (see the matching profile); over plain PC/SC this backend manages the PIN only, so
+its sessions are ``PinSession``s (no containers, keys or certificates).
 """
 
 from __future__ import annotations
@@ -12,34 +13,12 @@ import string
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple, Type
 
-from drivers.base import (
-    Backend,
-    BackendStatus,
-    CertificateInput,
-    Device,
-    Session,
-    check_new_pin,
-    check_pin_format,
-    serialized,
-)
+from drivers.base import Backend, BackendStatus, Device, PinSession, check_new_pin, check_pin_format, serialized
 from drivers.errors import DeviceRemoved, DriverError, NotSupported, PinLengthInvalid
-from drivers.model import (
-    Capability,
-    ContainerInfo,
-    DeviceInfo,
-    DeviceKind,
-    KeyAlgorithm,
-    KeyUsage,
-    PinInfo,
-    PinPolicy,
-)
+from drivers.model import Capability, DeviceInfo, DeviceKind, PinInfo, PinPolicy
 from drivers.pcsc.errors import map_status, service_unavailable
 from drivers.profiles import Iso7816Pin, ProfileSet, TokenProfile
-from gm.envelope import EnvelopedKey
-from gm.sm2 import DEFAULT_SIGNER_ID
-from gm.x509 import Certificate
 
-KEY_OPS_HINT = "key operations over plain PC/SC; they go through the card's PKCS#11 module (see 环境修复)"
 SW_OK = 0x9000
 INS_SELECT, INS_VERIFY, INS_CHANGE, INS_RESET_RETRY = 0xA4, 0x20, 0x24, 0x2C
 
@@ -164,7 +143,9 @@ class PcscDevice(Device):
         return PcscSession(self)
 
 
-class PcscSession(Session):
+class PcscSession(PinSession):
+    """PIN management through ISO 7816-4 commands; the card's keys go through its PKCS#11 module."""
+
     device: PcscDevice
 
     def __init__(self, device: PcscDevice) -> None:
@@ -305,40 +286,3 @@ class PcscSession(Session):
         new = "".join(secrets.choice(string.digits) for _ in range(max(self.policy.min_length, min(16, length))))
         self._command(INS_CHANGE, puk_ref, self._encode(current) + self._encode(new), True)
         return new
-
-    # -- keys and certificates are not reachable over plain PC/SC ---------------------------
-    def containers(self) -> List[ContainerInfo]:
-        return []
-
-    def create_container(self, name: str) -> None:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def delete_container(self, name: str) -> None:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def generate_key(self, container: str, algorithm: KeyAlgorithm = KeyAlgorithm.SM2) -> bytes:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def public_key_der(self, container: str, usage: KeyUsage = KeyUsage.SIGN) -> bytes:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def sign(self, container: str, message: bytes, signer_id: bytes = DEFAULT_SIGNER_ID) -> bytes:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def sign_digest(self, container: str, digest: bytes) -> bytes:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def import_enveloped_key(self, container: str, envelope: EnvelopedKey) -> None:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def decrypt(self, container: str, ciphertext: bytes) -> bytes:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def write_certificate(self, container: str, usage: KeyUsage, certificate: CertificateInput) -> None:
-        raise NotSupported(KEY_OPS_HINT)
-
-    def read_certificate(self, container: str, usage: KeyUsage) -> Optional[Certificate]:
-        return None
-
-    def delete_certificate(self, container: str, usage: KeyUsage) -> None:
-        raise NotSupported(KEY_OPS_HINT)

@@ -6,7 +6,7 @@ import ctypes
 import sys
 from ctypes import byref, create_string_buffer
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Optional
+from typing import Any, Dict, FrozenSet, Optional, Set
 
 from drivers.model import Capability
 from drivers.profiles import TokenProfile
@@ -140,9 +140,7 @@ def decrypt_form(profile: Optional[TokenProfile]) -> Optional[str]:
 
 def capabilities(library: SkfLibrary, info: SkfDeviceInfo, profile: Optional[TokenProfile]) -> FrozenSet[Capability]:
     has = library.has
-    caps = set()
-    if has("SKF_ImportCertificate") and has("SKF_ExportCertificate"):
-        caps.add(Capability.CERTIFICATES)
+    caps: Set[Capability] = set()
     if has("SKF_ChangePIN"):
         caps.update((Capability.PIN_CHANGE, Capability.ADMIN_ROTATE))
     if has("SKF_UnblockPIN"):

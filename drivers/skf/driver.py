@@ -13,12 +13,12 @@ import secrets
 import string
 import sys
 from ctypes import byref, create_string_buffer
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Tuple
 
-from drivers.base import Backend, BackendStatus, Device, check_new_pin, check_pin_format, serialized
+from drivers.base import KeyDevice, check_new_pin, check_pin_format, serialized
 from drivers.errors import DeviceError, DeviceRemoved, DriverError, NotLoggedIn, NotSupported
 from drivers.model import DeviceInfo, DeviceKind, PinInfo, PinPolicy
-from drivers.profiles import ProfileSet, TokenProfile
+from drivers.profiles import TokenProfile
 from drivers.skf.api import (
     ADMIN_TYPE,
     BOOL,
@@ -35,14 +35,11 @@ from drivers.skf.device import (
     decode,
     decrypt_form,
     default_encoding,
-    read_device_info,
     sgd_family,
 )
 from drivers.skf.errors import Context, map_error
-from drivers.skf.events import SkfEventWatcher
 from drivers.skf.keys import SkfKeySession
-from drivers.skf.library import SkfLibrary, load_library
-from drivers.skf.locate import LibraryCandidate, candidates
+from drivers.skf.library import SkfLibrary
 
 ADMIN_ALPHABET = string.ascii_letters + string.digits
 ADMIN_LENGTH = 16
@@ -51,91 +48,7 @@ ADMIN_LENGTH = 16
 DEFAULT_SKF_POLICY = PinPolicy()
 
 
-class SkfBackend(Backend):
-    name = "skf"
-
-    def __init__(
-        self, libraries: Sequence[str] = (), profiles: Optional[ProfileSet] = None, platform: Optional[str] = None
-    ) -> None:
-        self.profiles = profiles or ProfileSet.load()
-        self.explicit = list(libraries)
-        self.platform = platform or sys.platform
-        self.problems: List[str] = []
-
-    def candidates(self) -> List[LibraryCandidate]:
-        return candidates(self.explicit, self.profiles, self.platform)
-
-    def load(self, candidate: LibraryCandidate) -> SkfLibrary:
-        skf = candidate.profile.skf if candidate.profile is not None else None
-        return load_library(candidate.path, skf.calling_convention if skf else None)
-
-    def _profile(self, candidate: LibraryCandidate, info: SkfDeviceInfo) -> Optional[TokenProfile]:
-        """The device's manufacturer decides first (a profile with PIN bounds), then the library's profile."""
-        if info.manufacturer:
-            for profile in self.profiles.profiles:
-                if (
-                    profile.skf is not None
-                    and profile.manufacturers
-                    and profile.matches_manufacturer(info.manufacturer)
-                ):
-                    return profile
-        return candidate.profile
-
-    def devices(self) -> List[Device]:
-        result: List[Device] = []
-        self.problems = []
-        for candidate in self.candidates():
-            try:
-                library = self.load(candidate)
-                names = library.read_names("SKF_EnumDev", 1)
-            except DriverError as exc:
-                self.problems.append(f"{candidate.path}: {exc}")
-                continue
-            encoding = default_encoding(candidate.profile, self.platform)
-            for raw in names:
-                try:
-                    info = read_device_info(library, raw, encoding)
-                except DriverError as exc:
-                    self.problems.append(f"{candidate.path} device {decode(raw, encoding)}: {exc}")
-                    continue
-                result.append(SkfDevice(library, info, self._profile(candidate, info), self.platform))
-        return result
-
-    def watchers(self, poll_interval: float = 1.0) -> List[SkfEventWatcher]:
-        """One watcher (not started) per SKF library that loads: insertions and removals for the tray."""
-        result = []
-        for candidate in self.candidates():
-            try:
-                library = self.load(candidate)
-            except DriverError:
-                continue
-            encoding = default_encoding(candidate.profile, self.platform)
-            result.append(SkfEventWatcher(library, encoding, poll_interval))
-        return result
-
-    def status(self) -> BackendStatus:
-        found = self.candidates()
-        if not found:
-            return BackendStatus(
-                self.name,
-                False,
-                "no SKF library found; install the USB key's driver, or name its library with --skf-module, "
-                "CERTASSIST_SKF_MODULES or settings (skf_modules)",
-            )
-        loaded, failed = [], []
-        for candidate in found:
-            try:
-                self.load(candidate)
-                loaded.append(candidate.path)
-            except DriverError as exc:
-                failed.append(str(exc))
-        detail = f"libraries loaded: {', '.join(loaded) or 'none'}"
-        if failed:
-            detail += f"; failed: {'; '.join(failed)}"
-        return BackendStatus(self.name, bool(loaded), detail)
-
-
-class SkfDevice(Device):
+class SkfDevice(KeyDevice):
     def __init__(
         self, library: SkfLibrary, info: SkfDeviceInfo, profile: Optional[TokenProfile], platform: str = sys.platform
     ) -> None:
@@ -206,6 +119,10 @@ class SkfSession(SkfKeySession):
                 with contextlib.suppress(DriverError):
                     device.library.call("SKF_DisConnectDev", self._dev)
                 raise
+
+    @property
+    def _skf(self) -> SkfDevice:
+        return self.device
 
     def _choose_application(self) -> str:
         names = [self.device.decode(n) for n in self.device.library.read_names("SKF_EnumApplication", self._dev)]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import abc
 import contextlib
 from ctypes import byref, c_int32, create_string_buffer
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Protocol
 
-from drivers.base import CertificateInput, Session, as_certificate, serialized
+from drivers.base import CertificateInput, EnvelopedKeySession, as_certificate, serialized
 from drivers.errors import DeviceError, DeviceRemoved, DriverError, NotFound, NotSupported
 from drivers.model import Capability, ContainerInfo, KeyAlgorithm, KeyUsage
 from drivers.skf.api import (
@@ -30,15 +30,33 @@ from gm.sm2 import DEFAULT_SIGNER_ID, CiphertextFormat, SM2Ciphertext, SM2Public
 from gm.x509 import Certificate
 
 if TYPE_CHECKING:
-    from drivers.skf.driver import SkfDevice
+    from drivers.model import DeviceInfo
+    from drivers.skf.api import SgdFamily
+    from drivers.skf.library import SkfLibrary
+
+
+class SkfDeviceView(Protocol):
+    """What the key half of a session reads of its device (drivers.skf.driver.SkfDevice)."""
+
+    info: DeviceInfo
+    library: SkfLibrary
+    family: SgdFamily
+    decrypt_form: Optional[str]
+
+    def decode(self, raw: bytes) -> str: ...
+
+    def is_removed(self) -> bool: ...
+
 
 MAX_CONTAINER_NAME = 64  # bytes, GM/T 0016
 
 
-class SkfKeySession(Session):
-    device: SkfDevice
-
+class SkfKeySession(EnvelopedKeySession):
     # -- provided by the PIN part of the session (drivers.skf.driver.SkfSession) -------------
+    @property
+    @abc.abstractmethod
+    def _skf(self) -> SkfDeviceView: ...
+
     @abc.abstractmethod
     def _check(self, name: str, *args: Any, context: Optional[Context] = None) -> None: ...
 
@@ -75,14 +93,14 @@ class SkfKeySession(Session):
             yield handle
         finally:
             with contextlib.suppress(DriverError):
-                self.device.library.call("SKF_CloseContainer", handle)
+                self._skf.library.call("SKF_CloseContainer", handle)
 
     @serialized
     def containers(self) -> List[ContainerInfo]:
-        names = self.device.library.read_names("SKF_EnumContainer", self._application())
+        names = self._skf.library.read_names("SKF_EnumContainer", self._application())
         result = []
         for raw in names:
-            name = self.device.decode(raw)
+            name = self._skf.decode(raw)
             with self._container(name) as handle:
                 result.append(
                     ContainerInfo(
@@ -97,8 +115,8 @@ class SkfKeySession(Session):
 
     def _probe(self, name: str, handle: HANDLE, sign: bool) -> bool:
         size = ULONG(0)
-        code = self.device.library.call(name, handle, int(sign), None, byref(size))
-        if code != 0 and self.device.is_removed():
+        code = self._skf.library.call(name, handle, int(sign), None, byref(size))
+        if code != 0 and self._skf.is_removed():
             raise DeviceRemoved(code)
         return code == 0 and size.value > 0
 
@@ -128,7 +146,7 @@ class SkfKeySession(Session):
             context=Context(what=f"container {name!r}"),
         )
         with contextlib.suppress(DriverError):
-            self.device.library.call("SKF_CloseContainer", handle)
+            self._skf.library.call("SKF_CloseContainer", handle)
 
     @serialized
     def delete_container(self, name: str) -> None:
@@ -143,7 +161,7 @@ class SkfKeySession(Session):
     # -- keys --------------------------------------------------------------------------------
     @serialized
     def generate_key(self, container: str, algorithm: KeyAlgorithm = KeyAlgorithm.SM2) -> bytes:
-        if algorithm is not KeyAlgorithm.SM2 or not self.device.info.supports(Capability.SM2_KEYGEN):
+        if algorithm is not KeyAlgorithm.SM2 or not self._skf.info.supports(Capability.SM2_KEYGEN):
             raise NotSupported(f"{algorithm.value} key generation on this key")
         self._need_login()
         blob = ECCPUBLICKEYBLOB()
@@ -151,9 +169,9 @@ class SkfKeySession(Session):
             self._check(
                 "SKF_GenECCKeyPair",
                 handle,
-                self.device.family.sm2_1,
+                self._skf.family.sm2_1,
                 byref(blob),
-                context=Context(what=f"SM2 key generation with ulAlgId 0x{self.device.family.sm2_1:08X}"),
+                context=Context(what=f"SM2 key generation with ulAlgId 0x{self._skf.family.sm2_1:08X}"),
             )
         return self._public_from_blob(bytes(blob)).to_der()
 
@@ -226,8 +244,8 @@ class SkfKeySession(Session):
     def decrypt(self, container: str, ciphertext: bytes) -> bytes:
         """GM/T 0009 SM2 ciphertext with the encryption key: only through a vendor's SKF_ECCDecrypt (not in GM/T
         0016-2012's function set), whose signature the profile names."""
-        form = self.device.decrypt_form
-        if not self.device.info.supports(Capability.SM2_DECRYPT) or form is None:
+        form = self._skf.decrypt_form
+        if not self._skf.info.supports(Capability.SM2_DECRYPT) or form is None:
             raise NotSupported(
                 "SM2 decryption with the key's encryption key (GM/T 0016-2012 has no such call; this library or its "
                 "profile offers no SKF_ECCDecrypt)"

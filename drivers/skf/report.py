@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from drivers.errors import DriverError
+from drivers.skf.backend import SkfBackend
 from drivers.skf.device import decode, default_encoding, read_device_info
-from drivers.skf.driver import SkfBackend
 from drivers.skf.locate import machine_bits
 
 

@@ -11,8 +11,6 @@ import secrets
 from pathlib import Path
 from typing import Iterator
 
-from filelock import FileLock, Timeout
-
 from drivers.errors import DeviceError
 
 LOCK_TIMEOUT = 30.0  # seconds another process may hold a keystore (one KDF run takes well under 1 s)
@@ -59,6 +57,8 @@ def remove_stale_temp_files(path: Path) -> None:
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Exclusive inter-process lock for ``path`` (a ``.lock`` file beside it)."""
+    from filelock import FileLock, Timeout  # here: reading files (listing keystores, settings) needs no lock
+
     lock = FileLock(str(path.with_name(path.name + ".lock")))
     try:
         lock.acquire(timeout=LOCK_TIMEOUT)

@@ -104,6 +104,10 @@
         <translation>{what} needs an account login first</translation>
     </message>
     <message>
+        <source>{what}，为防止绕过PIN码错误次数限制，已拒绝使用。请恢复证书助手最后保存的文件，或使用「证书签发」重新申请。</source>
+        <translation>{what}; it is refused so that the limit on wrong PIN tries cannot be bypassed. Restore the file CertAssist saved last, or apply again with "Issue certificate".</translation>
+    </message>
+    <message>
         <source>不使用代理</source>
         <translation>No proxy</translation>
     </message>
@@ -256,6 +260,10 @@
         <translation>Cancel</translation>
     </message>
     <message>
+        <source>同一数字或字符重复</source>
+        <translation>one digit or character repeated</translation>
+    </message>
+    <message>
         <source>后台加载</source>
         <translation>Load in background</translation>
     </message>
@@ -344,6 +352,10 @@
         <translation>{n} item(s) repaired automatically.</translation>
     </message>
     <message>
+        <source>常见的PIN码</source>
+        <translation>a common PIN</translation>
+    </message>
+    <message>
         <source>序列号</source>
         <translation>Serial number</translation>
     </message>
@@ -418,6 +430,10 @@
     <message>
         <source>文件操作失败：{detail}</source>
         <translation>File operation failed: {detail}</translation>
+    </message>
+    <message>
+        <source>新PIN码过于简单（{reason}），容易被猜中。请换一个：不要使用重复、连续（如123456、654321）或常见的PIN码。</source>
+        <translation>The new PIN is too simple ({reason}) and easy to guess. Choose another one: no repeats, no runs such as 123456 or 654321, no common PINs.</translation>
     </message>
     <message>
         <source>无法从证书服务获取根证书，请先解决证书服务连接的问题</source>
@@ -776,6 +792,10 @@
         <translation>Certificate</translation>
     </message>
     <message>
+        <source>证书与设备中的密钥不匹配，没有写入任何内容。请重试；如仍失败，请联系证书服务管理员。</source>
+        <translation>The certificate does not match the key on the device; nothing was written. Try again; if it fails again, contact the certificate service's administrator.</translation>
+    </message>
+    <message>
         <source>证书使用者</source>
         <translation>Certificate subject</translation>
     </message>
@@ -1076,8 +1096,16 @@
         <translation>Soft certificate storage</translation>
     </message>
     <message>
+        <source>软证书文件在证书助手之外被修改过</source>
+        <translation>The soft certificate file was changed outside CertAssist</translation>
+    </message>
+    <message>
         <source>软证书文件已损坏或不属于本机用户。请运行「环境修复」，或使用「证书签发」重新申请。</source>
         <translation>The soft certificate file is damaged or belongs to another user of this computer. Run Repair environment, or apply again with Issue certificate.</translation>
+    </message>
+    <message>
+        <source>软证书文件被替换成了较早的副本</source>
+        <translation>The soft certificate file was replaced by an earlier copy</translation>
     </message>
     <message>
         <source>软证书（保存在本机）</source>
@@ -1098,6 +1126,10 @@
     <message>
         <source>连接成功：{url}</source>
         <translation>Connected: {url}</translation>
+    </message>
+    <message>
+        <source>连续的数字或字母</source>
+        <translation>an ascending or descending run</translation>
     </message>
     <message>
         <source>退出</source>

@@ -148,6 +148,12 @@ def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveSe
     gui.submit(change)
     gui.idle()
     assert "两次输入的新PIN码不一致" in change.error_label.text()
+    gui.type_into(change.new_pin, "654321")  # one of the weakest PINs: refused in place, no try spent
+    gui.type_into(change.confirmation, "654321")
+    gui.submit(change)
+    gui.idle()
+    assert "新PIN码过于简单（连续的数字或字母）" in change.error_label.text()
+    gui.type_into(change.new_pin, "24680135")
     gui.type_into(change.confirmation, "24680135")
     gui.submit(change)
     gui.idle()
@@ -226,7 +232,7 @@ def test_wrong_pin_locks_then_unlock_by_mailed_code_then_revoke(gui: Gui, live: 
 
 def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
     user = live.new_user("wangwu", "王五")
-    issue_soft_certificate(gui, user, pin="11223344")
+    issue_soft_certificate(gui, user, pin="36925814")
     [old] = gui.model.inventory.entries
     with live.service.db.session() as session:
         live.service.ca.rotate(session)  # the service process sees it at once (its CA cache is off here)
@@ -239,7 +245,7 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
     gui.menu("证书换发")
     gui.answer("确认", expect="您正在执行证书换发，是否继续执行？")
     pin_dialog = gui.dialog(PinDialog)
-    gui.type_into(pin_dialog.pin, "11223344")  # the key keeps its PIN
+    gui.type_into(pin_dialog.pin, "36925814")  # the key keeps its PIN
     gui.submit(pin_dialog)
     gui.idle()
     gui.answer("确定", expect="证书换发成功")

@@ -1,14 +1,18 @@
-"""Child process of the crash test: hammers one soft keystore until it is SIGKILLed.
+"""Child process of the crash tests: hammers one soft keystore until it is SIGKILLed.
 
-Usage: python soft_crash_worker.py PIN_A PIN_B  (CERTASSIST_HOME and the keyring come from the environment)
+Usage (CERTASSIST_HOME and the keyring come from the environment):
+    python soft_crash_worker.py churn PIN_A PIN_B   keys, certificates and PIN changes, forever
+    python soft_crash_worker.py guess WRONG_PIN     wrong PINs, printing each answer ("wrong N" / "locked")
 """
 
 from __future__ import annotations
 
 import random
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -19,8 +23,24 @@ from gm.x509 import build_certificate
 from tests.conftest import FAST_KDF
 
 
-def main() -> None:
-    pins = sys.argv[1:3]
+def guess(wrong: str) -> None:
+    from drivers.errors import PinIncorrect, PinLocked
+
+    [device] = SoftBackend(kdf=FAST_KDF).devices()
+    with device.open() as session:
+        session.pin_info()  # loads the crypto and the keyring: the kills land among the guesses
+        print("ready", flush=True)
+        while True:
+            try:
+                session.login(wrong)
+            except PinIncorrect as exc:
+                print(f"wrong {exc.retries_left}", flush=True)
+            except PinLocked:
+                print("locked", flush=True)
+                time.sleep(60)
+
+
+def churn(pins: List[str]) -> None:
     [device] = SoftBackend(kdf=FAST_KDF).devices()
     ca_key = SM2PrivateKey.generate()
     with device.open() as session:
@@ -73,4 +93,7 @@ def _try_login(session, pin: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "guess":
+        guess(sys.argv[2])
+    else:
+        churn(sys.argv[2:4])

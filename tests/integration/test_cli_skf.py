@@ -85,9 +85,11 @@ def test_info_change_pin_and_unblock(softskf: SoftSkf) -> None:
                 session.login("00000000")
     code, out, _ = run(["token", "info", "--device", serial, *module])
     assert "PIN: LOCKED" in out
-    code, _, err = run(["token", "unblock", "--device", serial, "--pin-stdin", *module], f"wrongadmin\n{USER_PIN}\n")
+    code, _, err = run(["token", "unblock", "--device", serial, "--pin-stdin", *module], f"{ADMIN_PIN}\n{USER_PIN}\n")
+    assert code == ExitCode.USAGE  # the vendor default 12345678 is too weak to be set again: refused, no try spent
+    code, _, err = run(["token", "unblock", "--device", serial, "--pin-stdin", *module], f"wrongadmin\n{NEW_PIN}\n")
     assert code == ExitCode.FAILED_CHECK and "wrong admin credential; 4 tries left" in err
-    code, out, err = run(["token", "unblock", "--device", serial, "--pin-stdin", *module], f"{ADMIN_PIN}\n{USER_PIN}\n")
+    code, out, err = run(["token", "unblock", "--device", serial, "--pin-stdin", *module], f"{ADMIN_PIN}\n{NEW_PIN}\n")
     assert code == 0 and "解锁成功" in out, err
     code, out, _ = run(["token", "info", "--device", serial, *module])
     assert f"PIN: {USER_TRIES} tries left" in out

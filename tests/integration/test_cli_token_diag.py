@@ -120,18 +120,25 @@ def test_change_pin_from_stdin_and_wrong_pin(everything: Dict[str, str]) -> None
     assert ok.returncode == 0 and b"PIN changed" in ok.stdout
     short = certassist(["token", "change-pin", *device, "--pin-stdin"], stdin="135790\n123\n")
     assert short.returncode == ExitCode.USAGE and b"6-20 characters" in short.stderr
-    for output in (wrong, ok, short):
-        for secret in (SOFT_PIN.encode(), b"135790", b"000000"):
+    weak = certassist(["token", "change-pin", *device, "--pin-stdin"], stdin="135790\n111111\n")
+    assert weak.returncode == ExitCode.USAGE
+    assert weak.stderr.decode().startswith("certassist: 新PIN码过于简单（同一数字或字符重复），请换一个")
+    info = json.loads(certassist(["token", "info", "--json", *device]).stdout)
+    assert info["pin"]["remaining"] == 10  # refused before the old PIN was checked: no try spent
+    for output in (wrong, ok, short, weak):
+        for secret in (SOFT_PIN.encode(), b"135790", b"000000", b"111111"):
             assert secret not in output.stdout + output.stderr
 
 
 def test_unblock_softhsm_with_so_pin(everything: Dict[str, str]) -> None:
     device = ["--device", everything["token_label"]]
-    bad = certassist(["token", "unblock", *device, "--pin-stdin"], stdin="00000000\n111111\n")
+    bad = certassist(["token", "unblock", *device, "--pin-stdin"], stdin="00000000\n581937\n")
     assert bad.returncode == ExitCode.FAILED_CHECK and b"admin credential" in bad.stderr
-    ok = certassist(["token", "unblock", *device, "--pin-stdin"], stdin=f"{SO_PIN}\n111111\n")
+    weak = certassist(["token", "unblock", *device, "--pin-stdin"], stdin=f"{SO_PIN}\n{USER_PIN}\n")
+    assert weak.returncode == ExitCode.USAGE and "新PIN码过于简单" in weak.stderr.decode()
+    ok = certassist(["token", "unblock", *device, "--pin-stdin"], stdin=f"{SO_PIN}\n581937\n")
     assert ok.returncode == 0, ok.stderr
-    again = certassist(["token", "change-pin", *device, "--pin-stdin"], stdin=f"111111\n{USER_PIN}\n")
+    again = certassist(["token", "change-pin", *device, "--pin-stdin"], stdin="581937\n604213\n")
     assert again.returncode == 0
 
 

@@ -13,7 +13,10 @@ from typing import Iterator
 
 import pytest
 
-from drivers.errors import DeviceRemoved, NotSupported, PinIncorrect, PinLocked
+from app import flows
+from app.api_client import IssuingClient
+from drivers.base import KeyDevice, KeySession, PinSession
+from drivers.errors import DeviceRemoved, NotSupported, PinIncorrect, PinLocked, PinTooWeak
 from drivers.model import Capability, DeviceKind
 from drivers.pcsc import CardEvent, CardWatcher, PcscBackend, list_readers
 from drivers.pcsc.monitor import CardEventKind
@@ -93,26 +96,29 @@ def test_retries_count_down_to_lock_and_puk_unblocks(card: VirtualCard, profiles
         with pytest.raises(PinLocked):
             session.login(PIN)
         with pytest.raises(PinIncorrect) as wrong_puk:
-            session.unblock_pin("11111111", "654321")
+            session.unblock_pin("11111111", "739146")
         assert wrong_puk.value.admin and wrong_puk.value.retries_left == 9
-        session.unblock_pin(PUK, "654321")
+        session.unblock_pin(PUK, "739146")
         assert session.pin_info().remaining == 10
-        session.login("654321")
+        session.login("739146")
         assert session.logged_in
 
 
 def test_change_pin_and_rotate_unblock_code(card: VirtualCard, profiles: ProfileSet) -> None:
     [device] = [d for d in PcscBackend(profiles).devices() if d.info.model == READER]
     with device.open() as session:
-        session.change_pin(PIN, "abcdef")
+        with pytest.raises(PinTooWeak):  # refused before any command reaches the card
+            session.change_pin(PIN, "abcdef")
+        assert session.pin_info().remaining == 10
+        session.change_pin(PIN, "k3v9x2")
         with pytest.raises(PinIncorrect):
             session.login(PIN)
-        session.login("abcdef")
+        session.login("k3v9x2")
         new_puk = session.rotate_admin_credential(PUK)
         with pytest.raises(PinIncorrect):
-            session.unblock_pin(PUK, "123123")
-        session.unblock_pin(new_puk, "123123")
-        session.login("123123")
+            session.unblock_pin(PUK, "581937")
+        session.unblock_pin(new_puk, "581937")
+        session.login("581937")
 
 
 def test_removal_mid_operation_is_device_removed(pcscd: None, profiles: ProfileSet) -> None:
@@ -135,12 +141,16 @@ def test_removal_mid_operation_is_device_removed(pcscd: None, profiles: ProfileS
     wait_for(lambda: not any(s.name == READER_2 and s.card_present for s in list_readers()))
 
 
-def test_key_operations_point_to_pkcs11(card: VirtualCard, profiles: ProfileSet) -> None:
+def test_a_card_over_plain_pcsc_is_a_pin_only_device(card: VirtualCard, profiles: ProfileSet) -> None:
+    """Its keys go through its PKCS#11 module: over PC/SC the type says PIN management only."""
     [device] = [d for d in PcscBackend(profiles).devices() if d.info.model == READER]
+    assert not isinstance(device, KeyDevice)
     with device.open() as session:
-        assert session.containers() == []
-        with pytest.raises(NotSupported, match="PKCS#11"):
-            session.generate_key("c")
+        assert isinstance(session, PinSession) and not isinstance(session, KeySession)
+        assert session.pin_info().remaining == 10
+    assert flows.list_certificates([device]) == ([], [])  # no certificates to look for, no error either
+    with pytest.raises(NotSupported, match="SM2"):
+        flows.issue_hard(IssuingClient("http://127.0.0.1:9"), device, "zhangsan", PIN)
 
 
 def test_insertion_and_removal_events(pcscd: None) -> None:

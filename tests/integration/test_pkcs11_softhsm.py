@@ -13,10 +13,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from drivers.errors import AlreadyExists, DriverUnavailable, NotFound, NotLoggedIn, NotSupported, PinIncorrect
+from drivers.base import EnvelopedKeySession, KeySession
+from drivers.errors import (
+    AlreadyExists,
+    DriverUnavailable,
+    KeyMismatch,
+    NotLoggedIn,
+    NotSupported,
+    PinIncorrect,
+    PinTooWeak,
+)
 from drivers.model import Capability, DeviceKind, KeyAlgorithm, KeyUsage
-from drivers.pkcs11 import Pkcs11Backend, Pkcs11Device
-from drivers.pkcs11.driver import load_module
+from drivers.pkcs11 import Pkcs11Backend
+from drivers.pkcs11.driver import Pkcs11Device, load_module
 from gm.x509 import Certificate
 from tests.softhsm import SO_PIN, USER_PIN, SoftHsm
 
@@ -56,6 +65,9 @@ def test_discovery_and_capabilities(device: Pkcs11Device) -> None:
     for absent in (Capability.SM2_KEYGEN, Capability.SM2_SIGN, Capability.SM2_IMPORT_ENVELOPED, Capability.SM2_DECRYPT):
         assert not info.supports(absent)
     assert (info.pin_policy.min_length, info.pin_policy.max_length) == (4, 255)
+    assert device.sm2 is None  # no SM2 mechanisms in SoftHSM2's module
+    with device.open() as session:  # keys and certificates, but no import of escrowed keys over PKCS#11
+        assert isinstance(session, KeySession) and not isinstance(session, EnvelopedKeySession)
 
 
 def test_sm2_is_refused_up_front(device: Pkcs11Device) -> None:
@@ -90,7 +102,7 @@ def test_ec_key_sign_and_certificate_objects(device: Pkcs11Device) -> None:
         der = cert_for(spki)
         other = ec.generate_private_key(ec.SECP256R1()).public_key()
         other_spki = other.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        with pytest.raises(NotFound, match="not for the sign key"):
+        with pytest.raises(KeyMismatch, match="not for the sign key"):
             session.write_certificate("张三", KeyUsage.SIGN, cert_for(other_spki))
         session.write_certificate("张三", KeyUsage.SIGN, der)
         assert session.read_certificate("张三", KeyUsage.SIGN) == Certificate.from_der(der)
@@ -132,26 +144,28 @@ def test_change_pin_and_wrong_pin(device: Pkcs11Device) -> None:
             session.login("000000")
         assert info.value.raw_code == "CKR_PIN_INCORRECT" and not session.logged_in
         assert session.pin_info().low  # SoftHSM2 only raises USER_PIN_COUNT_LOW, it never locks
-        session.change_pin(USER_PIN, "654321")
+        with pytest.raises(PinTooWeak):
+            session.change_pin(USER_PIN, "654321")
+        session.change_pin(USER_PIN, "739146")
         with pytest.raises(PinIncorrect):
             session.login(USER_PIN)
-        session.login("654321")
+        session.login("739146")
         assert session.logged_in
 
 
 def test_so_unblock_with_init_pin_and_admin_rotation(device: Pkcs11Device) -> None:
     with device.open() as session:
         with pytest.raises(PinIncorrect) as info:
-            session.unblock_pin("00000000", "111111")
+            session.unblock_pin("00000000", "581937")
         assert info.value.admin
-        session.unblock_pin(SO_PIN, "111111")
-        session.login("111111")
+        session.unblock_pin(SO_PIN, "581937")
+        session.login("581937")
         new_so = session.rotate_admin_credential(SO_PIN)
         assert len(new_so) == 16
         with pytest.raises(PinIncorrect):
-            session.unblock_pin(SO_PIN, "222222")
-        session.unblock_pin(new_so, "222222")
-        session.login("222222")
+            session.unblock_pin(SO_PIN, "260491")
+        session.unblock_pin(new_so, "260491")
+        session.login("260491")
 
 
 def test_failed_login_closes_the_leaked_session_and_views_share_login_state(

@@ -25,7 +25,9 @@ from drivers.errors import (
 )
 from drivers.model import Capability, KeyUsage
 from drivers.profiles import ProfileSet
-from drivers.skf import DeviceEventKind, SkfBackend, SkfDevice, SkfDeviceEvent, SkfEventWatcher
+from drivers.skf import SkfBackend
+from drivers.skf.driver import SkfDevice
+from drivers.skf.events import DeviceEventKind, SkfDeviceEvent, SkfEventWatcher
 from drivers.skf.library import load_library
 from gm.envelope import envelope_key
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
@@ -312,7 +314,7 @@ def test_a_key_no_profile_knows(softskf: SoftSkf) -> None:
     with device.open() as session:
         session.login(USER_PIN)
         with pytest.raises(PinLengthInvalid) as too_long:
-            session.change_pin(USER_PIN, "1" * 18)  # the key itself refuses: SAR_PIN_LEN_RANGE, no try spent
+            session.change_pin(USER_PIN, "739146285017364829")  # the key itself refuses: SAR_PIN_LEN_RANGE, no try spent
         assert too_long.value.raw_code == 0x0A000027 and session.pin_info().remaining == USER_TRIES
         with pytest.raises(ValueError, match="current admin PIN"):
             session.rotate_admin_credential()  # no documented default to try

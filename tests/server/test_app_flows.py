@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,14 +13,14 @@ from sqlalchemy import func, select
 
 from app import flows
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
-from drivers.errors import NotSupported, PinIncorrect, PinLocked
+from drivers.errors import KeystoreTampered, NotSupported, PinIncorrect, PinLocked, PinTooWeak
 from drivers.soft import SoftBackend
 from gm.x509 import CRL
 from server import models
 from tests.conftest import FAST_KDF
 from tests.server.conftest import CAPTCHA, Server, ServerFactory, new_user
 
-PIN = "123456"
+PIN = "480362"
 
 
 @pytest.fixture()
@@ -80,8 +81,10 @@ def test_soft_certificate_lifecycle(make_server: ServerFactory, backend: SoftBac
     with pytest.raises(PinIncorrect):
         flows.certificate_login(client_for(server), entry, "000000")
 
-    flows.change_pin(entry, PIN, "654321", "654321")
-    updated = flows.update(cert_client, entry, user["username"], "654321")
+    with pytest.raises(PinTooWeak):
+        flows.change_pin(entry, PIN, "654321", "654321")
+    flows.change_pin(entry, PIN, "739146", "739146")
+    updated = flows.update(cert_client, entry, user["username"], "739146")
     [renewed], _ = flows.list_certificates(backend.devices())
     assert renewed.sign == updated.sign and renewed.container != entry.container  # old container removed
     crl = CRL.from_der(server.api("GET", "/crl/issuing-g1.crl").content)
@@ -90,21 +93,23 @@ def test_soft_certificate_lifecycle(make_server: ServerFactory, backend: SoftBac
     # forget the PIN: 10 wrong tries lock it; the mailed unlock code restores it
     for _ in range(9):
         with pytest.raises(PinIncorrect):
-            flows.change_pin(renewed, "999999", "111111", "111111")
+            flows.change_pin(renewed, "999999", "581937", "581937")
     with pytest.raises(PinLocked):
-        flows.change_pin(renewed, "999999", "111111", "111111")
+        flows.change_pin(renewed, "999999", "581937", "581937")
     request = flows.unlock_request(client_for(server), renewed)
     assert request.holder == "张三（签名证书）"
     body = server.smtp.inbox.body(server.smtp.inbox.wait_for(user["email"], "解锁码"))
     code = re.search(r"解锁码：(\d{8})", body).group(1)  # type: ignore[union-attr]
     with pytest.raises(ApiError) as wrong:
-        flows.unlock_complete(client_for(server), renewed, request.unlock_id, "00000000", "222222", "222222")
+        flows.unlock_complete(client_for(server), renewed, request.unlock_id, "00000000", "260491", "260491")
     assert wrong.value.message == "解锁码错误，还可以尝试4次"
-    flows.unlock_complete(client_for(server), renewed, request.unlock_id, code, "222222", "222222")
+    with pytest.raises(PinTooWeak):  # refused before the code is sent: it still works below
+        flows.unlock_complete(client_for(server), renewed, request.unlock_id, code, "222222", "222222")
+    flows.unlock_complete(client_for(server), renewed, request.unlock_id, code, "260491", "260491")
     again = client_for(server)
-    flows.certificate_login(again, renewed, "222222")
+    flows.certificate_login(again, renewed, "260491")
 
-    flows.revoke(again, renewed, "222222")
+    flows.revoke(again, renewed, "260491")
     assert backend.devices() == []  # the emptied soft keystore is gone
     crl = CRL.from_der(server.api("GET", "/crl/issuing-g1.crl").content)
     assert crl.is_revoked(renewed.sign.serial_number) is not None
@@ -138,6 +143,24 @@ def test_dropped_connection_is_completed_on_retry(server: Server, backend: SoftB
     flows.certificate_login(client_for(server), entry, "246810")
 
 
+def test_a_tampered_interrupted_keystore_does_not_block_issuance(server: Server, backend: SoftBackend) -> None:
+    user = new_user(server)
+    client = logged_in(server, user, http=FlakyHttp(server.client, "/api/v1/certificates/issue", after=False))
+    with pytest.raises(ServiceUnavailable):
+        flows.issue_soft(client, backend, user["username"], PIN, PIN)
+    [pending] = backend.devices()
+    path = Path(pending.info.detail)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["pin"]["max_retries"] = 1000  # edited by hand: refused from now on
+    path.write_text(json.dumps(document), encoding="utf-8")
+    device, pair = flows.issue_soft(client, backend, user["username"], PIN, PIN)
+    assert device.info.serial != pending.info.serial and len(backend.devices()) == 2
+    [entry], problems = flows.list_certificates(backend.devices())
+    [(broken, problem)] = problems
+    assert entry.sign == pair.sign and broken.info.serial == pending.info.serial
+    assert isinstance(problem, KeystoreTampered) and "changed outside CertAssist" in str(problem)
+
+
 def test_new_pin_rules_before_anything(server: Server, backend: SoftBackend) -> None:
     user = new_user(server)
     client = logged_in(server, user)
@@ -147,6 +170,8 @@ def test_new_pin_rules_before_anything(server: Server, backend: SoftBackend) -> 
         flows.issue_soft(client, backend, user["username"], "123456", "123457")
     with pytest.raises(PinLengthInvalid):
         flows.issue_soft(client, backend, user["username"], "12345", "12345")
+    with pytest.raises(PinTooWeak):
+        flows.issue_soft(client, backend, user["username"], "123456", "123456")
     assert backend.devices() == []
 
 

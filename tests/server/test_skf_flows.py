@@ -12,7 +12,8 @@ import pytest
 from app import flows
 from drivers.errors import PinIncorrect
 from drivers.model import KeyUsage
-from drivers.skf import SkfBackend, SkfDevice
+from drivers.skf import SkfBackend
+from drivers.skf.driver import SkfDevice
 from gm.x509 import CRL
 from tests.server.conftest import Server, ServerFactory, new_user
 from tests.server.test_app_flows import client_for, logged_in
@@ -95,7 +96,7 @@ def test_issue_use_renew_and_revoke_on_a_usb_key(
     with pytest.raises(PinIncorrect):
         flows.certificate_login(cert_client, entry, "00000000")
     login = flows.certificate_login(cert_client, entry, USER_PIN)
-    assert login["certificate"]["renewal_allowed"] is True
+    assert login.certificate is not None and login.certificate.renewal_allowed is True
     flows.change_pin(entry, USER_PIN, NEW_PIN, NEW_PIN)
     updated = flows.update(cert_client, entry, user["username"], NEW_PIN)
     [renewed], _ = flows.list_certificates(devices(softskf))

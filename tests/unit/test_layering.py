@@ -47,9 +47,9 @@ def test_every_module_uses_postponed_annotations() -> None:
     assert missing == []
 
 
+PACKAGES = ("gm", "drivers", "app", "server")
 MAX_LINES = 500
-SIZE_CHECKED = ("app",)  # gm, drivers and server join as their restructuring lands (issue 12, item 4)
-CYCLES_CHECKED = ("app", "drivers", "server")  # gm joins once gm.sm2 <-> gm.selftest is gone (issue 12.2)
+SIZE_CHECKED = ("gm", "drivers", "app")  # server joins as its restructuring lands (issue 12, item 4)
 
 
 @pytest.mark.parametrize("package", SIZE_CHECKED)
@@ -67,45 +67,74 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports_of(path: Path, known: Set[str]) -> Set[str]:
-    """Modules of ``known`` that ``path`` imports anywhere: at load time, in functions, for type checking."""
-    found: Set[str] = set()
-    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+def _imports(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every import statement: at module level, inside functions, and for type checking (two modules that
+    name each other's types are one room as much as two that call each other)."""
+    return (node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)))
 
-    def visit(nodes: list) -> None:  # type: ignore[type-arg]
-        for node in nodes:
+
+def import_graph() -> Dict[str, Set[str]]:
+    """Module -> the project modules it imports (at import, later in a function, or for type checking)."""
+    paths = {_module_name(p): p for package in PACKAGES for p in sorted((REPO / package).rglob("*.py"))}
+    graph: Dict[str, Set[str]] = {name: set() for name in paths}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
+                targets = [alias.name for alias in node.names]
+            else:
+                assert isinstance(node, ast.ImportFrom)
                 base = node.module or ""
                 if node.level:
-                    base = ".".join(
-                        package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
-                    )
-                found.add(base)
-                found.update(f"{base}.{a.name}" for a in node.names)
-
-    visit(list(ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
-    return {name for name in found if name in known}
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                # `from pkg import mod` imports the module pkg.mod when there is one, else a name of pkg
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in paths else base for a in node.names]
+            graph[name].update(t for t in targets if t in paths and t != name)
+    return graph
 
 
-@pytest.mark.parametrize("package", CYCLES_CHECKED)
-def test_no_import_cycles(package: str) -> None:
-    paths = {_module_name(p): p for p in sorted((REPO / package).rglob("*.py"))}
-    graph = {name: _imports_of(path, set(paths)) - {name} for name, path in paths.items()}
-    cycles = []
-    state: Dict[str, int] = {}  # 1 = on the current path, 2 = done
+def cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: Dict[str, int] = {}
+    low: Dict[str, int] = {}
+    stack: List[str] = []
+    on_stack: Set[str] = set()
+    found: List[List[str]] = []
 
-    def walk(name: str, trail: List[str]) -> None:
-        state[name] = 1
-        for target in sorted(graph[name]):
-            if state.get(target) == 1:
-                cycles.append(" -> ".join([*trail[trail.index(target) :], target]))
-            elif target not in state:
-                walk(target, [*trail, target])
-        state[name] = 2
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph[node]):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
 
-    for name in sorted(graph):
-        if name not in state:
-            walk(name, [name])
-    assert cycles == []
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """Two modules importing each other (even inside a function) are one room that needs splitting."""
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []

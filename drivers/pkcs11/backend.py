@@ -1,0 +1,67 @@
+"""Which PKCS#11 modules to load, and the backend that lists their tokens.
+
+Importing this loads no PKCS#11 library and not python-pkcs11: that happens in drivers.pkcs11.driver, the
+first time a module file that exists here is enumerated.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Sequence, Set
+
+from drivers.base import Backend, BackendStatus, Device
+from drivers.errors import DriverUnavailable
+from drivers.profiles import ProfileSet
+
+
+class Pkcs11Backend(Backend):
+    name = "pkcs11"
+
+    def __init__(self, modules: Sequence[str] = (), profiles: Optional[ProfileSet] = None) -> None:
+        self.profiles = profiles or ProfileSet.load()
+        self.explicit_modules = list(modules)
+        self.problems: List[str] = []
+
+    def module_paths(self) -> List[str]:
+        """Explicit modules first, then the profiles' modules that exist here; each file once."""
+        paths: List[str] = []
+        seen: Set[str] = set()
+        candidates = [*self.explicit_modules, *(c for _p, c in self.profiles.module_candidates() if os.path.exists(c))]
+        for path in candidates:
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                paths.append(path)
+        return paths
+
+    def devices(self) -> List[Device]:
+        paths = self.module_paths()
+        self.problems = []
+        if not paths:
+            return []
+        from drivers.pkcs11.driver import module_devices
+
+        result: List[Device] = []
+        for path in paths:
+            result.extend(module_devices(path, self.profiles, self.problems))
+        return result
+
+    def status(self) -> BackendStatus:
+        paths = self.module_paths()
+        if not paths:
+            return BackendStatus(
+                self.name, False, "no PKCS#11 module found; install the token driver or add one in settings"
+            )
+        from drivers.pkcs11.driver import load_module
+
+        loaded, failed = [], []
+        for path in paths:
+            try:
+                load_module(path)
+                loaded.append(path)
+            except DriverUnavailable as exc:
+                failed.append(str(exc))
+        detail = f"modules loaded: {', '.join(loaded) or 'none'}"
+        if failed:
+            detail += f"; failed: {'; '.join(failed)}"
+        return BackendStatus(self.name, bool(loaded), detail)
