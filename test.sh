@@ -12,6 +12,7 @@ ruff check .
 ruff format --check .
 echo "== mypy"
 mypy
+mypy --platform win32 app/platform app/autostart.py app/settings.py app/ui/single_instance.py  # the Windows branches
 echo "== vermin (gm, drivers and app must run on Python 3.8 for Windows 7)"
 vermin --target=3.8- --violations --no-tips --quiet gm drivers app
 echo "== pytest: $(python -V), PySide6: every test"

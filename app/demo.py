@@ -24,6 +24,8 @@ from typing import List, Optional
 import httpx
 import platformdirs
 
+from app.platform.frozen import server_executable
+
 DEMO_USERNAME = "demo"
 DEMO_APPLICANT = "演示用户"
 DEMO_ID_NUMBER = "11010519491231002X"  # the GB 11643 example number
@@ -78,7 +80,7 @@ def service_python() -> str:
 def _server_command(data_dir: Path, port: int) -> List[str]:
     if getattr(sys, "frozen", False):  # a frozen build ships the server as its own executable
         return [
-            str(Path(sys.executable).with_name("certassist-server")),
+            str(server_executable()),
             "--data-dir",
             str(data_dir),
             "--port",

@@ -5,6 +5,7 @@ Used by ``certassist diag`` and by the tray's 环境修复. Plain data (JSON-rea
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any, Dict, List, Sequence
 
@@ -103,6 +104,10 @@ def build_report(backends: Sequence[Backend]) -> Dict[str, Any]:
     started = time.perf_counter()
     found = discover(backends)
     report: Dict[str, Any] = {"backends": {}, "devices": [], "problems": found.problems}
+    if sys.platform == "win32":  # PC/SC on Windows is the Smart Card service
+        from app.platform.windows import service_state
+
+        report["smart_card_service"] = service_state()
     for backend in backends:
         status = backend.status()
         section: Dict[str, Any] = {"available": status.available, "detail": status.detail}

@@ -1,6 +1,9 @@
 """User settings stored as JSON in CERTASSIST_HOME (the tray's 设置 dialog edits the same file).
 
 Secrets never go here: the proxy password and login sessions live in the OS keyring (app.credentials).
+An administrator's machine defaults (Windows: the MSI's SERVICEURL, AUTOSTART and LANGUAGE) fill in what
+a user has not set; a user's own value wins. A value equal to the machine default is not stored, so it
+keeps following the machine default.
 """
 
 from __future__ import annotations
@@ -59,11 +62,15 @@ class Settings:
         except (OSError, ValueError) as exc:
             raise ValueError(f"settings file {cls.path()} is unreadable ({exc}); fix or delete it") from exc
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        return cls(**{**machine_defaults(), **known})
 
     def save(self) -> None:
+        data = asdict(self)
+        for key, value in machine_defaults().items():
+            if data.get(key) == value:
+                del data[key]  # follows the machine default
         self.path().parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path(), json.dumps(asdict(self), ensure_ascii=False, indent=1).encode(), mode=0o600)
+        atomic_write(self.path(), json.dumps(data, ensure_ascii=False, indent=1).encode(), mode=0o600)
 
     def all_pkcs11_modules(self, extra: List[str]) -> List[str]:
         from_env = [m for m in os.environ.get(ENV_PKCS11_MODULES, "").split(os.pathsep) if m]
@@ -75,6 +82,24 @@ class Settings:
 
     def effective_service_url(self) -> str:
         return os.environ.get(ENV_SERVICE_URL) or self.service_url
+
+
+def machine_defaults() -> Dict[str, Any]:
+    """Settings fields the administrator set for every user of this computer (none outside Windows)."""
+    from app.platform.windows import machine_values
+
+    raw = machine_values()
+    defaults: Dict[str, Any] = {}
+    url = raw.get("ServiceUrl", "").strip().rstrip("/")
+    if url.startswith(("http://", "https://")):
+        defaults["service_url"] = url
+    autostart = raw.get("AutoStart", "").strip()
+    if autostart in ("0", "1"):
+        defaults["start_with_system"] = autostart == "1"
+    language = raw.get("Language", "").strip()
+    if language in {item.value for item in Language}:
+        defaults["language"] = language
+    return defaults
 
 
 def check_proxy_url(url: str) -> str:

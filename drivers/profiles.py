@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import ntpath
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -155,7 +157,8 @@ class TokenProfile:
     skf: Optional[SkfLibraries] = None
 
     def module_candidates(self, platform: Optional[str] = None) -> Tuple[str, ...]:
-        return self.modules.get(_os_key(platform or sys.platform), ())
+        os_key = _os_key(platform or sys.platform)
+        return tuple(expand_module_path(p, os_key) for p in self.modules.get(os_key, ()))
 
     def matches_manufacturer(self, manufacturer: str) -> bool:
         low = manufacturer.lower()
@@ -163,6 +166,15 @@ class TokenProfile:
 
     def matches_atr(self, atr: bytes) -> bool:
         return any(p.matches(atr) for p in self.atrs)
+
+
+def expand_module_path(path: str, os_key: str) -> str:
+    """Environment variables (Windows: ``%SystemRoot%``, ``%ProgramFiles%``); on Windows a bare DLL name
+    is looked up in System32, where vendor installers put their PKCS#11 modules."""
+    path = os.path.expandvars(path)
+    if os_key == "windows" and not ntpath.isabs(path) and ntpath.basename(path) == path:
+        path = ntpath.join(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32", path)
+    return path
 
 
 def _os_key(platform: str) -> str:

@@ -3,7 +3,7 @@
 # test also makes .venv38: the client (no server extra) + dev group on CPython 3.8 with PySide2, Windows 7's
 # Python, for the second test pass (a CPython 3.8 must be on the machine: pyenv's, python3.8 on PATH, or
 # $CERTASSIST_PYTHON38; Debian 12 has none and this machine reaches no other source of one).
-# Usage: bootstrap.sh <run|test>. Idempotent and quick when everything is already there.
+# Usage: bootstrap.sh <run|test|windows>. Idempotent and quick when everything is already there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,23 +23,35 @@ RUN_DEBS=(python3 python3-venv python3-dev gcc swig libssl3 ca-certificates libp
 # libnss3-tools: 环境修复's root-certificate repair is tested against a real NSS database.
 TEST_DEBS=(openssl softhsm2 vsmartcard-vpcd postgresql-15 xvfb trayer xdotool imagemagick libnss3-tools
   libssl-dev)
+# installer/build-windows.sh (and the tests that build and install the MSI under Wine): Wine 8, wixl and
+# msibuild, mingw-w64 for the Wine stand-in DLLs (installer/wine-standins).
+WINDOWS_DEBS=(wine wine64 wixl msitools gcc-mingw-w64-x86-64 locales)
 
 debs=("${RUN_DEBS[@]}")
-if [[ "$MODE" == "test" ]]; then debs+=("${TEST_DEBS[@]}"); fi
+if [[ "$MODE" == "test" ]]; then debs+=("${TEST_DEBS[@]}" "${WINDOWS_DEBS[@]}"); fi
+if [[ "$MODE" == "windows" ]]; then debs+=("${WINDOWS_DEBS[@]}"); fi
 
+SUDO=""
+if [[ $EUID -ne 0 ]] && command -v sudo >/dev/null; then SUDO="sudo"; fi
 missing=()
 for pkg in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
     echo "bootstrap: installing Debian packages: ${missing[*]}" >&2
-    SUDO=""
-    if [[ $EUID -ne 0 ]]; then
-        command -v sudo >/dev/null || { echo "bootstrap: run as root or install: ${missing[*]}" >&2; exit 1; }
-        SUDO="sudo"
-    fi
+    if [[ $EUID -ne 0 && -z "$SUDO" ]]; then echo "bootstrap: run as root or install: ${missing[*]}" >&2; exit 1; fi
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Wine takes a program's Windows code page, and the charset of file names it writes, from the Linux locale:
+# the Windows tests run the installed app under zh_CN.UTF-8 (code page 936) and en_US.UTF-8 (1252).
+if [[ "$MODE" == "test" || "$MODE" == "windows" ]]; then
+    for loc in zh_CN en_US; do
+        if ! locale -a 2>/dev/null | grep -qx "$loc.utf8"; then
+            echo "bootstrap: generating the $loc.UTF-8 locale" >&2
+            $SUDO localedef -i "$loc" -f UTF-8 "$loc.UTF-8"
+        fi
+    done
 fi
 
 cd "$ROOT"

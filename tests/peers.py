@@ -73,7 +73,7 @@ class Inbox:
 
     @staticmethod
     def body(message: EmailMessage) -> str:
-        return str(message.get_body(preferencelist=("plain",)).get_content())   # type: ignore[union-attr]
+        return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
 
 
 class SmtpServer:

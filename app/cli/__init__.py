@@ -18,6 +18,8 @@ warnings.filterwarnings("ignore", message=r"Python 3\.8 is no longer supported")
 import click  # noqa: E402
 
 from app.cli.errors import ExitCode, run_guarded  # noqa: E402
+from app.platform.console import protect_console  # noqa: E402
+from app.platform.frozen import demo_unavailable_reason  # noqa: E402
 
 __all__ = ["ExitCode", "cli", "main"]
 
@@ -47,6 +49,7 @@ class LazyGroup(click.Group):
 @click.option(
     "--demo",
     is_flag=True,
+    hidden=demo_unavailable_reason() is not None,  # an installed client package has no service to embed
     help="Start the tray with an embedded issuing service on loopback and a ready demo account "
     "(username demo, applicant 演示用户); mail such as unlock codes is written to its outbox folder.",
 )
@@ -56,8 +59,14 @@ class LazyGroup(click.Group):
     default=None,
     help="Data folder of the demo service and its soft keystores (default: the per-user data folder).",
 )
+@click.option(
+    "--autostart",
+    is_flag=True,
+    help="Start the tray as at login: only when 开机自动启动 (设置 → 通用设置) is on for this user, "
+    "and quietly when it already runs. The Windows Run entry uses it.",
+)
 @click.pass_context
-def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path]) -> None:
+def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path], autostart: bool) -> None:
     """CertAssist (证书助手): SM2 dual certificates on soft keystores and USB keys.
 
     Without a command it starts the tray application (a second start brings up the first one).
@@ -65,14 +74,22 @@ def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path]) -> None:
     reads and writes.
     """
     if ctx.invoked_subcommand is not None:
-        if demo or demo_dir:
-            raise click.UsageError("--demo and --demo-dir start the tray; use them without a command")
+        if demo or demo_dir or autostart:
+            raise click.UsageError("--demo, --demo-dir and --autostart start the tray; use them without a command")
         return
+    if demo and demo_unavailable_reason():
+        click.echo(f"certassist: {demo_unavailable_reason()}", err=True)
+        sys.exit(ExitCode.UNAVAILABLE)
+    if autostart:
+        from app.autostart import wanted_at_login
+
+        if not wanted_at_login():
+            return  # 开机自动启动 is off for this user
     from app.demo import DemoError
     from app.ui.main import NoDisplay, run_tray
 
     try:
-        code = run_tray(demo=demo, demo_dir=demo_dir)
+        code = run_tray(demo=demo, demo_dir=demo_dir, autostart=autostart)
     except (NoDisplay, DemoError) as exc:  # no display, or the demo service did not start
         click.echo(f"certassist: {exc}", err=True)
         sys.exit(ExitCode.UNAVAILABLE)
@@ -80,4 +97,5 @@ def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path]) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> Any:
+    protect_console()
     return run_guarded(cli, sys.argv[1:] if argv is None else argv)

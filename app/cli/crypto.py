@@ -10,6 +10,7 @@ from typing import Any, BinaryIO, Dict, Optional, cast
 
 import click
 
+from app.platform.console import json_ascii
 from gm import asn1, detect
 from gm.errors import EncodingError, InvalidKey
 from gm.pem import pem_limit
@@ -360,7 +361,7 @@ def inspect(source: str, issuer_path: Optional[str], as_json: bool) -> None:
     issuer = Certificate.load(_read(issuer_path, OBJECT_FILE_LIMIT)) if issuer_path else None
     info = describe_file(_read(source, INSPECT_FILE_LIMIT), issuer)
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(info, ensure_ascii=json_ascii(), indent=2))  # exact on any code page
         return
     warnings = info.pop("warnings", [])
     width = max(len(k) for k in info)

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import click
 
 from app.cli.errors import ExitCode
+from app.platform.console import json_ascii
 from app.settings import Settings
 from drivers.base import Backend, check_new_pin
 from drivers.registry import default_backends, discover, select_device
@@ -43,7 +44,7 @@ def _backends(pkcs11_modules: Sequence[str], skf_modules: Sequence[str] = ()) ->
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+    click.echo(json.dumps(data, ensure_ascii=json_ascii(), indent=2) if as_json else text)
 
 
 def _read_secrets(count: int, from_stdin: bool, prompts: Sequence[Tuple[str, bool]]) -> List[str]:

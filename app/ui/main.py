@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import logging.handlers
 import os
@@ -12,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from qtpy.QtCore import QObject, QTimer, Signal
-from qtpy.QtNetwork import QLocalServer, QLocalSocket
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QApplication, QLabel, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
 
 from app.settings import ENV_SERVICE_URL
+from app.ui.single_instance import Claim, SingleInstance
 from drivers.soft.driver import certassist_home
 
 log = logging.getLogger(__name__)
@@ -24,43 +23,6 @@ log = logging.getLogger(__name__)
 
 class NoDisplay(RuntimeError):
     pass
-
-
-class SingleInstance(QObject):
-    """The first start listens on a per-user, per-home local socket; a second start pokes it and exits."""
-
-    activated = Signal()
-
-    def __init__(self, home: Path) -> None:
-        super().__init__()
-        user = os.environ.get("USERNAME") or os.environ.get("USER") or "user"
-        digest = hashlib.sha256(f"{user}:{home.resolve()}".encode()).hexdigest()[:16]
-        self.name = f"certassist-{digest}"
-        self.server: Optional[QLocalServer] = None
-
-    def claim(self) -> bool:
-        socket = QLocalSocket()
-        socket.connectToServer(self.name)
-        if socket.waitForConnected(500):
-            socket.write(b"show\n")
-            socket.waitForBytesWritten(1000)
-            socket.disconnectFromServer()
-            return False
-        QLocalServer.removeServer(self.name)  # a stale socket of a crashed instance
-        self.server = QLocalServer(self)
-        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not self.server.listen(self.name):
-            log.warning("single-instance socket unavailable: %s", self.server.errorString())
-            return True
-        self.server.newConnection.connect(self._poked)
-        return True
-
-    def _poked(self) -> None:
-        assert self.server is not None
-        connection = self.server.nextPendingConnection()
-        if connection is not None:
-            connection.disconnected.connect(connection.deleteLater)
-        self.activated.emit()
 
 
 class FallbackWindow(QWidget):
@@ -146,7 +108,30 @@ def _announce(service: Any) -> None:
     )
 
 
-def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
+def _application() -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("CertAssist")
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def _claim_instance(autostart: bool) -> Optional[SingleInstance]:
+    """This start's instance, or None when the first one was brought up instead (this start then ends)."""
+    instance = SingleInstance(certassist_home())
+    if instance.claim() is Claim.ALREADY_RUNNING:
+        if not autostart:
+            print("证书助手已在运行，已切换到正在运行的证书助手。")
+        return None
+    setup_logging()
+    if instance.problem:  # could not claim it: run anyway, and say so
+        log.warning("single instance unavailable: %s", instance.problem)
+        print(instance.problem, file=sys.stderr)
+    return instance
+
+
+def run_tray(demo: bool = False, demo_dir: Optional[Path] = None, autostart: bool = False) -> int:
+    """``autostart``: started at login (the Run entry); quietly does nothing when already running."""
     check_display()
     if demo:
         from app.demo import default_demo_dir
@@ -154,15 +139,10 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
         demo_dir = (demo_dir or default_demo_dir()).resolve()
         os.environ["CERTASSIST_HOME"] = str(demo_dir / "client")  # demo keystores apart from real ones
     started = time.perf_counter()
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    app.setApplicationName("CertAssist")
-    app.setQuitOnLastWindowClosed(False)
-    instance = SingleInstance(certassist_home())
-    if not instance.claim():
-        print("证书助手已在运行，已切换到正在运行的证书助手。")
+    app = _application()
+    instance = _claim_instance(autostart)
+    if instance is None:
         return 0
-    setup_logging()
 
     from app.ui import i18n
     from app.ui.controller import Controller
@@ -184,7 +164,9 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None) -> int:
     fallback = None if QSystemTrayIcon.isSystemTrayAvailable() else FallbackWindow(tray)
     if fallback is not None:
         fallback.show()
-    tray.start(splash=not demo)
+    tray.start(splash=not demo and not autostart)
+    if instance.problem:
+        tray.show_message(i18n.tr("证书助手"), instance.problem)
     if service is not None:
         tray.show_message(
             i18n.tr("演示模式"),

@@ -76,6 +76,10 @@
         <translation>All {n} certificate(s) verify up to the service's root certificate</translation>
     </message>
     <message>
+        <source>{path} 已被另一个程序占用</source>
+        <translation>{path} is taken by another program</translation>
+    </message>
+    <message>
         <source>{subject} 的PIN码已锁定，请使用「证书解锁」</source>
         <translation>The PIN of {subject} is locked; use Unlock certificate</translation>
     </message>
@@ -420,6 +424,10 @@
         <translation>Data encipherment</translation>
     </message>
     <message>
+        <source>文件夹 {path} 不属于当前用户，或其他用户也能进入</source>
+        <translation>The folder {path} does not belong to you, or other users can enter it</translation>
+    </message>
+    <message>
         <source>文件操作失败：{detail}</source>
         <translation>File operation failed: {detail}</translation>
     </message>
@@ -434,6 +442,14 @@
     <message>
         <source>无法使用证书设备的驱动程序。请运行「环境修复」检查。</source>
         <translation>The certificate device's driver cannot be used. Run Repair environment to check.</translation>
+    </message>
+    <message>
+        <source>无法创建文件夹 {path}：{error}</source>
+        <translation>Cannot create the folder {path}: {error}</translation>
+    </message>
+    <message>
+        <source>无法监听 {path}：{error}</source>
+        <translation>Cannot listen on {path}: {error}</translation>
     </message>
     <message>
         <source>无法设置开机启动：{detail}</source>
@@ -798,6 +814,10 @@
     <message>
         <source>证书助手</source>
         <translation>CertAssist</translation>
+    </message>
+    <message>
+        <source>证书助手无法确认只运行了一个（{detail}），本次照常运行；再次启动时可能会打开第二个。</source>
+        <translation>CertAssist cannot make sure that only one copy runs ({detail}). It runs normally now; starting it again may open a second copy.</translation>
     </message>
     <message>
         <source>证书助手正在处理操作，现在退出可能中断操作。是否仍要退出？</source>

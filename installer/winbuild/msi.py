@@ -1,0 +1,232 @@
+"""The MSI: wixl compiles installer/certassist.wxs plus the harvested bundle; msibuild fixes what wixl cannot.
+
+wixl (msitools 0.101) gaps handled here, each checked on the result:
+- non-ASCII table strings are dropped (and a non-ASCII launch-condition message crashes wixl): such
+  values go to wixl as ASCII tokens and are written back with msibuild under code page 936;
+  ProductName (wixl keeps it only in the summary information) is written back the same way;
+- ``Secure="yes"`` is ignored: those properties are added to SecureCustomProperties;
+- property-setting custom actions get the no-impersonate bit, which only deferred actions may carry;
+- Package/@Platform is ignored: ``wixl -a x64``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from installer.winbuild.cache import Hasher, cache_root, prune, publish
+from installer.winbuild.targets import Target
+from installer.winbuild.wine import STANDIN_DLLS, check_tools
+
+REPO = Path(__file__).resolve().parents[2]
+WXS = REPO / "installer" / "certassist.wxs"
+NS = "{http://schemas.microsoft.com/wix/2006/wi}"
+CODEPAGE = 936
+PRODUCT_NAMESPACE = uuid.UUID("4e0b9f36-64a4-4f5a-9d8e-7c2b4a1f0c11")  # ProductCode = uuid5(this, target:version)
+PLACEHOLDER = "NA8QX{:03d}"  # 8 characters, so wixl keeps a token as a valid short name
+SUMMARY_ONLY = {("Product", "Name"), ("Package", "Description")}  # wixl keeps these in the summary
+
+
+def product_code(target: Target, version: str) -> str:
+    return str(uuid.uuid5(PRODUCT_NAMESPACE, f"{target.name}:{version}")).upper()
+
+
+@dataclass
+class Table:
+    name: str
+    columns: List[str]
+    keys: List[str]
+    rows: List[List[str]]
+
+    def key_values(self, row: List[str]) -> List[Tuple[str, str]]:
+        return [(key, row[self.columns.index(key)]) for key in self.keys]
+
+
+def read_table(msi: Path, name: str) -> Table:
+    with tempfile.TemporaryDirectory() as scratch:  # msiinfo writes binary streams into ./<table>/
+        command = ["msiinfo", "export", str(msi.resolve()), name]
+        text = subprocess.run(command, capture_output=True, check=True, cwd=scratch).stdout
+    lines = text.decode("utf-8").split("\r\n")
+    columns = lines[0].split("\t")
+    keys = lines[2].split("\t")[1:]
+    rows = [line.split("\t") for line in lines[3:] if line]
+    return Table(name, columns, keys, rows)
+
+
+def table_names(msi: Path) -> List[str]:
+    out = subprocess.run(["msiinfo", "tables", str(msi)], capture_output=True, text=True, check=True).stdout
+    return [name for name in out.split() if not name.startswith("_")]
+
+
+def _sql_text(value: str) -> str:
+    if "'" in value:
+        raise ValueError(f"msibuild SQL cannot carry a quote: {value!r}")
+    return f"'{value}'"
+
+
+def _update(msi: Path, table: Table, row: List[str], column: str, value: str) -> None:
+    where = " AND ".join(f"`{k}`={_sql_text(v)}" for k, v in table.key_values(row))
+    query = f"UPDATE `{table.name}` SET `{column}`={_sql_text(value)} WHERE {where}"  # noqa: S608 - quoted above
+    subprocess.run(["msibuild", str(msi), "-q", query], check=True)
+
+
+@dataclass
+class Prepared:
+    source: Path
+    tokens: Dict[str, Tuple[str, Optional[str]]]  # token -> (text, ShortName)
+    product_name: str
+    secure: List[str]
+    expected: List[str]  # every non-ASCII string the tables must hold
+
+
+def prepare_source(dest: Path) -> Prepared:
+    """The WXS as wixl gets it: non-ASCII attribute values replaced by ASCII tokens."""
+    ET.register_namespace("", NS.strip("{}"))
+    tree = ET.parse(WXS)  # noqa: S314 - our own source file
+    tokens: Dict[str, Tuple[str, Optional[str]]] = {}
+    expected: List[str] = []
+    product_name = ""
+    secure: List[str] = []
+    for element in tree.iter():
+        tag = element.tag.replace(NS, "")
+        if tag == "Product":
+            product_name = element.get("Name", "")
+        if tag == "Property" and element.get("Secure") == "yes":
+            secure.append(element.get("Id", ""))
+        for attribute, value in list(element.attrib.items()):
+            if value.isascii():
+                continue
+            if (tag, attribute) in SUMMARY_ONLY:
+                if tag == "Product":
+                    expected.append(value)
+                continue
+            token = PLACEHOLDER.format(len(tokens))
+            short = element.get("ShortName") if attribute == "Name" else None
+            tokens[token] = (value, short)
+            expected.append(value)
+            element.set(attribute, token)
+    tree.write(dest, encoding="utf-8", xml_declaration=True)
+    return Prepared(dest, tokens, product_name, secure, expected)
+
+
+def fix_tables(msi: Path, prepared: Prepared) -> None:
+    """What wixl could not write, written with msibuild (the database code page first)."""
+    idt = msi.parent / "_ForceCodepage.idt"
+    idt.write_bytes(f"\r\n\r\n{CODEPAGE}\t_ForceCodepage\r\n".encode("ascii"))
+    subprocess.run(["msibuild", str(msi), "-i", str(idt)], check=True)
+    pattern = re.compile("|".join(re.escape(t) for t in prepared.tokens) or r"(?!x)x")
+    for name in table_names(msi):
+        table = read_table(msi, name)
+        for row in table.rows:
+            for index, cell in enumerate(row):
+                if not pattern.search(cell):
+                    continue
+                text, short = prepared.tokens.get(cell, (None, None))
+                if text is not None and short:
+                    value = f"{short}|{text}"  # DefaultDir / shortcut Name: "short|long"
+                else:
+                    value = pattern.sub(lambda m: prepared.tokens[m.group(0)][0], cell)
+                _update(msi, table, row, table.columns[index], value)
+    properties = read_table(msi, "Property")
+    values = {row[0]: row[1] for row in properties.rows}
+    for row in properties.rows:
+        if row[0] == "ProductName":
+            _update(msi, properties, row, "Value", prepared.product_name)
+        if row[0] == "SecureCustomProperties":
+            merged = [p for p in values["SecureCustomProperties"].split(";") if p]
+            merged += [p for p in prepared.secure if p not in merged]
+            _update(msi, properties, row, "Value", ";".join(merged))
+    actions = read_table(msi, "CustomAction")
+    for row in actions.rows:
+        kind = int(row[actions.columns.index("Type")])
+        if kind & 0x800 and not kind & 0x400:  # no-impersonate without in-script
+            _update_int(msi, actions, row, "Type", kind & ~0x800)
+
+
+def _update_int(msi: Path, table: Table, row: List[str], column: str, value: int) -> None:
+    where = " AND ".join(f"`{k}`={_sql_text(v)}" for k, v in table.key_values(row))
+    query = f"UPDATE `{table.name}` SET `{column}`={value} WHERE {where}"  # noqa: S608 - quoted by _sql_text
+    subprocess.run(["msibuild", str(msi), "-q", query], check=True)
+
+
+def verify(msi: Path, prepared: Prepared) -> None:
+    dump = "\n".join("\n".join("\t".join(r) for r in read_table(msi, n).rows) for n in table_names(msi))
+    missing = [text for text in prepared.expected if text not in dump]
+    leftover = [token for token in prepared.tokens if token in dump]
+    if missing or leftover:
+        raise RuntimeError(f"MSI strings not fixed: missing {missing}, tokens left {leftover}")
+    files = read_table(msi, "File")
+    names = [row[files.columns.index("FileName")].split("|")[-1].lower() for row in files.rows]
+    shipped = sorted(set(names) & set(STANDIN_DLLS))
+    if shipped:
+        raise RuntimeError(f"the MSI would install Wine stand-in DLLs: {shipped}")
+
+
+def msi_key(target: Target, bundle: Path, version: str) -> str:
+    hasher = Hasher("msi-1").text(target.name).text(bundle.name).text(version)
+    return hasher.file(WXS).file(Path(__file__)).hexdigest()
+
+
+def build_msi(target: Target, bundle: Path, version: str) -> Path:
+    """The cached MSI for this bundle and version (built when missing). ``bundle`` is a bundle cache entry."""
+    check_tools(["wixl", "wixl-heat", "msibuild", "msiinfo"])
+    parent = cache_root() / "msi"
+    final = parent / f"{target.name}-{msi_key(target, bundle, version)}" / target.msi_name(version)
+    if final.exists():
+        return final
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".msi-", dir=parent) as scratch:
+        work = Path(scratch)
+        (work / "bundle").symlink_to(bundle / "certassist", target_is_directory=True)
+        shutil.copy2(bundle / "certassist.ico", work / "certassist.ico")
+        prepared = prepare_source(work / "certassist.wxs")
+        files = sorted(str(p.relative_to(work)) for p in (work / "bundle").rglob("*") if p.is_file())
+        harvest = subprocess.run(
+            [
+                "wixl-heat",
+                "-p",
+                "bundle/",
+                "--directory-ref",
+                "INSTALLDIR",
+                "--component-group",
+                "BundleFiles",
+                "--var",
+                "var.BundleDir",
+                "--win64",
+            ],
+            input="\n".join(files) + "\n",
+            capture_output=True,
+            text=True,
+            cwd=work,
+            check=True,
+        ).stdout
+        (work / "files.wxs").write_text(harvest, encoding="utf-8")
+        out = work / "out" / target.msi_name(version)
+        out.parent.mkdir()
+        defines = {
+            "Version": version,
+            "ProductCode": product_code(target, version),
+            "BundleDir": "bundle",
+            "IconFile": "certassist.ico",
+            "Win64": "yes",
+        }
+        command = ["wixl", "-a", target.wixl_arch, "-o", str(out)]
+        for name, value in defines.items():
+            command += ["-D", f"{name}={value}"]
+        result = subprocess.run(
+            [*command, "certassist.wxs", "files.wxs"], cwd=work, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0 or not out.exists():
+            raise RuntimeError(f"wixl failed (exit {result.returncode}): {result.stderr[-2000:]}")
+        fix_tables(out, prepared)
+        verify(out, prepared)
+        publish(out.parent, final.parent)
+    prune(parent)
+    return final
