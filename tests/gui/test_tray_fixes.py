@@ -159,8 +159,8 @@ def test_update_says_why_before_asking_the_pin(
         assert "到期前一个月内办理" in text
         assert PinDialog not in gui.controller.dialogs and not flow.running
         # once a company-name change is approved, 刷新 opens 证书更新
-        live_60.service.request_name_change("zhouba", "周八科技有限公司")
-        live_60.service.approve_name_change("zhouba")
+        live_60.operator("name-change", "request", "zhouba", "--new-name", "周八科技有限公司")
+        live_60.operator("name-change", "approve", "zhouba")
         gui.refreshed()
         gui.qtbot.waitUntil(lambda: gui.tray.action("证书更新").isEnabled())
         gui.menu("证书更新")
