@@ -9,21 +9,23 @@ answers a repeated request for the same key with the same certificates.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
-from app.api_client import IssuingClient
+from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from app.contract import CertificateUsage, IssuedPair, Revoked, SessionInfo, UnlockTicket
 from drivers.base import Device, EnvelopedKeySession, KeyDevice, KeySession, check_new_pin
 from drivers.errors import DriverError, KeyMismatch, KeystoreCorrupted, NotSupported, PinIncorrect, PinLocked
 from drivers.model import Capability, KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
-from gm.challenge import ChallengePurpose, LoginChallenge
+from gm.challenge import ChallengePurpose, InvalidNonce, LoginChallenge
 from gm.sm2 import SM2PublicKey
 from gm.x509 import Certificate, build_csr
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 SOFT_LABEL_PREFIX = "软证书 "  # a soft keystore's label: this prefix and the account's user name
 
@@ -227,8 +229,30 @@ def exchange(
 def update(
     client: IssuingClient, entry: CertificateEntry, username: str, pin: str, progress: Progress = _quiet
 ) -> IssuedPair:
-    """证书更新 (certificate login): renewal or approved name change; the old container goes last."""
-    return _replace(client.update, entry, username, pin, progress)
+    """证书更新 (certificate login): renewal or approved name change; the old container goes last.
+
+    The old certificate's login ends with it (the service ends its sessions); ``client`` is logged in again
+    with the new certificate on the same device session (no second PIN prompt). If that login fails the
+    update still stands: the caller finds the session gone and asks for a new login.
+    """
+    _require_sm2(entry.device)
+    with entry.device.open() as session:
+        session.login(pin)
+        admin = session.rotate_admin_credential() if isinstance(entry.device, SoftDevice) else None
+        pair = _finish(client.update, session, username, admin, progress, replaces=entry.container)
+        try:
+            sign_in(client, session, _container_of(session, pair.sign), pair.sign)
+        except (ApiError, ServiceUnavailable, InvalidNonce) as exc:
+            log.info("no login with the new certificate after 证书更新: %s", exc)
+            client.token = None
+        return pair
+
+
+def _container_of(session: KeySession, sign: Certificate) -> str:
+    for info in session.containers():
+        if info.has_sign_certificate and session.read_certificate(info.name, KeyUsage.SIGN) == sign:
+            return info.name
+    raise KeyMismatch("新证书未写入设备", "pair_mismatch")
 
 
 def _replace(

@@ -65,7 +65,7 @@ class CertificateRegister:
         cert = Certificate.from_der(row.der)
         issuing = self.ca.issuing_certificates(session)
         try:
-            verify_chain(cert, [self.ca.root(session)], list(issuing.values()))
+            verify_chain(cert, [self.ca.root(session)], list(issuing.values()), at=utcnow())
         except CertificateError as exc:
             if exc.reason == "expired":
                 raise forbidden("certificate_expired", "该证书已过期；请使用账号登录后重新签发证书") from exc

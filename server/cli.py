@@ -286,6 +286,28 @@ def name_change_approve(ctx: click.Context, username: str) -> None:
 
 
 @main.group()
+def certificate() -> None:
+    """Certificates: revoke a pair (its sessions end, the CRL is re-signed)."""
+
+
+@certificate.command("revoke")
+@click.argument("serial")
+@click.option(
+    "--reason",
+    type=click.Choice(["cessation_of_operation", "key_compromise", "affiliation_changed"]),
+    default="cessation_of_operation",
+    show_default=True,
+)
+@click.pass_context
+def certificate_revoke(ctx: click.Context, serial: str, reason: str) -> None:
+    """Revoke the pair of SERIAL (hex, either certificate of the pair); the account may then issue again."""
+    from server.domain import RevocationReason
+
+    revoked = _service(ctx).revocation.revoke_by_operator(serial, RevocationReason(reason))
+    _print(asdict(revoked))
+
+
+@main.group()
 def ca() -> None:
     """The CA hierarchy."""
 

@@ -288,7 +288,7 @@ class Logins:
             verified, row = self._check_signature(session, purpose, nonce, certificate, signature, origin, client)
             account = session.get(models.Account, verified.account_id)
             assert account is not None
-            token = self.sessions.open(session, account.id, SessionKind.CERTIFICATE, row.serial)
+            token = self.sessions.open(session, account.id, SessionKind.CERTIFICATE, row.serial, row.not_after)
             audit(session, "login_certificate", account.id, row.serial, client=client, purpose=purpose.value)
             return Login(token, self.config.session_ttl_s, account_view(account), verified.certificate)
 

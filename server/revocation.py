@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, List, Optional
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server import models
@@ -15,7 +15,7 @@ from server.ca import CertificateAuthority
 from server.certificates import CertificateRegister
 from server.db import Database
 from server.domain import CertStatus, RevocationReason
-from server.errors import conflict
+from server.errors import conflict, not_found
 from server.security import audit, utcnow
 from server.sessions import CertificateLogin, Sessions
 
@@ -27,7 +27,10 @@ class Revoked:
 
 
 def revoke_pair(session: Session, pair_serial: str, reason: RevocationReason) -> List[int]:
-    """Revoke the pair's valid certificates; the CA generations whose CRL changes (none: already revoked)."""
+    """Revoke the pair's valid certificates and end the sessions opened with its signing certificate; the CA
+    generations whose CRL changes (none: already revoked). Every revocation goes through here: 证书废除, the
+    operator's, and the supersession of 证书更新 and 证书换发."""
+    Sessions.end_certificate_sessions(session, pair_serial)  # the pair's serial is its signing certificate's
     revoked = session.execute(
         update(models.Certificate)
         .where(models.Certificate.pair_serial == pair_serial, models.Certificate.status == CertStatus.VALID)
@@ -60,8 +63,24 @@ class Revocation:
                 raise conflict("already_revoked", "该证书已经废除")
             self.publish(session, generations)
             account.may_issue = True
-            Sessions.end_certificate_sessions(session, row.serial)
             audit(session, "certificate_revoked", account.id, row.pair_serial, client=client, reason=reason)
+            return Revoked(row.pair_serial, self.ca.crl_url(generations[0]))
+
+    def revoke_by_operator(
+        self, serial: str, reason: RevocationReason = RevocationReason.CESSATION_OF_OPERATION
+    ) -> Revoked:
+        """The operator revokes the pair of ``serial`` (either certificate of it): the CRL is re-signed, the
+        pair's sessions end, and the account may receive a new pair."""
+        with self.db.session() as session:
+            row = session.scalar(select(models.Certificate).where(models.Certificate.serial == serial.upper()))
+            if row is None:
+                raise not_found("certificate_unknown", f"没有序列号为 {serial} 的证书")
+            generations = revoke_pair(session, row.pair_serial, reason)
+            if not generations:
+                raise conflict("already_revoked", "该证书已经废除")
+            self.publish(session, generations)
+            session.execute(update(models.Account).where(models.Account.id == row.account_id).values(may_issue=True))
+            audit(session, "certificate_revoked_by_operator", row.account_id, row.pair_serial, reason=reason)
             return Revoked(row.pair_serial, self.ca.crl_url(generations[0]))
 
     def supersede(self, session: Session, pair_serial: str) -> List[int]:

@@ -74,7 +74,13 @@ class UpdateFlow(CertificateLoginFlow):
 
     def updated(self, pair: IssuedPair) -> None:
         entry = self.entry
+        if self.login.client.token is None:  # the old certificate's login ended with it; no new one was had
+            self.ctx.model.set_login(None)
+            self.ctx.changed.emit()
+            self.succeed(tr("证书更新成功，请使用新证书重新登录"))
+            return
         self.login.entry = CertificateEntry(entry.device, entry.container, pair.sign, pair.encryption)  # until 刷新
+        self.ctx.model.set_login(self.login)  # the new certificate's session, kept for the next start
         self.ctx.login_stale.emit()
         self.succeed(tr("证书更新成功"))
 

@@ -133,7 +133,7 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one br
     )
 
 
-_SESSION_CODES = {"session_required", "session_invalid"}
+_SESSION_CODES = {"session_required", "session_invalid", "session_certificate_revoked", "session_certificate_expired"}
 
 
 def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch per error family

@@ -900,6 +900,10 @@
         <translation>Certificate updated</translation>
     </message>
     <message>
+        <source>证书更新成功，请使用新证书重新登录</source>
+        <translation>Certificate renewed. Please log in again with the new certificate.</translation>
+    </message>
+    <message>
         <source>证书更新需要先使用「证书登录」</source>
         <translation>Update certificate needs a Certificate login first</translation>
     </message>

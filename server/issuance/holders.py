@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from server import models
 from server.accounts import account_not_approved
-from server.domain import AccountStatus, AccountType, SessionKind
+from server.domain import AccountStatus, AccountType, CertStatus, SessionKind
 from server.errors import ServiceError, conflict, forbidden
 from server.security import token_hash, utcnow
-from server.sessions import session_expired, session_invalid
+from server.sessions import certificate_refusal, session_expired, session_invalid
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,14 @@ class Holder:
 
 @dataclass(frozen=True)
 class SessionHolder:
-    """A session and the account it belongs to."""
+    """A session and the account it belongs to (and, for a certificate session, its certificate's state)."""
 
     holder: Holder
     kind: SessionKind
     certificate_serial: Optional[str]
     expires_at: Optional[datetime]
+    certificate_status: Optional[CertStatus] = None
+    certificate_not_after: Optional[datetime] = None
 
 
 _HOLDER_COLUMNS = [models.ACCOUNTS.c[f.name] for f in fields(Holder)]
@@ -55,7 +57,13 @@ _SESSION_HOLDER = select(
     models.API_SESSIONS.c.certificate_serial,
     models.API_SESSIONS.c.expires_at,
     models.API_SESSIONS.c.token_hash,
-).join_from(models.API_SESSIONS, models.ACCOUNTS, models.API_SESSIONS.c.account_id == models.ACCOUNTS.c.id)
+    models.CERTIFICATES.c.status.label("certificate_status"),
+    models.CERTIFICATES.c.not_after.label("certificate_not_after"),
+).select_from(
+    models.API_SESSIONS.join(models.ACCOUNTS, models.API_SESSIONS.c.account_id == models.ACCOUNTS.c.id).outerjoin(
+        models.CERTIFICATES, models.API_SESSIONS.c.certificate_serial == models.CERTIFICATES.c.serial
+    )
+)
 _AUTHORIZE = _SESSION_HOLDER.where(models.API_SESSIONS.c.token_hash == bindparam("token_hash")).with_for_update(
     of=models.ACCOUNTS
 )
@@ -80,7 +88,14 @@ _CLAIM_EXCHANGE = (
 
 
 def _session_holder(row: Any) -> SessionHolder:
-    return SessionHolder(Holder(*row[: len(_HOLDER_COLUMNS)]), row.kind, row.certificate_serial, row.expires_at)
+    return SessionHolder(
+        Holder(*row[: len(_HOLDER_COLUMNS)]),
+        row.kind,
+        row.certificate_serial,
+        row.expires_at,
+        row.certificate_status,
+        row.certificate_not_after,
+    )
 
 
 # -- reading and locking ---------------------------------------------------------------------------------
@@ -104,9 +119,14 @@ def authorize_many(session: Session, token_hashes: Sequence[str]) -> Dict[str, S
 
 # -- the rules -------------------------------------------------------------------------------------------
 def session_refusal(found: SessionHolder, now: datetime) -> Optional[ServiceError]:
-    """Every certificate operation needs a live session of an approved account."""
+    """Every certificate operation needs a live session of an approved account; a certificate session, a
+    certificate that is still valid (not revoked, superseded or expired)."""
     if session_expired(found.expires_at, now):
         return session_invalid()
+    if found.kind == SessionKind.CERTIFICATE:
+        refusal = certificate_refusal(found.certificate_status, found.certificate_not_after, now)
+        if refusal is not None:
+            return refusal
     if found.holder.status != AccountStatus.APPROVED:
         return account_not_approved()
     return None

@@ -337,7 +337,13 @@ def test_update_retry_after_success_returns_the_new_pair(make_server: ServerFact
     new_key = SM2PrivateKey.generate()
     first = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(new_key)})
     assert first.status_code == 200
-    retry = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(new_key)})
+    # the old certificate's session ended with it (issue 13.1): a client whose answer was lost asks again with
+    # any login of the account and the same key, and gets the same pair
+    ended = server.api("POST", "/api/v1/certificates/update", token, json={"csr": csr_for(new_key)})
+    assert ended.status_code == 401 and ended.json()["error"] == "session_invalid"
+    retry = server.api(
+        "POST", "/api/v1/certificates/issue", account_login(server, user), json={"csr": csr_for(new_key)}
+    )
     assert retry.status_code == 200 and retry.json()["sign_certificate"] == first.json()["sign_certificate"]
 
 

@@ -87,6 +87,9 @@ def test_soft_certificate_lifecycle(make_server: ServerFactory, backend: SoftBac
     updated = flows.update(cert_client, entry, user["username"], "739146")
     [renewed], _ = flows.list_certificates(backend.devices())
     assert renewed.sign == updated.sign and renewed.container != entry.container  # old container removed
+    # the old certificate's login ended with it; the client logged in again with the new one (no second PIN)
+    now = cert_client.me()
+    assert now.certificate is not None and now.certificate.serial == renewed.serial
     crl = CRL.from_der(server.api("GET", "/crl/issuing-g1.crl").content)
     assert crl.is_revoked(entry.sign.serial_number) is not None
 
