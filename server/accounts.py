@@ -12,7 +12,7 @@ from server import mail, models
 from server.db import Database
 from server.domain import AccountStatus, AccountType, AccountView, CertificateUsage, CertStatus
 from server.errors import ServiceError, bad_request, conflict, forbidden, not_found
-from server.identity import is_valid_email, is_valid_resident_id, is_valid_uscc, mask_email
+from server.identity import is_valid_email, is_valid_resident_id, is_valid_uscc, mask_email, normalise_username
 from server.mail import Outbox
 from server.security import audit, rate_limit, utcnow
 from server.sessions import CertificateLogin
@@ -59,6 +59,7 @@ def require_approved(status: Optional[AccountStatus]) -> None:
 
 
 def find_account(session: Session, username: str) -> models.Account:
+    username = normalise_username(username)
     account = session.scalar(select(models.Account).where(models.Account.username == username))
     if account is None:
         raise not_found("no_account", f"没有用户名为 {username} 的账号")
@@ -88,7 +89,8 @@ class Accounts:
         client: Optional[str] = None,
     ) -> AccountView:
         """A new account, pending until an operator approves it."""
-        username, applicant_name, id_number = username.strip(), applicant_name.strip(), id_number.strip().upper()
+        username = normalise_username(username)
+        applicant_name, id_number = applicant_name.strip(), id_number.strip().upper()
         if not (3 <= len(username) <= 64) or not username.isprintable() or " " in username:
             raise bad_request("invalid_username", "用户名应为3-64个字符，不含空格")
         if not (1 <= len(applicant_name) <= 200):

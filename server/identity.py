@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -39,3 +40,10 @@ def mask_email(address: str) -> str:
     local, _, domain = address.partition("@")
     shown = local[0] + "***" + (local[-1] if len(local) > 1 else "")
     return f"{shown}@{domain}"
+
+
+def normalise_username(username: str) -> str:
+    """The one form of a user name, applied once wherever a user name comes in (registration, login, the
+    operator's commands): NFKC (full-width letters are the ASCII ones), no surrounding white space, lower
+    case. ``"dave "``, ``"DAVE"`` and ``"ｄａｖｅ"`` are the same user."""
+    return unicodedata.normalize("NFKC", username).strip().lower()

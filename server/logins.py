@@ -1,4 +1,4 @@
-"""Logins: 账号登录 (username + 申请人名称 + image captcha, with lockout) and 证书登录 (a signed labelled
+"""Logins: 账号登录 (username + 申请人名称 + image captcha) and 证书登录 (a signed labelled
 challenge); "who am I" for a session. Each login opens a session (server.sessions).
 
 Certificate login (issue 13.2): the holder never signs bytes the service chose. The service issues a nonce
@@ -15,7 +15,6 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Optional, Tuple
 
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from gm.challenge import NONCE_SIZE, ChallengePurpose, InvalidOrigin, LoginChallenge, service_origin
 from gm.errors import GMError
+from gm.sm3 import sm3
 from gm.x509 import Certificate
 from server import captcha as captcha_images
 from server import models
@@ -32,10 +32,12 @@ from server.config import ServerConfig
 from server.db import Database
 from server.domain import AccountStatus, AccountView, CertificateUsage, CertificateView, OneTimeKind, SessionKind
 from server.errors import ServiceError, bad_request, forbidden, unauthorized
+from server.identity import normalise_username
 from server.security import audit, aware, lookup_one_time, new_one_time, rate_limit, secret_hash, utcnow
 from server.sessions import Principal, Sessions
 
 log = logging.getLogger(__name__)
+_NO_ACCOUNT = "\x00no such account"  # compared against when the user does not exist (no name can equal it)
 
 
 @dataclass(frozen=True)
@@ -108,18 +110,21 @@ class Logins:
     def account_login(
         self, username: str, applicant_name: str, captcha_id: str, captcha_answer: str, client: Optional[str] = None
     ) -> Login:
+        """账号登录. Limited per client address and per (client, username), never per account alone: no one can
+        lock a user out by spending captchas or wrong names in the user's name (issue 13.6). A wrong 申请人名称
+        and an unknown user get the same refusal through the same steps (no lockout, one comparison, one audit
+        entry), so a refusal does not tell whether a user exists."""
+        username = normalise_username(username)
         with self.db.session() as session:
             rate_limit(session, f"login-client:{client}", 30, 600)
-            rate_limit(session, f"login-user:{username}", 20, 600)
+            rate_limit(session, f"login-pair:{client}:{username}", 10, 600)
             self._spend_captcha(session, captcha_id, captcha_answer)
         with self.db.session() as session:
-            account = session.scalar(
-                select(models.Account).where(models.Account.username == username.strip()).with_for_update()
-            )
-            self._refuse_locked(account)
-            if account is None or account.applicant_name != applicant_name.strip():
-                if account is not None:
-                    self._count_failure(session, account, client)
+            account = session.scalar(select(models.Account).where(models.Account.username == username))
+            expected = account.applicant_name if account is not None else _NO_ACCOUNT
+            name_ok = hmac.compare_digest(sm3(expected.encode()), sm3(applicant_name.strip().encode()))
+            if account is None or not name_ok:
+                audit(session, "login_failed", account.id if account is not None else None, client=client)
                 raise unauthorized(
                     "login_failed", "用户名或申请人名称不正确，请核对后重试（申请人名称需与注册时完全一致）"
                 )
@@ -127,7 +132,6 @@ class Logins:
                 raise forbidden("account_pending", "账号尚未审核通过，审核通过后会发送邮件通知您")
             if account.status == AccountStatus.DISABLED:
                 raise forbidden("account_disabled", "账号已停用，请联系管理员")
-            account.failed_logins = 0
             token = self.sessions.open(session, account.id, SessionKind.ACCOUNT)
             audit(session, "login_account", account.id, client=client)
             return Login(token, self.config.session_ttl_s, account_view(account))
@@ -145,25 +149,6 @@ class Logins:
             row.used = True
         if not ok:
             raise bad_request("captcha_invalid", "验证码错误或已过期，请点击图片换一张后重新输入")
-
-    @staticmethod
-    def _refuse_locked(account: Optional[models.Account]) -> None:
-        now = utcnow()
-        if account is not None and account.locked_until and aware(account.locked_until) > now:
-            minutes = int((aware(account.locked_until) - now).total_seconds() // 60) + 1
-            raise ServiceError(
-                "account_locked",
-                f"登录失败次数过多，账号已临时锁定，请{minutes}分钟后再试",
-                429,
-                retry_after=minutes * 60,
-            )
-
-    def _count_failure(self, session: Session, account: models.Account, client: Optional[str]) -> None:
-        account.failed_logins += 1
-        if account.failed_logins >= self.config.login_failures_before_lockout:
-            account.locked_until = utcnow() + timedelta(minutes=self.config.lockout_minutes)
-            account.failed_logins = 0
-        audit(session, "login_failed", account.id, client=client)
 
     # -- 证书登录 ---------------------------------------------------------------------------
     def public_origin(self) -> str:

@@ -74,7 +74,7 @@ class Account(Base):
     pending_name: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
     name_change_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # unused: no account lockout (issue 13.6)
     locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)

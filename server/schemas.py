@@ -148,6 +148,7 @@ class UnlockRequestOut(BaseModel):
     holder: str
     expires_in: int
     attempts: int
+    mailed: bool = True  # False: the code mailed a few minutes ago serves this request (no new mail)
 
 
 class UnlockCompleteIn(Strict):

@@ -1,12 +1,27 @@
 """证书解锁: a one-time code mailed to the registered address releases the device's escrowed admin credential
-(with which the device sets a new PIN); and the escrow of a rotated admin credential."""
+(with which the device sets a new PIN); and the escrow of a rotated admin credential.
+
+Anyone may ask for an unlock code (the certificate is public; the PIN is lost, so there is no login), so a
+stranger must never be able to deny the holder their code (issue 13.6):
+
+- requests are limited per client address and per (client, certificate), never per certificate alone;
+- each request is a ticket (its ``unlock_id``) with its own attempts, so a stranger's wrong codes spend only
+  the stranger's ticket;
+- a certificate gets a new code by mail at most every ``unlock_code_resend_s`` seconds; a request within that
+  time mails nothing and its ticket takes the code already sent; a new code never invalidates an earlier one
+  (every live code of the certificate opens any of its tickets until it expires or one unlock succeeds).
+"""
 
 from __future__ import annotations
 
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Optional
+from datetime import timedelta
+from typing import List, Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from server import mail, models
 from server.certificates import CertificateRegister
@@ -29,6 +44,10 @@ class UnlockRequested:
     holder: str  # whose certificate, as the dialog shows it
     expires_in: int  # seconds
     attempts: int
+    mailed: bool = True  # False: a code mailed a few minutes ago is still valid; no new mail was sent
+
+
+NO_CODE = ""  # secret_hash of a ticket that was mailed no code of its own
 
 
 def _code_invalid() -> ServiceError:
@@ -50,11 +69,12 @@ class Unlock:
         self._pepper = pepper  # of the stored unlock codes
 
     def request(self, certificate: bytes, client: Optional[str] = None) -> UnlockRequested:
-        """Step 1: mail a one-time unlock code for the container of ``certificate`` (no login: the PIN is lost)."""
+        """Step 1: a ticket for the container of ``certificate``, and (unless one went out within the resend time)
+        a new one-time code mailed to the registered address (no login: the PIN is lost)."""
         with self.db.session() as session:
             rate_limit(session, f"unlock-client:{client}", 10, 3600)
             row = self.register.ours(session, certificate)
-            rate_limit(session, f"unlock-serial:{row.pair_serial}", 3, 3600)
+            rate_limit(session, f"unlock-pair:{client}:{row.pair_serial}", 5, 3600)
             cert = self.register.check_usable(session, row)
             if self.register.admin_credential(session, row.pair_serial) is None:
                 raise conflict(
@@ -62,44 +82,79 @@ class Unlock:
                 )
             account = session.get(models.Account, row.account_id)
             assert account is not None
+            now, ttl, attempts = utcnow(), self.config.unlock_code_ttl_s, self.config.unlock_code_attempts
+            codes = self._live_codes(session, row.pair_serial)
+            recent = [
+                c for c in codes if aware(c.created_at) > now - timedelta(seconds=self.config.unlock_code_resend_s)
+            ]
+            holder = f"{cert.common_name or cert.subject_text}（{row.usage.label}）"
+            if recent:  # the code mailed a moment ago serves this request too: no new mail
+                expires = max(aware(c.expires_at) for c in recent)
+                ident = new_one_time(
+                    session, OneTimeKind.UNLOCK, NO_CODE, int((expires - now).total_seconds()) + 1, attempts=attempts,
+                    subject=row.pair_serial,
+                )  # fmt: skip
+                audit(session, "unlock_code_not_resent", account.id, row.pair_serial, client=client)
+                left = int((expires - now).total_seconds())
+                return UnlockRequested(ident, mask_email(account.email), holder, left, attempts, mailed=False)
             code = "".join(secrets.choice("0123456789") for _ in range(UNLOCK_CODE_DIGITS))
             ident = new_one_time(
-                session,
-                OneTimeKind.UNLOCK,
-                secret_hash(self._pepper, code),
-                self.config.unlock_code_ttl_s,
-                attempts=self.config.unlock_code_attempts,
+                session, OneTimeKind.UNLOCK, secret_hash(self._pepper, code), ttl, attempts=attempts,
                 subject=row.pair_serial,
-            )
-            holder = f"{cert.common_name or cert.subject_text}（{row.usage.label}）"
+            )  # fmt: skip
             audit(session, "unlock_code_sent", account.id, row.pair_serial, client=client)
-            ttl, attempts = self.config.unlock_code_ttl_s, self.config.unlock_code_attempts
             notice = mail.unlock_mail(account.applicant_name, holder, code, ttl // 60, attempts)
             self.outbox.post(session, account.email, *notice)
             return UnlockRequested(ident, mask_email(account.email), holder, ttl, attempts)
 
+    @staticmethod
+    def _live_codes(session: Session, pair_serial: str) -> List[models.OneTimeSecret]:
+        """The codes mailed for the pair that are neither used nor expired (oldest first)."""
+        rows = session.scalars(
+            select(models.OneTimeSecret)
+            .where(
+                models.OneTimeSecret.kind == OneTimeKind.UNLOCK,
+                models.OneTimeSecret.subject == pair_serial,
+                models.OneTimeSecret.used.is_(False),
+                models.OneTimeSecret.secret_hash != NO_CODE,
+            )
+            .order_by(models.OneTimeSecret.created_at)
+        )
+        now = utcnow()
+        return [row for row in rows if aware(row.expires_at) > now]
+
     def complete(self, unlock_id: str, certificate: bytes, code: str, client: Optional[str] = None) -> str:
-        """Step 2: the container's escrowed admin credential, for a valid unlock code; nothing else."""
+        """Step 2: the container's escrowed admin credential, for a live code of it; nothing else. A wrong code
+        spends an attempt of this ticket only."""
         with self.db.session() as session:
             rate_limit(session, f"unlock-code-client:{client}", 30, 600)
             row = self.register.ours(session, certificate)
-            request = lookup_one_time(session, unlock_id, OneTimeKind.UNLOCK)
-            if request is None or request.subject != row.pair_serial or request.used:
+            ticket = lookup_one_time(session, unlock_id, OneTimeKind.UNLOCK)
+            if ticket is None or ticket.subject != row.pair_serial or ticket.used:
                 raise _code_invalid()
-            if aware(request.expires_at) <= utcnow():
-                request.used = True
+            if aware(ticket.expires_at) <= utcnow():
+                ticket.used = True
                 raise bad_request("unlock_code_expired", "解锁码已过期，请重新申请解锁码")
-            if request.attempts_left <= 0:
+            if ticket.attempts_left <= 0:
                 raise _code_exhausted()
-            if not hmac.compare_digest(request.secret_hash, secret_hash(self._pepper, code.strip())):
-                request.attempts_left -= 1
+            given = secret_hash(self._pepper, code.strip())
+            codes = self._live_codes(session, row.pair_serial)
+            if not any(hmac.compare_digest(c.secret_hash, given) for c in codes):
+                ticket.attempts_left -= 1
                 audit(session, "unlock_code_wrong", row.account_id, row.pair_serial, client=client)
-                left = request.attempts_left
-                if left <= 0:
-                    request.used = True
+                left = ticket.attempts_left
+                if left <= 0:  # this ticket is spent; its code (if it carries one) stays good for other tickets
                     raise _code_exhausted()
                 raise bad_request("unlock_code_wrong", f"解锁码错误，还可以尝试{left}次")
-            request.used = True
+            session.execute(  # one unlock per code: every code and ticket of the pair is spent
+                update(models.OneTimeSecret)
+                .where(
+                    models.OneTimeSecret.kind == OneTimeKind.UNLOCK,
+                    models.OneTimeSecret.subject == row.pair_serial,
+                )
+                .values(used=True),
+                execution_options={"synchronize_session": "fetch"},
+            )
             stored = self.register.admin_credential(session, row.pair_serial)
             assert stored is not None
             audit(session, "unlock_released", row.account_id, row.pair_serial, client=client)

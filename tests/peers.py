@@ -71,6 +71,19 @@ class Inbox:
                 raise AssertionError(f"no mail to {to} with {subject_part!r}")
             time.sleep(0.02)
 
+    def matching(self, to: str, subject_part: str) -> List[EmailMessage]:
+        """The messages to ``to`` whose subject contains ``subject_part`` received so far, oldest first."""
+        return [m for m in self.messages if m["To"] == to and subject_part in str(m["Subject"])]
+
+    def wait_for_count(self, to: str, subject_part: str, count: int, timeout: float = 10.0) -> List[EmailMessage]:
+        """Wait until ``count`` such messages arrived; returns them (more may follow: check afterwards)."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.matching(to, subject_part)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} mails to {to} with {subject_part!r}, expected {count}")
+            time.sleep(0.02)
+        return found
+
     @staticmethod
     def body(message: EmailMessage) -> str:
         return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
