@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,10 +12,11 @@ from server import mail, models
 from server.db import Database
 from server.domain import AccountStatus, AccountType, AccountView, CertificateUsage, CertStatus
 from server.errors import ServiceError, bad_request, conflict, forbidden, not_found
-from server.identity import is_valid_email, is_valid_resident_id, is_valid_uscc, mask_email, normalise_username
+from server.identity import is_valid_resident_id, is_valid_uscc, mask_email, normalise_username
 from server.mail import Outbox
 from server.security import audit, rate_limit, utcnow
 from server.sessions import CertificateLogin
+from server.validation import InvalidInput, check_applicant_name, check_email, check_username
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,14 @@ def account_view(account: models.Account) -> AccountView:
         name_change_approved=account.name_change_approved,
         pending_name=account.pending_name,
     )
+
+
+def checked(check: Callable[[str], str], value: str) -> str:
+    """``value`` through a check of server.validation; its refusal as a 400 ServiceError."""
+    try:
+        return check(value)
+    except InvalidInput as exc:
+        raise bad_request(exc.code, exc.message) from exc
 
 
 def account_not_approved() -> ServiceError:
@@ -89,12 +98,12 @@ class Accounts:
         client: Optional[str] = None,
     ) -> AccountView:
         """A new account, pending until an operator approves it."""
-        username = normalise_username(username)
-        applicant_name, id_number = applicant_name.strip(), id_number.strip().upper()
-        if not (3 <= len(username) <= 64) or not username.isprintable() or " " in username:
-            raise bad_request("invalid_username", "用户名应为3-64个字符，不含空格")
-        if not (1 <= len(applicant_name) <= 200):
-            raise bad_request("invalid_name", "请填写申请人名称")
+        username, applicant_name, email = (
+            checked(check_username, username),
+            checked(check_applicant_name, applicant_name),
+            checked(check_email, email),
+        )
+        id_number = id_number.strip().upper()
         if account_type not in set(AccountType):
             raise bad_request("invalid_type", "申请人类型应为自然人、法人或代理机构")
         kind = AccountType(account_type)
@@ -102,8 +111,6 @@ class Accounts:
             raise bad_request("invalid_id_number", "居民身份证号码不正确，请核对后重新填写")
         if kind != AccountType.NATURAL and not is_valid_uscc(id_number):
             raise bad_request("invalid_id_number", "统一社会信用代码不正确（18位，含校验位），请核对后重新填写")
-        if not is_valid_email(email):
-            raise bad_request("invalid_email", "邮箱地址格式不正确")
         with self.db.session() as session:
             if client is not None:
                 rate_limit(session, f"register:{client}", 10, 3600)
@@ -114,7 +121,7 @@ class Accounts:
                 applicant_name=applicant_name,
                 account_type=kind,
                 id_number=id_number,
-                email=email.strip(),
+                email=email,
                 status=AccountStatus.PENDING,
                 may_issue=False,
                 exchange_required=False,
@@ -173,7 +180,8 @@ class Accounts:
 
     @staticmethod
     def _request_name_change(session: Session, account: models.Account, new_name: str) -> AccountView:
-        account.pending_name, account.name_change_approved = new_name.strip(), False
+        new_name = checked(check_applicant_name, new_name)
+        account.pending_name, account.name_change_approved = new_name, False
         audit(session, "name_change_requested", account.id, new_name=new_name)
         return account_view(account)
 

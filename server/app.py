@@ -19,6 +19,7 @@ from server.errors import ServiceError
 from server.mail import Mailer, make_mailer
 from server.sealing import Sealer
 from server.service import IssuingService
+from server.validation import INVALID_INPUT
 
 
 def build_service(config: ServerConfig, mailer: Optional[Mailer] = None) -> IssuingService:
@@ -64,6 +65,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        for err in exc.errors():  # a name or address check (server.validation) says itself what is wrong
+            if err.get("type") == INVALID_INPUT:
+                code = str((err.get("ctx") or {}).get("code", "invalid_request"))
+                return JSONResponse({"error": code, "message": str(err.get("msg", ""))}, status_code=400)
         fields = ", ".join(".".join(str(p) for p in err.get("loc", ())[1:]) or "body" for err in exc.errors())
         return JSONResponse({"error": "invalid_request", "message": f"请求参数不正确：{fields}"}, status_code=422)
 

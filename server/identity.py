@@ -9,7 +9,6 @@ USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def uscc_check_char(first17: str) -> str:
@@ -29,10 +28,6 @@ def id_check_char(first17: str) -> str:
 def is_valid_resident_id(number: str) -> bool:
     number = number.strip().upper()
     return bool(re.fullmatch(r"\d{17}[\dX]", number)) and id_check_char(number[:17]) == number[17]
-
-
-def is_valid_email(address: str) -> bool:
-    return bool(EMAIL.match(address)) and len(address) <= 254
 
 
 def mask_email(address: str) -> str:

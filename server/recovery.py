@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Optional
 
 from server import mail
-from server.accounts import account_view, find_account, lock_approved
+from server.accounts import account_view, checked, find_account, lock_approved
 from server.db import Database
 from server.domain import AccountView
 from server.errors import bad_request
-from server.identity import is_valid_email
 from server.mail import Outbox
 from server.security import audit, check_password, password_hash
 from server.sessions import CertificateLogin
+from server.validation import check_email
 
 PROOF_HINT = "（有效证书即可证明身份）"  # why a certificate login is asked for: it proves who the holder is
 
@@ -25,8 +25,7 @@ class Recovery:
 
     def change_email(self, login: CertificateLogin, new_email: str, client: Optional[str] = None) -> AccountView:
         """Both the old and the new address are told."""
-        if not is_valid_email(new_email):
-            raise bad_request("invalid_email", "邮箱地址格式不正确")
+        new_email = checked(check_email, new_email)
         with self.db.session() as session:
             account = lock_approved(session, login.account_id)
             old = account.email

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import partial
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gm.challenge import ChallengePurpose
 from server.domain import AccountStatus, AccountType, RevocationReason, SessionKind
+from server.validation import (
+    LOGIN_NAME_MAX,
+    check_applicant_name,
+    check_email,
+    check_login_username,
+    check_username,
+    pydantic_check,
+)
 
 
 def b64text(data: bytes) -> str:
@@ -31,17 +40,29 @@ def _b64decode(value: object) -> bytes:
 
 Base64Bytes = Annotated[bytes, BeforeValidator(_b64decode), Field(json_schema_extra={"format": "byte"})]
 
+# Typed names and addresses (server.validation): a refusal is a 400 with the check's own code and message.
+_login_name = partial(check_applicant_name, max_length=LOGIN_NAME_MAX)
+ApplicantName = Annotated[
+    str, Field(min_length=1, max_length=200), AfterValidator(pydantic_check(check_applicant_name))
+]
+LoginApplicantName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(pydantic_check(_login_name))]
+Username = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(pydantic_check(check_username))]
+LoginUsername = Annotated[
+    str, Field(min_length=1, max_length=100), AfterValidator(pydantic_check(check_login_username))
+]
+Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(pydantic_check(check_email))]
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class RegisterIn(Strict):
-    username: str = Field(min_length=3, max_length=64)
-    applicant_name: str = Field(min_length=1, max_length=200)
+    username: Username
+    applicant_name: ApplicantName
     account_type: AccountType
     id_number: str = Field(min_length=15, max_length=32)
-    email: str = Field(min_length=3, max_length=254)
+    email: Email
 
 
 class AccountOut(BaseModel):
@@ -64,8 +85,8 @@ class CaptchaOut(BaseModel):
 
 
 class AccountLoginIn(Strict):
-    username: str = Field(min_length=1, max_length=64)
-    applicant_name: str = Field(min_length=1, max_length=200)
+    username: LoginUsername
+    applicant_name: LoginApplicantName
     captcha_id: str = Field(min_length=1, max_length=64)
     captcha_answer: str = Field(min_length=1, max_length=16)
 
@@ -166,7 +187,7 @@ class AdminCredentialIn(Strict):
 
 
 class EmailIn(Strict):
-    email: str = Field(min_length=3, max_length=254)
+    email: Email
 
 
 class PasswordIn(Strict):
@@ -174,7 +195,7 @@ class PasswordIn(Strict):
 
 
 class NameChangeIn(Strict):
-    new_name: str = Field(min_length=1, max_length=200)
+    new_name: ApplicantName
 
 
 class ErrorOut(BaseModel):
