@@ -11,6 +11,7 @@ import httpx
 from app.contract import (
     Captcha,
     Challenge,
+    IssuanceCodeSent,
     IssuedPair,
     RevocationReason,
     Revoked,
@@ -217,6 +218,16 @@ class IssuingClient:
                 self._call("POST", "/api/v1/logout")
             finally:
                 self.token = None
+
+    # -- the holder's secret for issuance -----------------------------------------------------
+    def authorize_issuance(self, secret: str) -> None:
+        """Open 证书签发 / 证书换发 to this account login with the mailed issuance code (签发码) or the account
+        password; a wrong one is refused (ApiError issuance_secret_wrong)."""
+        self._call("POST", "/api/v1/account/issuance-authorization", {"secret": secret.strip()})
+
+    def send_issuance_code(self) -> IssuanceCodeSent:
+        """重新发送签发码: the service mails a new issuance code to the registered address."""
+        return IssuanceCodeSent.parse(self._call("POST", "/api/v1/account/issuance-code"))
 
     # -- lifecycle -------------------------------------------------------------------------
     def _pair(self, path: str, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:

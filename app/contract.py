@@ -121,6 +121,7 @@ class SessionInfo:
     kind: SessionKind
     account: Account
     certificate: Optional[CertificateStatus] = None
+    issuance_authorized: bool = False  # the issuance code (or password) opened 证书签发 / 证书换发 already
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> SessionInfo:
@@ -130,6 +131,7 @@ class SessionInfo:
             kind=SessionKind(str(kind)),
             account=Account.parse(data["account"]),
             certificate=CertificateStatus.parse(certificate) if certificate else None,
+            issuance_authorized=bool(data.get("issuance_authorized")),
         )
 
     @property
@@ -138,6 +140,18 @@ class SessionInfo:
         return self.kind is SessionKind.CERTIFICATE and (
             self.account.name_change_approved or (self.certificate is not None and self.certificate.renewal_allowed)
         )
+
+
+@dataclass(frozen=True)
+class IssuanceCodeSent:
+    """IssuanceCodeSentOut: a new issuance code went to ``email`` (masked)."""
+
+    email: str
+    expires_in: int
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> IssuanceCodeSent:
+        return cls(str(data.get("email", "")), int(data.get("expires_in", 0)))
 
 
 @dataclass(frozen=True)

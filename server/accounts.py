@@ -13,6 +13,7 @@ from server.db import Database
 from server.domain import AccountStatus, AccountType, AccountView, CertificateUsage, CertStatus
 from server.errors import ServiceError, bad_request, conflict, forbidden, not_found
 from server.identity import is_valid_resident_id, is_valid_uscc, mask_email, normalise_username
+from server.issuance.codes import IssuanceCodes
 from server.mail import Outbox
 from server.security import audit, rate_limit, utcnow
 from server.sessions import CertificateLogin
@@ -84,9 +85,10 @@ def lock_approved(session: Session, account_id: int) -> models.Account:
 
 
 class Accounts:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, outbox: Outbox, codes: IssuanceCodes) -> None:
         self.db = db
         self.outbox = outbox
+        self.codes = codes
 
     def register(
         self,
@@ -142,7 +144,9 @@ class Accounts:
             account.may_issue = True
             account.approved_at = utcnow()
             audit(session, "account_approved", account.id)
-            self.outbox.post(session, account.email, *mail.approval_mail(account.applicant_name, account.username))
+            code = self.codes.new_code(session, account.id)  # the holder's secret for 证书签发 (issue 13.3)
+            notice = mail.approval_mail(account.applicant_name, account.username, code, self.codes.days)
+            self.outbox.post(session, account.email, *notice)
             return account_view(account)
 
     def set_flags(
@@ -161,9 +165,12 @@ class Accounts:
         }
         with self.db.session() as session:
             account = find_account(session, username)
+            opens = (may_issue and not account.may_issue) or (exchange_required and not account.exchange_required)
             for name, value in flags.items():
                 setattr(account, name, value)
             audit(session, "account_flags", account.id, **flags)
+            if opens and account.status == AccountStatus.APPROVED:  # the holder needs a code to use it
+                self.codes.mail_new_code(session, account)
             return account_view(account)
 
     def request_name_change(self, username: str, new_name: str) -> AccountView:

@@ -39,6 +39,8 @@ class ServerConfig:
     unlock_code_ttl_s: int = 1800
     unlock_code_attempts: int = 5
     unlock_code_resend_s: int = 600  # a new 证书解锁 request mails a new code at most this often per certificate
+    issuance_code_ttl_s: int = 14 * 86400  # the issuance code mailed with the approval (and on request)
+    issuance_code_resend_s: int = 600  # the holder may ask for a new one this often
     # How long a process keeps using the active issuing CA (and CA chain) it read: a rotation by another process
     # (`certassist-server ca rotate`, another host) is used by this one within that time. 0: read every time.
     ca_cache_s: float = 5.0

@@ -67,6 +67,7 @@ class OneTimeKind(StrEnum):
     CAPTCHA = "captcha"
     NONCE = "nonce"  # of certificate login
     UNLOCK = "unlock"  # code of 证书解锁
+    ISSUANCE = "issuance"  # mailed code that, with an account login, opens 证书签发 / 证书换发
 
 
 class CaRole(StrEnum):

@@ -86,6 +86,7 @@ class Me:
     session: SessionKind
     account: AccountView
     certificate: Optional[CertificateView] = None  # of a certificate session
+    issuance_authorized: bool = False  # the issuance code (or password) was given in this session
 
 
 class Logins:
@@ -296,7 +297,7 @@ class Logins:
             account = session.get(models.Account, principal.account_id)
             assert account is not None
             if principal.kind != SessionKind.CERTIFICATE or principal.certificate_serial is None:
-                return Me(principal.kind, account_view(account))
+                return Me(principal.kind, account_view(account), None, principal.issuance_authorized)
             row = self.register.of_session(session, principal.certificate_serial)
             return Me(principal.kind, account_view(account), self.register.view(row, Certificate.from_der(row.der)))
 

@@ -169,11 +169,22 @@ def make_mailer(config: MailConfig) -> Mailer:
 SIGNATURE = "\n\n—— 证书助手（本邮件由系统自动发送，请勿直接回复）"
 
 
-def approval_mail(applicant_name: str, username: str) -> tuple[str, str]:
+def approval_mail(applicant_name: str, username: str, issuance_code: str, days: int) -> tuple[str, str]:
     return (
         "【证书助手】账号审核通过",
         f"{applicant_name}，您好：\n\n您的账号（用户名：{username}）已审核通过。"
-        "请打开证书助手，右键托盘图标选择「登录」→「账号登录」，然后选择「证书签发」申请数字证书。" + SIGNATURE,
+        "请打开证书助手，右键托盘图标选择「登录」→「账号登录」，然后选择「证书签发」申请数字证书。\n\n"
+        f"签发码：{issuance_code}\n\n签发证书时需要输入签发码（{days}天内有效，只能使用一次），请勿告诉他人。"
+        "如签发码过期或遗失，可在证书助手签发证书时点击「重新发送签发码」。" + SIGNATURE,
+    )
+
+
+def issuance_code_mail(applicant_name: str, username: str, issuance_code: str, days: int) -> tuple[str, str]:
+    return (
+        "【证书助手】证书签发码",
+        f"{applicant_name}，您好：\n\n您的账号（用户名：{username}）可以办理「证书签发」或「证书换发」。\n\n"
+        f"签发码：{issuance_code}\n\n签发码{days}天内有效，只能使用一次，请勿告诉他人。"
+        "如非本人操作，请忽略本邮件：没有签发码，他人无法为您的账号签发证书。" + SIGNATURE,
     )
 
 

@@ -162,6 +162,9 @@ class ApiSession(Base):
     kind: Mapped[SessionKind] = mapped_column(StoredEnum(SessionKind, 16))
     certificate_serial: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What opened 证书签发 / 证书换发 to this account session: the id of the issuance code given (spent by the
+    # issuance), or "password" (issue 13.3).
+    issuance_grant: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
 
 
 class RateLimit(Base):
@@ -202,3 +205,4 @@ CERTIFICATES = cast(Table, Certificate.__table__)
 ESCROWED_KEYS = cast(Table, EscrowedKey.__table__)
 ADMIN_CREDENTIALS = cast(Table, AdminCredential.__table__)
 AUDIT_LOG = cast(Table, AuditEvent.__table__)
+ONE_TIME_SECRETS = cast(Table, OneTimeSecret.__table__)

@@ -136,6 +136,18 @@ class MeOut(BaseModel):
     session: SessionKind
     account: AccountOut
     certificate: Optional[CertificateView] = None
+    issuance_authorized: bool = False  # 证书签发 / 证书换发 opened by the issuance code or password
+
+
+class IssuanceSecretIn(Strict):
+    """The issuance code (签发码, as mailed: separators and case do not matter) or the account password."""
+
+    secret: str = Field(min_length=1, max_length=64)
+
+
+class IssuanceCodeSentOut(BaseModel):
+    email: str  # masked
+    expires_in: int
 
 
 class IssueIn(Strict):

@@ -6,7 +6,8 @@ them through this object:
 
 - ``accounts``: registration, approval, flags, company-name changes (server.accounts)
 - ``sessions`` and ``logins``: 账号登录, 证书登录, sessions (server.sessions, server.logins)
-- ``issuance`` and ``renewal``: 证书签发 (batched), 证书换发, 证书更新 (server.issuance)
+- ``issuance`` and ``renewal``: 证书签发 (batched), 证书换发, 证书更新 (server.issuance); ``issuance_codes``:
+  the holder's secret that opens issuance to an account login (server.issuance.codes)
 - ``revocation``: 证书废除 and CRLs (server.revocation); ``authority``: CA chain, CRLs, rotation
 - ``unlock`` and ``recovery``: 证书解锁, email and password by certificate login (server.unlock, server.recovery)
 """
@@ -19,6 +20,7 @@ from server.ca import CertificateAuthority
 from server.certificates import CertificateRegister
 from server.config import ServerConfig
 from server.db import Database
+from server.issuance.codes import IssuanceCodes
 from server.issuance.first import Issuance
 from server.issuance.pairs import PairMaker
 from server.issuance.renewal import Renewal
@@ -43,8 +45,9 @@ class IssuingService:
         pairs = PairMaker(config, ca, sealer, register)
 
         self.authority = Authority(db, ca)
-        self.accounts = Accounts(db, outbox)
         self.sessions = Sessions(db, config)
+        self.issuance_codes = IssuanceCodes(db, config, self.sessions, outbox, pepper)
+        self.accounts = Accounts(db, outbox, self.issuance_codes)
         self.logins = Logins(db, config, self.sessions, register, pepper)
         self.issuance = Issuance(db, pairs, outbox)
         self.revocation = Revocation(db, ca, register)

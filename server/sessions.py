@@ -33,6 +33,7 @@ class Principal:
     account_id: int
     kind: SessionKind
     certificate_serial: Optional[str]  # of the signing certificate, for a certificate session
+    issuance_authorized: bool = False  # the holder's secret opened 证书签发 / 证书换发 (server.issuance.codes)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class Sessions:
                 if refusal is not None:
                     session.delete(row)  # ended for good: its certificate will not come back
                     raise refusal
-            return Principal(row.account_id, row.kind, row.certificate_serial)
+            return Principal(row.account_id, row.kind, row.certificate_serial, row.issuance_grant is not None)
 
     def certificate_login(self, token: str, action: str, hint: str = "") -> CertificateLogin:
         """The token's session, which must have been opened by certificate login; ``action`` names the refused

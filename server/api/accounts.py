@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from server import schemas
-from server.api.deps import ERRORS, Svc, certificate_login, client_of
+from server.api.deps import ERRORS, Svc, Token, certificate_login, client_of
 from server.domain import AccountView
+from server.issuance.codes import CodeSent
 from server.recovery import PROOF_HINT
 from server.sessions import CertificateLogin
 
@@ -52,3 +53,16 @@ def request_name_change(
 ) -> AccountView:
     """Ask for a company-name change; an operator approves it, then 证书更新 applies it."""
     return svc.accounts.request_name_change_by_holder(login, body.new_name)
+
+
+@router.post("/api/v1/account/issuance-authorization", status_code=204)
+def authorize_issuance(body: schemas.IssuanceSecretIn, request: Request, svc: Svc, token: Token) -> Response:
+    """Open 证书签发 / 证书换发 to this account login with the mailed issuance code or the account password."""
+    svc.issuance_codes.authorize(token, body.secret, client_of(request))
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/account/issuance-code", response_model=schemas.IssuanceCodeSentOut)
+def send_issuance_code(request: Request, svc: Svc, token: Token) -> CodeSent:
+    """重新发送签发码: a new issuance code to the registered address (earlier ones stay valid)."""
+    return svc.issuance_codes.send(token, client_of(request))

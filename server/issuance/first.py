@@ -18,6 +18,7 @@ from gm.sm2 import SM2PublicKey
 from server.batcher import Batcher
 from server.db import Database
 from server.errors import ServiceError
+from server.issuance.codes import issuance_secret_required, spend_grants
 from server.issuance.holders import (
     Holder,
     account_login_refusal,
@@ -25,6 +26,7 @@ from server.issuance.holders import (
     authorize_many,
     claim_first_issuances,
     first_issuance_refusal,
+    issuance_secret_refusal,
     issue_not_allowed,
     session_refusal,
 )
@@ -50,6 +52,8 @@ class _Chosen:
     request: IssueRequest
     holder: Holder
     sign_public: SM2PublicKey
+    grant: str  # what opened issuance to the session, spent with it
+    token_hash: str
 
 
 class _ClaimLost(Exception):
@@ -109,6 +113,8 @@ class Issuance:
         self.pairs.store(session, pairs)
         if claim_first_issuances(session, [c.holder.id for c in chosen]) != len(chosen):
             raise _ClaimLost()
+        if not spend_grants(session, [c.grant for c in chosen], [c.token_hash for c in chosen]):
+            raise _ClaimLost()
         audit_many(
             session,
             [
@@ -136,6 +142,7 @@ class Issuance:
                 or session_refusal(candidate, now) is not None
                 or account_login_refusal(candidate) is not None
                 or first_issuance_refusal(candidate.holder) is not None
+                or candidate.issuance_grant is None
                 or candidate.holder.id in accounts
             ):
                 continue
@@ -144,7 +151,8 @@ class Issuance:
             except ServiceError:
                 continue
             accounts.add(candidate.holder.id)
-            chosen.append(_Chosen(index, request, candidate.holder, sign_public))
+            grant = candidate.issuance_grant
+            chosen.append(_Chosen(index, request, candidate.holder, sign_public, grant, candidate.token_hash))
         return chosen
 
     # -- one request -----------------------------------------------------------------------
@@ -163,12 +171,15 @@ class Issuance:
                 raise refusal
             holder = found.holder
             sign_public = read_csr(request.csr_der)  # proof of possession
-            refusal = first_issuance_refusal(holder)
+            refusal = first_issuance_refusal(holder) or issuance_secret_refusal(found)
             if refusal is not None:  # only a refused request may be a retry: a first issuance has no pair yet
                 return self.pairs.resend_or_refuse(session, holder, sign_public, request, refusal)
             result = self.pairs.issue(session, holder, sign_public, request.admin_credential)
             if not claim_first_issuances(session, [holder.id]):
                 return self.pairs.came_second(session, holder, sign_public, request, issue_not_allowed())
+            assert found.issuance_grant is not None
+            if not spend_grants(session, [found.issuance_grant], [found.token_hash]):
+                return self.pairs.came_second(session, holder, sign_public, request, issuance_secret_required())
             audit(session, "certificate_issued", holder.id, result.sign_serial, client=request.client)
             notify_issued(self.outbox, session, holder, result)
         return result

@@ -18,6 +18,7 @@ from server import models
 from server.accounts import account_not_approved
 from server.domain import AccountStatus, AccountType, CertStatus, SessionKind
 from server.errors import ServiceError, conflict, forbidden
+from server.issuance.codes import issuance_secret_required
 from server.security import token_hash, utcnow
 from server.sessions import certificate_refusal, session_expired, session_invalid
 
@@ -48,6 +49,8 @@ class SessionHolder:
     expires_at: Optional[datetime]
     certificate_status: Optional[CertStatus] = None
     certificate_not_after: Optional[datetime] = None
+    issuance_grant: Optional[str] = None  # what opened issuance to an account session (server.issuance.codes)
+    token_hash: str = ""
 
 
 _HOLDER_COLUMNS = [models.ACCOUNTS.c[f.name] for f in fields(Holder)]
@@ -59,6 +62,7 @@ _SESSION_HOLDER = select(
     models.API_SESSIONS.c.token_hash,
     models.CERTIFICATES.c.status.label("certificate_status"),
     models.CERTIFICATES.c.not_after.label("certificate_not_after"),
+    models.API_SESSIONS.c.issuance_grant,
 ).select_from(
     models.API_SESSIONS.join(models.ACCOUNTS, models.API_SESSIONS.c.account_id == models.ACCOUNTS.c.id).outerjoin(
         models.CERTIFICATES, models.API_SESSIONS.c.certificate_serial == models.CERTIFICATES.c.serial
@@ -95,6 +99,8 @@ def _session_holder(row: Any) -> SessionHolder:
         row.expires_at,
         row.certificate_status,
         row.certificate_not_after,
+        row.issuance_grant,
+        row.token_hash,
     )
 
 
@@ -136,6 +142,14 @@ def account_login_refusal(found: SessionHolder) -> Optional[ServiceError]:
     """证书签发 needs an account login."""
     if found.kind != SessionKind.ACCOUNT:
         return forbidden("account_login_required", "证书签发需要使用账号登录")
+    return None
+
+
+def issuance_secret_refusal(found: SessionHolder) -> Optional[ServiceError]:
+    """An account session issues only once the holder's secret opened it (issue 13.3); a certificate session
+    (证书换发 with a valid certificate) is its own proof."""
+    if found.kind == SessionKind.ACCOUNT and found.issuance_grant is None:
+        return issuance_secret_required()
     return None
 
 

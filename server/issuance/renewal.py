@@ -15,7 +15,8 @@ from server.certificates import CertificateRegister, certificate_revoked
 from server.config import ServerConfig
 from server.db import Database
 from server.errors import conflict
-from server.issuance.holders import Holder, authorize, claim_exchange, exchange_not_required
+from server.issuance.codes import issuance_secret_required, spend_grants
+from server.issuance.holders import Holder, authorize, claim_exchange, exchange_not_required, issuance_secret_refusal
 from server.issuance.pairs import IssueRequest, IssueResult, PairMaker, notify_issued, read_csr
 from server.mail import Outbox
 from server.revocation import Revocation
@@ -46,17 +47,25 @@ class Renewal:
         """证书换发: every valid pair of the account is superseded by the new one."""
         request = IssueRequest(token, csr_der, admin_credential, client)
         with self.db.session() as session:
-            holder = authorize(session, token).holder
+            found = authorize(session, token)
+            holder = found.holder
             sign_public = read_csr(csr_der)  # proof of possession
             resent = self.pairs.resend(session, holder, sign_public, request)
             if resent is not None:
                 return resent
             if not holder.exchange_required:
                 raise exchange_not_required()
+            refusal = issuance_secret_refusal(found)  # an account login needs the holder's secret too
+            if refusal is not None:
+                raise refusal
             old_pairs = self.register.valid_pairs(session, holder.id)
             result = self.pairs.issue(session, holder, sign_public, admin_credential)
             if not claim_exchange(session, holder.id):
                 return self.pairs.came_second(session, holder, sign_public, request, exchange_not_required())
+            if found.issuance_grant is not None and not spend_grants(
+                session, [found.issuance_grant], [found.token_hash]
+            ):
+                return self.pairs.came_second(session, holder, sign_public, request, issuance_secret_required())
             for pair in old_pairs:
                 self.revocation.supersede(session, pair)
             audit(session, "certificate_exchanged", holder.id, result.sign_serial, client=client, replaced=old_pairs)

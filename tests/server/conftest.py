@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +136,49 @@ def account_login(server: Server, user: Dict[str, str]) -> str:
     return str(response.json()["token"])
 
 
+ISSUANCE_CODE = re.compile(r"签发码：([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})")
+_spent_codes: set = set()
+
+
+def mailed_issuance_codes(server: Server, email: str) -> List[str]:
+    """Every issuance code mailed to ``email`` so far (approval, reopened issuance, resend), oldest first."""
+    return [
+        match.group(1)
+        for message in server.smtp.inbox.messages
+        if message["To"] == email
+        for match in [ISSUANCE_CODE.search(server.smtp.inbox.body(message))]
+        if match is not None
+    ]
+
+
+def issuance_code(server: Server, user: Dict[str, str], token: str) -> str:
+    """An issuance code of the user not given before in this test run: from the mails (waiting for the approval
+    mail), else a new one asked for with ``token`` (重新发送签发码)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        fresh = [code for code in mailed_issuance_codes(server, user["email"]) if code not in _spent_codes]
+        if fresh:
+            _spent_codes.add(fresh[-1])
+            return fresh[-1]
+        if not mailed_issuance_codes(server, user["email"]):  # the approval mail may still be on its way
+            time.sleep(0.02)
+            continue
+        sent = server.api("POST", "/api/v1/account/issuance-code", token)
+        assert sent.status_code == 200, sent.text
+        server.smtp.inbox.wait_for(user["email"], "证书签发码")
+    raise AssertionError(f"no issuance code for {user['email']}")
+
+
+def issuing_login(server: Server, user: Dict[str, str]) -> str:
+    """账号登录, then the issuance code from the mail: a session that may 证书签发 / 证书换发."""
+    token = account_login(server, user)
+    opened = server.api(
+        "POST", "/api/v1/account/issuance-authorization", token, json={"secret": issuance_code(server, user, token)}
+    )
+    assert opened.status_code == 204, opened.text
+    return token
+
+
 def csr_for(key: SM2PrivateKey, cn: str = "ignored by the server") -> str:
     return b64(build_csr({"common_name": cn}, key).to_der())
 
@@ -180,7 +225,7 @@ ADMIN = "escrowed-admin-secret-0123456789abcdef"
 
 
 def issue(server: Server, user: Dict[str, str], admin: str = ADMIN) -> Tuple[SM2PrivateKey, Dict[str, Any]]:
-    token = account_login(server, user)
+    token = issuing_login(server, user)
     key = SM2PrivateKey.generate()
     payload = {"csr": csr_for(key), **({"admin_credential": admin} if admin else {})}
     response = server.api("POST", "/api/v1/certificates/issue", token, json=payload)

@@ -28,6 +28,7 @@ from tests.server.conftest import (
     chain_of,
     csr_for,
     issue,
+    issuing_login,
     new_user,
     signed_challenge,
     try_account_login,
@@ -265,8 +266,8 @@ def test_exchange_moves_to_the_new_ca(server: Server) -> None:
     )
     assert not_flagged.status_code == 409 and not_flagged.json()["error"] == "exchange_not_required"
     assert server.service.authority.rotate() == 2
-    server.service.accounts.set_flags(user["username"], exchange_required=True)
-    token = account_login(server, user)
+    server.service.accounts.set_flags(user["username"], exchange_required=True)  # mails an issuance code
+    token = issuing_login(server, user)
     blocked = server.api("POST", "/api/v1/certificates/issue", token, json={"csr": csr_for(SM2PrivateKey.generate())})
     assert blocked.status_code == 409 and blocked.json()["error"] == "exchange_required"
     exchanged = server.api(
@@ -344,7 +345,7 @@ def test_concurrent_issuances_for_one_account_issue_one_pair(server: Server) -> 
     checked again when it is written.
     """
     user = new_user(server)
-    token = account_login(server, user)
+    token = issuing_login(server, user)
     csrs = [csr_for(SM2PrivateKey.generate()) for _ in range(6)]
     barrier = threading.Barrier(len(csrs))
 

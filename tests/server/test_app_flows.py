@@ -18,7 +18,7 @@ from drivers.soft import SoftBackend
 from gm.x509 import CRL
 from server import models
 from tests.conftest import FAST_KDF
-from tests.server.conftest import CAPTCHA, PUBLIC_URL, Server, ServerFactory, new_user
+from tests.server.conftest import CAPTCHA, PUBLIC_URL, Server, ServerFactory, issuance_code, new_user
 
 PIN = "480362"
 
@@ -51,10 +51,14 @@ def client_for(server: Server, http: Any = None) -> IssuingClient:
 
 
 def logged_in(server: Server, user: dict, http: Any = None) -> IssuingClient:
+    """账号登录 and the issuance code from the approval mail, as the tray does before 证书签发."""
     client = client_for(server, http)
     captcha = client.captcha()
     assert captcha.image_png.startswith(b"\x89PNG")
     client.login_account(user["username"], user["applicant_name"], captcha.captcha_id, CAPTCHA)
+    assert client.token is not None
+    client.authorize_issuance(issuance_code(server, user, client.token))
+    assert client.me().issuance_authorized
     return client
 
 

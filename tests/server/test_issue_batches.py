@@ -16,7 +16,7 @@ from server.batcher import Batcher
 from server.errors import ServiceError
 from server.issuance.first import Issuance
 from server.issuance.pairs import IssueRequest, IssueResult, NewPair, PairMaker
-from tests.server.conftest import Server, account_login, certificate_login, csr_for, new_user, unb64
+from tests.server.conftest import Server, certificate_login, csr_for, issuing_login, new_user, unb64
 
 ADMIN = "escrowed-admin-secret-0123456789abcdef"
 
@@ -121,10 +121,10 @@ def mixed_batch(server: Server) -> MixedBatch:
     issuance = server.service.issuance
     users = {name: new_user(server) for name in ("alice", "bob", "carol", "dave")}
     keys = {name: SM2PrivateKey.generate() for name in ("alice", "bob", "carol")}
-    carol_token = account_login(server, users["carol"])
+    carol_token = issuing_login(server, users["carol"])
     carol_pair = issuance.issue(carol_token, unb64(csr_for(keys["carol"])), ADMIN)
     carol_cert_token = certificate_login(server, keys["carol"], carol_pair.sign_certificate)
-    alice_token, bob_token, dave_token = (account_login(server, users[name]) for name in ("alice", "bob", "dave"))
+    alice_token, bob_token, dave_token = (issuing_login(server, users[name]) for name in ("alice", "bob", "dave"))
     requests = [
         _request(alice_token, keys["alice"]),
         _request(bob_token, keys["bob"]),
@@ -217,7 +217,7 @@ def test_a_batch_whose_claim_another_process_won_is_retried_one_by_one(server: S
     """SQLite takes no row lock on read: another worker may issue to an account of the batch meanwhile."""
     svc = server.service
     erin, frank = new_user(server), new_user(server)
-    erin_token, frank_token = account_login(server, erin), account_login(server, frank)
+    erin_token, frank_token = issuing_login(server, erin), issuing_login(server, frank)
     meanwhile = ClaimedMeanwhile(svc.issuance.pairs, svc.db.url, erin["username"])
     issuance = Issuance(svc.db, cast(PairMaker, meanwhile), svc.issuance.outbox)
     frank_key = SM2PrivateKey.generate()
@@ -238,7 +238,7 @@ def test_close_answers_the_issuances_under_way(server: Server) -> None:
     svc = server.service
     users = [new_user(server) for _ in range(3)]
     futures = [
-        svc.issuance.issue_later(account_login(server, user), unb64(csr_for(SM2PrivateKey.generate())), None)
+        svc.issuance.issue_later(issuing_login(server, user), unb64(csr_for(SM2PrivateKey.generate())), None)
         for user in users
     ]
     svc.close()

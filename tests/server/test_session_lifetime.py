@@ -22,6 +22,7 @@ from tests.server.conftest import (
     certificate_login,
     csr_for,
     issue,
+    issuing_login,
     new_user,
     unb64,
 )
@@ -101,7 +102,7 @@ def test_exchange_ends_the_old_certificates_sessions(server: Server) -> None:
     exchanged = server.api(
         "POST",
         "/api/v1/certificates/exchange",
-        account_login(server, user),
+        issuing_login(server, user),
         json={"csr": csr_for(SM2PrivateKey.generate())},
     )
     assert exchanged.status_code == 200, exchanged.text

@@ -55,6 +55,6 @@ def test_enums_are_stored_as_the_strings_existing_databases_hold(server: Server)
         "certificates.status": {"valid", "revoked"},
         "certificates.revocation_reason": {"key_compromise"},
         "api_sessions.kind": {"account", "certificate"},
-        "one_time_secrets.kind": {"captcha", "nonce", "unlock"},
+        "one_time_secrets.kind": {"captcha", "issuance", "nonce", "unlock"},
         "ca_keys.role": {"root", "issuing"},
     }

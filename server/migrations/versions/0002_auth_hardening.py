@@ -1,4 +1,5 @@
-"""auth hardening (issue 13.1-13.3, 13.6): user names in their one normalised form
+"""auth hardening (issue 13.1-13.3, 13.6): user names in their one normalised form; what opened issuance to a
+session
 
 Revision ID: 0002_auth
 Revises: 0001
@@ -41,7 +42,11 @@ def upgrade() -> None:
         normalised = _normalise(username)
         if normalised != username:
             connection.execute(sa.update(accounts).where(accounts.c.id == ident).values(username=normalised))
+    with op.batch_alter_table("api_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("issuance_grant", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    pass  # the normalised names are valid names of the earlier schema too
+    with op.batch_alter_table("api_sessions", schema=None) as batch_op:
+        batch_op.drop_column("issuance_grant")
+    # the normalised user names are valid names of the earlier schema too
