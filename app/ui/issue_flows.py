@@ -10,6 +10,7 @@ from app.ui.choose import choose_item
 from app.ui.context import AppContext
 from app.ui.flow import Flow
 from app.ui.i18n import tr
+from app.ui.issuance_code import ask_issuance_code
 from app.ui.labels import device_label
 from app.ui.model import Login
 from app.ui.pins import NewPinDialog
@@ -38,7 +39,9 @@ class IssueFlow(Flow):
         return tr("证书签发操作成功")
 
     def start(self) -> None:
-        self.confirm(tr("您正在执行证书签发，是否继续执行？"), self.choose_device)
+        self.confirm(
+            tr("您正在执行证书签发，是否继续执行？"), lambda: ask_issuance_code(self, self.login, self.choose_device)
+        )
 
     def choose_device(self) -> None:
         """软证书 or one of the USB keys (one without SM2 is listed, and refused when chosen)."""
@@ -116,6 +119,9 @@ class ExchangeFlow(IssueFlow):
         self.confirm(tr("您正在执行证书换发，是否继续执行？"), self.choose_old)
 
     def choose_old(self) -> None:
+        ask_issuance_code(self, self.login, self._choose_old)
+
+    def _choose_old(self) -> None:
         prefix = f"{self.login.username}-"
         mine = [e for e in self.ctx.model.inventory.entries if e.container.startswith(prefix)]
         if not mine:  # the old certificate is not on this computer: a new one, as 证书签发

@@ -124,6 +124,10 @@
         <translation>The two new PINs differ, please enter them again</translation>
     </message>
     <message>
+        <source>为了保证您的证书安全，签发证书前请输入账号审核通过邮件中的签发码（也可以输入账号密码）。</source>
+        <translation>To keep your certificate safe, enter the issuance code from your account's approval mail (or your account password) before the certificate is issued.</translation>
+    </message>
+    <message>
         <source>代理地址</source>
         <translation>Proxy address</translation>
     </message>
@@ -412,6 +416,10 @@
         <translation>Another one</translation>
     </message>
     <message>
+        <source>提示：签发码已随审核通过邮件发送到用户注册邮箱</source>
+        <translation>Note: the issuance code was sent with the approval mail to the account's registered email</translation>
+    </message>
+    <message>
         <source>提示：请到用户注册邮箱查看解锁码</source>
         <translation>Hint: the unlock code was sent to your registered email</translation>
     </message>
@@ -434,6 +442,10 @@
     <message>
         <source>新PIN码过于简单（{reason}），容易被猜中。请换一个：不要使用重复、连续（如123456、654321）或常见的PIN码。</source>
         <translation>The new PIN is too simple ({reason}) and easy to guess. Choose another one: no repeats, no runs such as 123456 or 654321, no common PINs.</translation>
+    </message>
+    <message>
+        <source>新的签发码已发送到 {email}，请查收邮件</source>
+        <translation>A new issuance code was sent to {email}; please check your mail</translation>
     </message>
     <message>
         <source>无法从证书服务获取根证书，请先解决证书服务连接的问题</source>
@@ -734,6 +746,10 @@
     <message>
         <source>确认新密码</source>
         <translation>Confirm new PIN</translation>
+    </message>
+    <message>
+        <source>签发码</source>
+        <translation>Issuance code</translation>
     </message>
     <message>
         <source>签名算法</source>
@@ -1048,6 +1064,10 @@
         <translation>Enter your applicant name</translation>
     </message>
     <message>
+        <source>请您输入签发码或账号密码</source>
+        <translation>Enter the issuance code or your account password</translation>
+    </message>
+    <message>
         <source>请您输入证书密码</source>
         <translation>Enter your certificate PIN</translation>
     </message>
@@ -1132,6 +1152,10 @@
         <translation>The PIN you enter becomes your new certificate PIN! Please remember it!</translation>
     </message>
     <message>
+        <source>输入签发码</source>
+        <translation>Enter the issuance code</translation>
+    </message>
+    <message>
         <source>输入证书密码</source>
         <translation>Enter certificate PIN</translation>
     </message>
@@ -1166,6 +1190,10 @@
     <message>
         <source>部分USB Key驱动程序无法加载，请运行「环境修复」查看详情</source>
         <translation>Some USB key drivers cannot be loaded; run Repair environment for details</translation>
+    </message>
+    <message>
+        <source>重新发送签发码</source>
+        <translation>Send a new issuance code</translation>
     </message>
     <message>
         <source>重新检查</source>

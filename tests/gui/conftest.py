@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -37,7 +38,7 @@ from app.ui.tray import TrayApp, make_icon
 from drivers.base import Backend
 from drivers.soft import SoftBackend
 from tests.conftest import FAST_KDF, OUTPUT, REPO
-from tests.peers import SmtpServer, free_port, service_python, stop_process
+from tests.peers import Inbox, SmtpServer, free_port, service_python, stop_process
 
 W = TypeVar("W", bound=QWidget)
 PASSING_ID = "11010519491231002X"  # the GB 11643 example number
@@ -197,6 +198,19 @@ class Gui:
     model: AppModel
     stall: StallMeter
     notifications: List[str] = field(default_factory=list)
+    inbox: Optional[Inbox] = None  # the mail the service sent (approval with the issuance code, unlock codes)
+
+    def issuance_code(self, email: str) -> str:
+        """The newest issuance code (签发码) mailed to ``email``."""
+        assert self.inbox is not None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for message in reversed(self.inbox.messages):
+                match = re.search(r"签发码：([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})", self.inbox.body(message))
+                if message["To"] == email and match:
+                    return match.group(1)
+            self.qtbot.wait(20)
+        raise AssertionError(f"no issuance code mailed to {email}")
 
     def idle(self, timeout: int = 30000) -> None:
         self.qtbot.waitUntil(lambda: self.controller.jobs.idle, timeout=timeout)
@@ -298,6 +312,7 @@ def soft_backend() -> SoftBackend:
 @pytest.fixture()
 def gui(qtbot: Any, live: LiveService, soft_backend: SoftBackend, request: pytest.FixtureRequest) -> Iterator[Gui]:
     made = make_gui(qtbot, live.url, [soft_backend])
+    made.inbox = live.smtp.inbox
     yield made
     close_gui(made, request.node.name)
 

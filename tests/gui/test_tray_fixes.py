@@ -412,6 +412,10 @@ def test_a_flow_runs_and_cancels_on_its_own(qtbot: Any, live: LiveService, soft_
         client = model.new_client()
         captcha = client.captcha()
         client.login_account(user["username"], user["applicant_name"], captcha.captcha_id, CAPTCHA)
+        body = live.smtp.inbox.body(live.smtp.inbox.wait_for(user["email"], "审核通过"))
+        match = re.search(r"签发码：([A-Z0-9-]{19})", body)
+        assert match is not None, body
+        client.authorize_issuance(match.group(1))
         flows.issue_soft(client, soft_backend, "solo", PIN, PIN)
         model.inventory = model.scan()
 

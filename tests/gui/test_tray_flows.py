@@ -15,6 +15,7 @@ from qtpy.QtWidgets import QFileDialog, QListWidget
 from app.settings import Settings
 from app.ui.choose import ChooseDialog
 from app.ui.details import CertificateFieldsDialog
+from app.ui.issuance_code import IssuanceCodeDialog
 from app.ui.login import LoginDialog
 from app.ui.pins import ChangePinDialog, NewPinDialog, PinDialog, UnlockDialog
 from app.ui.repair_dialog import RepairDialog
@@ -61,6 +62,7 @@ def issue_soft_certificate(gui: Gui, user: Dict[str, str], pin: str = PIN) -> No
     assert gui.model.login is not None and gui.model.login.kind.value == "account"
     gui.menu("证书签发")
     gui.answer("确认", expect="您正在执行证书签发，是否继续执行？")
+    give_issuance_code(gui, user)
     dialog = gui.dialog(NewPinDialog)
     assert "您是第一次新签证书" in dialog.hint.text()
     gui.type_into(dialog.pin, pin)
@@ -69,6 +71,19 @@ def issue_soft_certificate(gui: Gui, user: Dict[str, str], pin: str = PIN) -> No
     gui.idle()
     gui.answer("确定", expect="证书签发操作成功")
     gui.refreshed()
+
+
+def give_issuance_code(gui: Gui, user: Dict[str, str]) -> None:
+    """The 签发码 step (issue 13.3): a wrong code stays in the dialog; the mailed one goes on to the PIN."""
+    dialog = gui.dialog(IssuanceCodeDialog)
+    assert "签发码" in dialog.hint.text() and user["email"][0] in dialog.sent_to.text()
+    gui.type_into(dialog.code, "AAAA-AAAA-AAAA-AAAA")
+    gui.submit(dialog)
+    gui.idle()
+    assert "签发码或账号密码不正确" in dialog.error_label.text()
+    gui.type_into(dialog.code, gui.issuance_code(user["email"]))
+    gui.submit(dialog)
+    gui.idle()
 
 
 def unlock_code(live: LiveService, email: str) -> str:
@@ -243,6 +258,10 @@ def test_exchange_after_ca_rotation(gui: Gui, live: LiveService) -> None:
     assert enabled["证书换发"] and not enabled["证书签发"]
     gui.menu("证书换发")
     gui.answer("确认", expect="您正在执行证书换发，是否继续执行？")
+    code = gui.dialog(IssuanceCodeDialog)  # the flag-exchange mail carried a new code
+    gui.type_into(code.code, gui.issuance_code(user["email"]))
+    gui.submit(code)
+    gui.idle()
     pin_dialog = gui.dialog(PinDialog)
     gui.type_into(pin_dialog.pin, "36925814")  # the key keeps its PIN
     gui.submit(pin_dialog)
@@ -374,6 +393,7 @@ def test_usb_key_on_softhsm2(
             "usbkey", KeyUsage.SIGN, cert_for(session.generate_key("usbkey", KeyAlgorithm.EC_P256))
         )
     gui = make_gui(qtbot, live.url, [soft_backend, backend])
+    gui.inbox = live.smtp.inbox
     try:
         [entry] = gui.model.inventory.entries
         assert entry.device.info.label == label and entry.subject == "EC test"
@@ -396,6 +416,10 @@ def test_usb_key_on_softhsm2(
         account_login(gui, user)
         gui.menu("证书签发")
         gui.answer("确认")
+        code = gui.dialog(IssuanceCodeDialog)
+        gui.type_into(code.code, gui.issuance_code(user["email"]))
+        gui.submit(code)
+        gui.idle()
         choose = gui.dialog(ChooseDialog)
         [listing] = choose.findChildren(QListWidget)
         assert [listing.item(i).text() for i in range(listing.count())] == [
