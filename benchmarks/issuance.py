@@ -44,7 +44,7 @@ from server import models
 from server.app import build_service
 from server.config import ServerConfig
 from server.domain import AccountStatus, AccountType, SessionKind
-from server.security import utcnow
+from server.security import token_hash, utcnow
 from tests.peers import free_port
 from tests.server.services import PostgresCluster
 
@@ -175,6 +175,15 @@ def prepare(config: ServerConfig, count: int) -> List[Tuple[str, str]]:
             session.add(account)
             session.flush()
             token = service.sessions.open(session, account.id, SessionKind.ACCOUNT)
+            # opened for issuance as by the mailed issuance code (issue 13.3): a code per account, spent by it
+            service.issuance_codes.new_code(session, account.id)
+            session.flush()
+            grant = session.scalars(
+                select(models.OneTimeSecret.id).where(models.OneTimeSecret.subject == str(account.id))
+            ).one()
+            opened = session.get(models.ApiSession, token_hash(token))
+            assert opened is not None
+            opened.issuance_grant = grant
             csr = build_csr({"common_name": "load"}, SM2PrivateKey.generate()).to_der()
             jobs.append((token, base64.b64encode(csr).decode()))
     service.db.engine.dispose()

@@ -51,7 +51,8 @@ class LazyGroup(click.Group):
     is_flag=True,
     hidden=demo_unavailable_reason() is not None,  # an installed client package has no service to embed
     help="Start the tray with an embedded issuing service on loopback and a ready demo account "
-    "(username demo, applicant 演示用户); mail such as unlock codes is written to its outbox folder.",
+    "(username demo, applicant 演示用户); mail such as the approval mail with the issuance code (签发码) and "
+    "unlock codes is written to its outbox folder.",
 )
 @click.option(
     "--demo-dir",

@@ -102,7 +102,8 @@ def _announce(service: Any) -> None:
     print(
         f"证书助手演示模式：证书服务 {service.url}\n"
         f"  演示账号：用户名 demo，申请人名称 演示用户（验证码见登录窗口图片）\n"
-        f"  邮件（审核通知、解锁码）保存在：{service.outbox}\n"
+        f"  签发码：在审核通过邮件中（证书签发时需要输入）\n"
+        f"  邮件（审核通知和签发码、解锁码）保存在：{service.outbox}\n"
         f"  数据目录：{service.data_dir}",
         flush=True,
     )
@@ -170,9 +171,10 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None, autostart: boo
     if service is not None:
         tray.show_message(
             i18n.tr("演示模式"),
-            i18n.tr("演示账号：用户名 demo，申请人名称 演示用户。解锁码等邮件保存在 {outbox}").format(
-                outbox=service.outbox
-            ),
+            i18n.tr(
+                "演示账号：用户名 demo，申请人名称 演示用户。证书签发所需的签发码在审核通过邮件中；"
+                "签发码、解锁码等邮件保存在 {outbox}"
+            ).format(outbox=service.outbox),
         )
     log.info("tray ready in %.0f ms", (time.perf_counter() - started) * 1000)
     _quit_on_signals(app)

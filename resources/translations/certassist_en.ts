@@ -684,8 +684,8 @@
         <translation>Demo mode: {url}</translation>
     </message>
     <message>
-        <source>演示账号：用户名 demo，申请人名称 演示用户。解锁码等邮件保存在 {outbox}</source>
-        <translation>Demo account: user name demo, applicant name 演示用户. Mail such as unlock codes is saved in {outbox}</translation>
+        <source>演示账号：用户名 demo，申请人名称 演示用户。证书签发所需的签发码在审核通过邮件中；签发码、解锁码等邮件保存在 {outbox}</source>
+        <translation>Demo account: user name demo, applicant name 演示用户. The issuance code that 证书签发 asks for is in the approval mail; mail such as issuance and unlock codes is saved in {outbox}</translation>
     </message>
     <message>
         <source>版本</source>

@@ -143,6 +143,7 @@ def test_update_says_why_before_asking_the_pin(
     qtbot: Any, live_60: LiveService, soft_backend: SoftBackend, request: Any
 ) -> None:
     gui = make_gui(qtbot, live_60.url, [soft_backend])
+    gui.inbox = live_60.smtp.inbox
     try:
         user = live_60.new_user("zhouba", "周八")
         issue_soft_certificate(gui, user)

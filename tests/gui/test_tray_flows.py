@@ -57,12 +57,12 @@ def certificate_login(gui: Gui, pin: str) -> LoginDialog:
     return dialog
 
 
-def issue_soft_certificate(gui: Gui, user: Dict[str, str], pin: str = PIN) -> None:
+def issue_soft_certificate(gui: Gui, user: Dict[str, str], pin: str = PIN, resend: bool = False) -> None:
     account_login(gui, user)
     assert gui.model.login is not None and gui.model.login.kind.value == "account"
     gui.menu("证书签发")
     gui.answer("确认", expect="您正在执行证书签发，是否继续执行？")
-    give_issuance_code(gui, user)
+    give_issuance_code(gui, user, resend)
     dialog = gui.dialog(NewPinDialog)
     assert "您是第一次新签证书" in dialog.hint.text()
     gui.type_into(dialog.pin, pin)
@@ -73,14 +73,21 @@ def issue_soft_certificate(gui: Gui, user: Dict[str, str], pin: str = PIN) -> No
     gui.refreshed()
 
 
-def give_issuance_code(gui: Gui, user: Dict[str, str]) -> None:
-    """The 签发码 step (issue 13.3): a wrong code stays in the dialog; the mailed one goes on to the PIN."""
+def give_issuance_code(gui: Gui, user: Dict[str, str], resend: bool = False) -> None:
+    """The 签发码 step (issue 13.3): a wrong code stays in the dialog; the mailed one goes on to the PIN;
+    ``resend``: 重新发送签发码 first (the earlier code stays valid; the new one is used)."""
     dialog = gui.dialog(IssuanceCodeDialog)
     assert "签发码" in dialog.hint.text() and user["email"][0] in dialog.sent_to.text()
     gui.type_into(dialog.code, "AAAA-AAAA-AAAA-AAAA")
     gui.submit(dialog)
     gui.idle()
     assert "签发码或账号密码不正确" in dialog.error_label.text()
+    if resend:
+        first = gui.issuance_code(user["email"])
+        gui.click(dialog.resend_button)
+        gui.idle()
+        assert "新的签发码已发送到" in dialog.error_label.text()
+        gui.qtbot.waitUntil(lambda: gui.issuance_code(user["email"]) != first, timeout=10000)
     gui.type_into(dialog.code, gui.issuance_code(user["email"]))
     gui.submit(dialog)
     gui.idle()
@@ -114,7 +121,7 @@ def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveSe
     # a wrong captcha is refused with the service's message and a new image is fetched
     dialog = account_login(gui, user, answer="ZZZZ")
     assert gui.model.login is None and "验证码" in dialog.message.text()
-    issue_soft_certificate(gui, user)
+    issue_soft_certificate(gui, user, resend=True)
     enabled = gui.enabled()
     assert enabled["证书解锁"] and enabled["修改PIN码"] and not enabled["证书签发"]  # one certificate per account
     [entry] = gui.model.inventory.entries
