@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import partial
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from server.domain import AccountStatus, AccountType, RevocationReason, SessionKind
 
@@ -17,18 +18,36 @@ def b64text(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _b64decode(value: object) -> bytes:
+def _b64decode(max_chars: int, value: object) -> bytes:
     if isinstance(value, bytes):
-        return value
+        value = value.decode("ascii", "replace")
     if not isinstance(value, str):
         raise ValueError("expected a base64 string")
+    if len(value) > max_chars:  # checked before decoding: nothing larger is ever decoded
+        raise ValueError(f"longer than {max_chars} characters")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("not valid base64") from exc
 
 
-Base64Bytes = Annotated[bytes, BeforeValidator(_b64decode), Field(json_schema_extra={"format": "byte"})]
+def decoded(max_chars: int) -> BeforeValidator:
+    """Base64 of at most ``max_chars`` characters, decoded."""
+    return BeforeValidator(partial(_b64decode, max_chars))
+
+
+def documented(max_chars: int) -> WithJsonSchema:
+    """The same limit in the OpenAPI schema."""
+    return WithJsonSchema({"type": "string", "format": "byte", "maxLength": max_chars})
+
+
+# Every binary field has a maximum length (issue 13.5); the whole body is limited too (server.api.guards).
+# Certificates and CSRs of this service are under 2 KB of DER; 16 K characters of base64 hold 12 KB.
+LONG = 16 * 1024
+Base64Bytes = Annotated[bytes, decoded(LONG), documented(LONG)]
+CertificateBytes = Annotated[bytes, decoded(LONG), documented(LONG)]
+CsrBytes = Annotated[bytes, decoded(LONG), documented(LONG)]
+SignatureBytes = Annotated[bytes, decoded(256), documented(256)]  # a DER SM2Signature is at most 72 bytes
 
 
 class Strict(BaseModel):
@@ -77,8 +96,8 @@ class ChallengeOut(BaseModel):
 
 class CertificateLoginIn(Strict):
     nonce_id: str = Field(min_length=1, max_length=64)
-    certificate: Base64Bytes
-    signature: Base64Bytes
+    certificate: CertificateBytes
+    signature: SignatureBytes
 
 
 class CertificateView(BaseModel):
@@ -104,7 +123,7 @@ class MeOut(BaseModel):
 
 
 class IssueIn(Strict):
-    csr: Base64Bytes
+    csr: CsrBytes
     admin_credential: Optional[str] = Field(default=None, min_length=1, max_length=256)
 
 
@@ -125,7 +144,7 @@ class RevokeOut(BaseModel):
 
 
 class UnlockRequestIn(Strict):
-    certificate: Base64Bytes
+    certificate: CertificateBytes
 
 
 class UnlockRequestOut(BaseModel):
@@ -138,7 +157,7 @@ class UnlockRequestOut(BaseModel):
 
 class UnlockCompleteIn(Strict):
     unlock_id: str = Field(min_length=1, max_length=64)
-    certificate: Base64Bytes
+    certificate: CertificateBytes
     code: str = Field(min_length=1, max_length=16)
 
 

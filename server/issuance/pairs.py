@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gm.envelope import envelope_key
 from gm.errors import CertificateError, EncodingError, GMError, InvalidKey
-from gm.sm2 import SM2PrivateKey, SM2PublicKey
+from gm.sm2 import DEFAULT_SIGNER_ID, SM2PrivateKey, SM2PublicKey
 from gm.x509 import ENCRYPTION_KEY_USAGE, SIGNING_KEY_USAGE, Certificate, CertificationRequest, name_text
 from server import mail, models
 from server.ca import CertificateAuthority
@@ -66,15 +66,35 @@ class NewPair:
 
 
 def read_csr(csr_der: bytes) -> SM2PublicKey:
-    """The signing public key of a CSR whose signature proves possession of the private key."""
+    """The signing public key of a CSR whose signature proves possession of the private key.
+
+    A request signed with an empty SM2 signer ID (what OpenSSL 3.0 writes without ``-sigopt distid:…``) is
+    told apart from other failures: the message names the cause and the fix."""
     try:
         request = CertificationRequest.load(csr_der)
+    except (CertificateError, EncodingError, InvalidKey, GMError) as exc:
+        raise bad_request("csr_invalid", "证书请求格式错误，无法读取，请重试；如反复失败请使用「环境修复」") from exc
+    try:
         request.verify()
         return request.public_key
     except (CertificateError, EncodingError, InvalidKey, GMError) as exc:
+        if _signed_with_empty_id(request):
+            raise bad_request(
+                "csr_invalid",
+                f"证书请求的签名使用了空的SM2签名者ID，而不是标准的{DEFAULT_SIGNER_ID.decode()}"
+                f"（OpenSSL 3.0 未指定时如此）；请加上 -sigopt distid:{DEFAULT_SIGNER_ID.decode()} 重新生成证书请求",
+            ) from exc
         raise bad_request(
             "csr_invalid", "证书请求无效（签名验证失败或格式错误），请重试；如反复失败请使用「环境修复」"
         ) from exc
+
+
+def _signed_with_empty_id(request: CertificationRequest) -> bool:
+    try:
+        request.verify(signer_id=b"")
+    except GMError:
+        return False
+    return True
 
 
 def subject_of(holder: Holder, name: Optional[str] = None) -> Dict[str, str]:

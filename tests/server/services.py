@@ -1,15 +1,19 @@
-"""A private PostgreSQL cluster for the server tests (the SMTP server is in ``tests.peers``)."""
+"""A private PostgreSQL cluster and the service as a real process, for the server tests (the SMTP server is in
+``tests.peers``)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Dict, List, Optional
 
-from tests.peers import free_port
+import httpx
+
+from tests.peers import REPO, free_port, stop_process
 
 
 def _pg_bin(name: str) -> str:
@@ -78,3 +82,47 @@ class PostgresCluster:
                 return
             time.sleep(0.1)
         os.kill(self.process_pid, 9)
+
+
+class ServiceProcess:
+    """`certassist-server ... serve` as a real process on a loopback port, stopped by PID (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, data_dir: Path, *options: str, env: Optional[Dict[str, str]] = None, port: int = 0) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.options = options
+        self.env = dict(os.environ, **(env or {}))
+        self.process: Optional[subprocess.Popen] = None  # type: ignore[type-arg]
+        self.log = data_dir.parent / f"{data_dir.name}-service.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *serve_options: str, timeout: float = 90.0) -> ServiceProcess:
+        command = [sys.executable, "-c", "from server.cli import run; run()", "--data-dir", str(self.data_dir)]
+        command += ["--port", str(self.port), *self.options, "serve", *serve_options]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log, env=self.env, cwd=REPO)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited: {self.log.read_text(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the service did not start: {self.log.read_text(errors='replace')[-2000:]}")
+
+    def children(self) -> List[int]:
+        """The PIDs of the worker processes (and any other child)."""
+        assert self.process is not None
+        found = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in found]
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is not None:
+            stop_process(self.process, timeout)
+            self.process = None
