@@ -32,19 +32,20 @@ def build_service(config: ServerConfig, mailer: Optional[Mailer] = None) -> Issu
         config,
         Database(config.database_url),
         Sealer.load_or_create(config.data_dir),
-        mailer or make_mailer(config.mail),
+        mailer or make_mailer(config.mail, timeout=config.mail_claim_s / 4),
     )
 
 
 def create_app(config: ServerConfig, service: Optional[IssuingService] = None) -> FastAPI:
     svc = service or build_service(config)
     svc.start()  # migrations and CA set-up happen before the first request, not lazily
+    svc.start_background()  # mail delivery and housekeeping
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = svc.config.threads
         yield
-        svc.close()  # delivers queued mail before the process ends
+        svc.close()  # delivers the mail that is due before the process ends
 
     app = FastAPI(
         title="CertAssist issuing service (证书助手签发服务)",

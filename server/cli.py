@@ -122,6 +122,14 @@ def _service(ctx: click.Context) -> IssuingService:
     type=click.FloatRange(0.5, 300),
     help="Seconds a client has to send a request's body after its headers.",
 )
+@click.option(
+    "--mail-claim-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(2, 3600),
+    help="Seconds a worker's claim on an outgoing mail lasts: if the worker dies before the mail is sent, "
+    "another one (of any host) sends it after that. Sends time out after a quarter of it.",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -143,6 +151,7 @@ def main(
     forwarded_header: str,
     header_timeout: float,
     body_timeout: float,
+    mail_claim_timeout: float,
 ) -> None:
     """CertAssist issuing service (证书助手签发服务): RA + CA + KMC over HTTP.
 
@@ -177,6 +186,7 @@ def main(
             forwarded_header=forwarded_header,
             header_timeout_s=header_timeout,
             body_timeout_s=body_timeout,
+            mail_claim_s=mail_claim_timeout,
         )
     }
     if ctx.invoked_subcommand is None:
@@ -371,6 +381,14 @@ def ca_rotate(ctx: click.Context) -> None:
 def ca_chain(ctx: click.Context) -> None:
     """Print the CA certificates (PEM)."""
     sys.stdout.write(_service(ctx).authority.chain_pem().decode())
+
+
+@main.command()
+@click.pass_context
+def housekeeping(ctx: click.Context) -> None:
+    """Delete expired captchas, nonces, unlock codes, sessions, rate-limit counters and old delivered mail now
+    (every serving worker also does this periodically, one worker of all hosts at a time)."""
+    _print(_service(ctx).housekeeping.purge())
 
 
 def run() -> None:

@@ -66,7 +66,8 @@ class ServerConfig:
     # take: another worker delivers it after that if the first one died); failed sends retry with backoff.
     mail_claim_s: float = 120.0
     mail_poll_s: float = 2.0
-    mail_keep_days: int = 7
+    mail_retry_base_s: float = 5.0  # the first retry; each one after waits twice as long, at most an hour
+    mail_keep_days: int = 7  # sent mail is purged after this many days (failed mail after four times that)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -7,10 +7,10 @@ import hmac
 import json
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional, cast
+from typing import Any, Dict, List, Optional
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import Connection, Table, bindparam, case, insert, select
+from sqlalchemy import Connection, bindparam, case, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -54,14 +54,13 @@ def check_password(password: str, stored: str) -> bool:
 
 # The longest window a rate limit may use: housekeeping deletes counters whose window began longer ago.
 MAX_RATE_WINDOW_S = 24 * 3600
-_RATE_LIMITS = cast(Table, models.RateLimit.__table__)
 
 
 def _count_statement(dialect: str) -> Any:
     """One atomic statement: start a counter, count one more in its window, or start a new window; returns
     the count and the window's start. (INSERT ... ON CONFLICT DO UPDATE ... RETURNING: PostgreSQL, SQLite.)"""
     insert_of = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    table = _RATE_LIMITS
+    table = models.RATE_LIMITS
     now = bindparam("now", type_=table.c.window_start.type)
     expired = table.c.window_start <= bindparam("cutoff", type_=table.c.window_start.type)
     return (
