@@ -28,6 +28,8 @@ from server.service import IssuingService
 
 def build_service(config: ServerConfig, mailer: Optional[Mailer] = None) -> IssuingService:
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix" and config.data_dir.stat().st_mode & 0o077:
+        config.data_dir.chmod(0o700)  # made by an earlier version, or by hand: keys and personal data inside
     return IssuingService(
         config,
         Database(config.database_url),
