@@ -15,6 +15,7 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api import ROUTERS, docs
 from server.api.guards import BodyLimit, ForwardedFrom, SecurityHeaders
@@ -69,6 +70,13 @@ def create_app(config: ServerConfig, service: Optional[IssuingService] = None) -
     return app
 
 
+HTTP_REFUSALS = {
+    400: ("invalid_request", "请求内容无法解析，请检查提交的内容"),
+    404: ("not_found", "没有该资源"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+}
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     """Every refusal is ``{"error": code, "message": Chinese text}`` with its status (and Retry-After)."""
 
@@ -76,6 +84,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own refusals (a body that is not JSON, an unknown path, a wrong method) in the same form."""
+        code, message = HTTP_REFUSALS.get(exc.status_code, ("invalid_request", "请求无法处理"))
+        return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
