@@ -35,7 +35,7 @@ def build_service(config: ServerConfig, mailer: Optional[Mailer] = None) -> Issu
         config,
         Database(config.database_url),
         Sealer.load_or_create(config.data_dir),
-        mailer or make_mailer(config.mail, timeout=config.mail_claim_s / 4),
+        mailer or make_mailer(config.mail, timeout=config.mail_claim_s / 8),  # server.delivery
     )
 
 

@@ -128,7 +128,7 @@ def _service(ctx: click.Context) -> IssuingService:
     show_default=True,
     type=click.FloatRange(2, 3600),
     help="Seconds a worker's claim on an outgoing mail lasts: if the worker dies before the mail is sent, "
-    "another one (of any host) sends it after that. Sends time out after a quarter of it.",
+    "another one (of any host) sends it after that. Each SMTP step times out after an eighth of it.",
 )
 @click.pass_context
 def main(

@@ -1,12 +1,14 @@
 """Delivery of the mail outbox (server.mail): by any worker of any host, each mail once, retried with backoff.
 
-A worker claims a few due mails in one atomic statement (``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
-LOCKED) RETURNING``: PostgreSQL skips the rows another worker is claiming; SQLite runs the statement alone),
-sends them, and records each one sent (or failed) at once, only while its claim is still its own. A claim lasts
-``mail_claim_s``: when a worker dies (SIGKILL, a lost host) between its claim and the send, another worker
-delivers the mail after that. A send that fails (SMTP down) is retried with exponential backoff, up to
-MAX_ATTEMPTS (about two days), then the mail is marked failed and logged (recipient only: a body may hold an
-unlock code).
+A worker claims due mail in one atomic statement (``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+RETURNING``: PostgreSQL skips the rows another worker is claiming; SQLite runs the statement alone), sends it,
+and records it sent (or failed) at once, only while the claim is still its own. A claim lasts ``mail_claim_s``:
+when a worker dies (SIGKILL, a lost host) between its claim and the send, another worker delivers the mail
+after that. So that a claim never runs out under a worker that is still sending, SMTP mail is claimed one at a
+time and each SMTP step times out after an eighth of the claim (server.app); ``.eml`` files (which a repeated
+delivery only rewrites) are claimed by the batch, and a batch stops at half its claim. A send that fails (SMTP
+down) is retried with exponential backoff, up to MAX_ATTEMPTS (about two days), then the mail is marked failed
+and logged (recipient only: a body may hold an unlock code).
 
 What "exactly once" means here: a mail is never lost and never claimed by two workers at once; the one window
 left is a worker killed after the SMTP server accepted a mail and before the row says so, in which case the
@@ -20,6 +22,7 @@ import os
 import secrets
 import smtplib
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, List
@@ -47,19 +50,20 @@ _CLAIMABLE = (
     _MAIL.c.next_attempt_at <= _NOW,
     or_(_MAIL.c.claimed_until.is_(None), _MAIL.c.claimed_until < _NOW),
 )
+# The due rows are chosen once, in a materialized CTE: as ``id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)``
+# PostgreSQL may run the subquery again for each row it scans, and with SKIP LOCKED each run finds other rows.
+_DUE = (
+    select(_MAIL.c.id)
+    .where(*_CLAIMABLE)
+    .order_by(_MAIL.c.next_attempt_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .cte("due")
+    .prefix_with("MATERIALIZED", dialect="postgresql")
+)
 _CLAIM = (
     update(_MAIL)
-    .where(
-        _MAIL.c.id.in_(
-            select(_MAIL.c.id)
-            .where(*_CLAIMABLE)
-            .order_by(_MAIL.c.next_attempt_at)
-            .limit(bindparam("limit"))
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        ),
-        *_CLAIMABLE,
-    )
+    .where(_MAIL.c.id.in_(select(_DUE.c.id)), *_CLAIMABLE)
     .values(claimed_by=bindparam("worker"), claimed_until=bindparam("until", type_=_MAIL.c.claimed_until.type))
     .returning(_MAIL.c.id, _MAIL.c.recipient, _MAIL.c.sealed, _MAIL.c.attempts)
 )
@@ -108,7 +112,7 @@ class MailDelivery:
         """Seconds before the next try after ``attempts`` failed ones: doubling from the base, at most an hour."""
         return float(min(BACKOFF_MAX_S, self.config.mail_retry_base_s * 2 ** max(0, attempts - 1)))
 
-    def claim(self, limit: int = BATCH) -> List[Claimed]:
+    def claim(self, limit: int) -> List[Claimed]:
         now = utcnow()
         until = now + timedelta(seconds=self.config.mail_claim_s)
         with self.db.engine.begin() as connection:
@@ -117,20 +121,26 @@ class MailDelivery:
 
     def deliver_due(self) -> int:
         """Claim what is due and deliver it; returns how many mails were handled (sent or failed)."""
+        repeatable = bool(getattr(self.transport, "repeatable", False))
+        limit = BATCH if repeatable else 1
         handled = 0
         while True:
-            claimed = self.claim()
-            self._deliver(claimed)
-            handled += len(claimed)
-            if len(claimed) < BATCH:
+            stop_at = time.monotonic() + self.config.mail_claim_s / 2
+            claimed = self.claim(limit)
+            handled += self._deliver(claimed, stop_at)
+            if len(claimed) < limit:
                 return handled
 
-    def _deliver(self, claimed: List[Claimed]) -> None:
-        # A transport that may repeat a mail harmlessly (.eml files named by Message-ID) is recorded once per
-        # batch; SMTP after each mail, which keeps the window for a repeated mail as small as it can be.
+    def _deliver(self, claimed: List[Claimed], stop_at: float) -> int:
+        """Send what was claimed (no send begins past ``stop_at``: the rest is claimed again later); a
+        repeatable transport's mail is recorded once per batch, SMTP mail after each send."""
         repeatable = getattr(self.transport, "repeatable", False)
         sent: List[dict[str, Any]] = []
+        handled = 0
         for mail in claimed:
+            if time.monotonic() > stop_at:
+                break
+            handled += 1
             subject, body = open_mail(self.sealer, mail.id, mail.sealed)
             try:
                 self.transport.send(mail.recipient, subject, body, mail.id)
@@ -142,6 +152,7 @@ class MailDelivery:
                 self._record(_SENT, sent.pop())
         if sent:
             self._record(_SENT, sent)
+        return handled
 
     def _record_failure(self, mail: Claimed, exc: BaseException) -> None:
         attempts = mail.attempts + 1

@@ -124,13 +124,13 @@ def test_a_dead_workers_claim_runs_out(outbox: Setup) -> None:
     with db.session() as session:
         message_id = mail.post(session, "a@example.com", "subject", "body")
     dead = MailDelivery(db, sealer, Sent(), config)
-    assert [c.id for c in dead.claim()] == [message_id]  # ... and the worker is killed before it sends
+    assert [c.id for c in dead.claim(1)] == [message_id]  # ... and the worker is killed before it sends
     sent = Sent()
     alive = MailDelivery(db, sealer, sent, config)
     assert alive.deliver_due() == 0  # claimed: not taken from a worker that may still be sending
     time.sleep(config.mail_claim_s + 0.2)
     assert alive.deliver_due() == 1 and [m[3] for m in sent.mail] == [message_id]
-    dead._deliver(dead.claim())  # the first worker's claim is gone: it has nothing to send
+    assert dead.claim(1) == []  # the first worker's claim is gone: it has nothing to send
     assert len(sent.mail) == 1
 
 
