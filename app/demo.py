@@ -182,6 +182,15 @@ class StartControl:
                 process.wait()
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only this user may enter (0700): the demo's database, keys and mail hold personal
+    data. One made by an earlier version with the default mode is closed up too."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
 def start_demo(
     data_dir: Optional[Path] = None,
     timeout: float = START_TIMEOUT,
@@ -193,8 +202,7 @@ def start_demo(
     ``control.stop()`` (from another thread) gives the start up and ends the service process.
     """
     control = control or StartControl()
-    data_dir = (data_dir or default_demo_dir()).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_dir((data_dir or default_demo_dir()).resolve())
     ensure_demo_account(data_dir)  # also creates the database and the CA on the first run
     port = port or _free_port()
     process = control.spawn(_server_command(data_dir, port), data_dir / "server.log")

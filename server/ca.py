@@ -1,4 +1,10 @@
-"""The CA hierarchy (SM2 root -> issuing CA, rotated by generation for 换发) and the CRL of each issuing CA.
+"""The CA hierarchy (SM2 root -> issuing CA, rotated by generation for 换发) and the CRLs: the root's (which
+covers the issuing CAs) and each issuing CA's.
+
+Every certificate says where a relying party finds the rest of its path: authorityInfoAccess (caIssuers) names
+the URL of its issuer's certificate, and the CRL distribution point the URL of the CRL that covers it (an
+issuing CA's: the root's CRL; an end entity's: its issuing CA's). The service publishes all of them
+(server.api.service). Issuing CAs made before this carry neither; ``ca rotate`` makes one that does.
 
 CA private keys are sealed at rest and unsealed once per process. Serial numbers are 159-bit random.
 """
@@ -28,6 +34,7 @@ from gm.x509._common import NameInput
 from server import models
 from server.config import ServerConfig
 from server.domain import CaRole, CertStatus
+from server.models import ROOT_CRL
 from server.sealing import Sealer
 from server.security import aware, utcnow
 
@@ -76,6 +83,7 @@ class CertificateAuthority:
             self._store(session, CaRole.ROOT, 1, root, root_key)
             session.flush()
             self.rotate(session)
+            self.refresh_crl(session, ROOT_CRL)
 
     def rotate(self, session: Session) -> int:
         """A new issuing CA generation (for 证书换发: old CA -> new CA). Returns the new generation."""
@@ -103,6 +111,8 @@ class CertificateAuthority:
             ca=True,
             path_length=0,
             key_usage=CA_KEY_USAGE,
+            crl_urls=[self.root_crl_url()],
+            ca_issuers_urls=[self.root_certificate_url()],
         )
         self._store(session, CaRole.ISSUING, generation, cert, key)
         session.flush()
@@ -196,30 +206,49 @@ class CertificateAuthority:
             not_after=not_after,
             key_usage=key_usage,
             crl_urls=[self.crl_url(generation)],
+            ca_issuers_urls=[self.issuing_certificate_url(generation)],
         )
         return Issued(generation, cert, f"{serial:X}", not_before, not_after)
 
+    # -- where things are published (server.api.service serves these paths) -------------------------
+    def _url(self, path: str) -> str:
+        return f"{self.config.public_url.rstrip('/')}{path}"
+
     def crl_url(self, generation: int) -> str:
-        return f"{self.config.public_url.rstrip('/')}/crl/issuing-g{generation}.crl"
+        return self._url(f"/crl/issuing-g{generation}.crl")
+
+    def root_crl_url(self) -> str:
+        return self._url("/crl/root.crl")
+
+    def issuing_certificate_url(self, generation: int) -> str:
+        return self._url(f"/ca/issuing-g{generation}.cer")
+
+    def root_certificate_url(self) -> str:
+        return self._url("/ca/root.cer")
 
     # -- CRLs ------------------------------------------------------------------------------
     def refresh_crl(self, session: Session, generation: int) -> CRL:
-        """Sign a new CRL of ``generation`` from the revoked certificates in the database."""
-        _gen, ca_cert, ca_key = self.issuing(session, generation)
-        revoked = session.scalars(
-            select(models.Certificate).where(
-                models.Certificate.ca_generation == generation,
-                models.Certificate.status == CertStatus.REVOKED,
+        """Sign a new CRL of issuing-CA ``generation`` from the revoked certificates in the database; of the
+        root for ROOT_CRL (the service never revokes an issuing CA: the root's CRL lists none)."""
+        entries: List[RevokedEntry] = []
+        if generation == ROOT_CRL:
+            ca_cert, ca_key = self._load(self._row(session, CaRole.ROOT))
+        else:
+            _gen, ca_cert, ca_key = self.issuing(session, generation)
+            revoked = session.scalars(
+                select(models.Certificate).where(
+                    models.Certificate.ca_generation == generation,
+                    models.Certificate.status == CertStatus.REVOKED,
+                )
             )
-        )
-        entries = [
-            RevokedEntry(
-                int(row.serial, 16),
-                aware(row.revoked_at or utcnow()),
-                row.revocation_reason.value if row.revocation_reason else None,
-            )
-            for row in revoked
-        ]
+            entries = [
+                RevokedEntry(
+                    int(row.serial, 16),
+                    aware(row.revoked_at or utcnow()),
+                    row.revocation_reason.value if row.revocation_reason else None,
+                )
+                for row in revoked
+            ]
         state = session.scalar(select(models.CrlState).where(models.CrlState.ca_generation == generation))
         number = 1 if state is None else state.number + 1
         now = utcnow()

@@ -7,11 +7,13 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import click
 
-from server.config import MailConfig, ServerConfig, default_data_dir
+from server.config import MailConfig, ServerConfig, default_data_dir, parse_networks
+
+SMTP_PASSWORD_ENV = "CERTASSIST_SMTP_PASSWORD"  # noqa: S105 - the name of the variable
 
 if TYPE_CHECKING:
     from server.service import IssuingService
@@ -63,7 +65,18 @@ def _service(ctx: click.Context) -> IssuingService:
 @click.option("--smtp-host", default="127.0.0.1", show_default=True)
 @click.option("--smtp-port", default=25, show_default=True, type=int)
 @click.option("--smtp-security", type=click.Choice(["none", "starttls", "ssl"]), default="none", show_default=True)
-@click.option("--smtp-user", default=None, help="SMTP login; the password comes from $CERTASSIST_SMTP_PASSWORD.")
+@click.option(
+    "--smtp-user",
+    default=None,
+    help="SMTP login; the password comes from --smtp-password-file or $CERTASSIST_SMTP_PASSWORD (which the "
+    "service removes from its environment, so no child process inherits it).",
+)
+@click.option(
+    "--smtp-password-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="File holding the SMTP password (first line), e.g. a 0600 file or a secrets mount.",
+)
 @click.option("--mail-from", default=MailConfig.sender, show_default=True, help="Sender of every mail.")
 @click.option(
     "--renewal-window-days",
@@ -79,6 +92,45 @@ def _service(ctx: click.Context) -> IssuingService:
     type=click.IntRange(1, 3650),
     help="Validity of issued certificates.",
 )
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    envvar="CERTASSIST_TRUSTED_PROXIES",
+    metavar="CIDR",
+    help="Address or network of a reverse proxy or load balancer whose forwarding header is believed "
+    "(repeatable; $CERTASSIST_TRUSTED_PROXIES, space-separated). Default: none, every client is known by "
+    "the address it connects from.",
+)
+@click.option(
+    "--forwarded-header",
+    type=click.Choice(["x-forwarded-for", "forwarded"]),
+    default="x-forwarded-for",
+    show_default=True,
+    help="The header the trusted proxies write (X-Forwarded-For + X-Forwarded-Proto, or RFC 7239 Forwarded).",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 300),
+    help="Seconds a client has to send a request's headers; then 408 and the connection is closed.",
+)
+@click.option(
+    "--body-timeout",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 300),
+    help="Seconds a client has to send a request's body after its headers.",
+)
+@click.option(
+    "--mail-claim-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(2, 3600),
+    help="Seconds a worker's claim on an outgoing mail lasts: if the worker dies before the mail is sent, "
+    "another one (of any host) sends it after that. Each SMTP step times out after an eighth of it.",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -92,9 +144,15 @@ def main(
     smtp_port: int,
     smtp_security: str,
     smtp_user: Optional[str],
+    smtp_password_file: Optional[Path],
     mail_from: str,
     renewal_window_days: int,
     validity_days: int,
+    trusted_proxies: Tuple[str, ...],
+    forwarded_header: str,
+    header_timeout: float,
+    body_timeout: float,
+    mail_claim_timeout: float,
 ) -> None:
     """CertAssist issuing service (证书助手签发服务): RA + CA + KMC over HTTP.
 
@@ -107,9 +165,14 @@ def main(
         smtp_port=smtp_port,
         smtp_security=smtp_security,
         smtp_user=smtp_user,
-        smtp_password=os.environ.get("CERTASSIST_SMTP_PASSWORD"),
+        smtp_password=_smtp_password(smtp_password_file),
         sender=mail_from,
     )
+    proxies = [cidr for value in trusted_proxies for cidr in value.replace(",", " ").split()]
+    try:
+        parse_networks(proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trusted-proxy") from exc
     ctx.obj = {
         "config": ServerConfig(
             data_dir=data_dir or default_data_dir(),
@@ -120,10 +183,25 @@ def main(
             mail=mail,
             renewal_window_days=renewal_window_days,
             validity_days=validity_days,
+            trusted_proxies=proxies,
+            forwarded_header=forwarded_header,
+            header_timeout_s=header_timeout,
+            body_timeout_s=body_timeout,
+            mail_claim_s=mail_claim_timeout,
         )
     }
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
+
+
+def _smtp_password(password_file: Optional[Path]) -> Optional[str]:
+    """From the file when given, else from the environment; the variable is removed from this process's
+    environment either way, so worker processes and anything else started from here never inherit it."""
+    from_environment = os.environ.pop(SMTP_PASSWORD_ENV, None)
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    return from_environment
 
 
 @main.command()
@@ -145,16 +223,15 @@ def main(
 @click.pass_context
 def serve(ctx: click.Context, workers: int = 1, threads: int = 8) -> None:
     """Run the service (the default when no command is given)."""
-    import json
-
     import uvicorn
 
-    from server.app import CONFIG_ENV, create_app
-    from server.config import config_to_dict
+    from server.api.transport import uvicorn_options
+    from server.app import create_app, write_worker_config
 
     config = _config(ctx)
     config.threads = threads
     app = create_app(config)  # migrations and CA set-up, once
+    options = uvicorn_options(config.header_timeout_s, config.body_timeout_s, workers)
     click.echo(
         f"certassist-server: {config.public_url}  data {config.data_dir}  mail {config.mail.mode}"
         + (f" -> {config.mail.outbox_dir}" if config.mail.mode == "outbox" else "")
@@ -162,19 +239,21 @@ def serve(ctx: click.Context, workers: int = 1, threads: int = 8) -> None:
         err=True,
     )
     if workers == 1:
-        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False, **options)
         return
-    app.state.service.db.engine.dispose()
-    os.environ[CONFIG_ENV] = json.dumps(config_to_dict(config))
-    uvicorn.run(
-        "server.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-        access_log=False,
-    )
+    app.state.service.close()
+    # The workers read the configuration (with the SMTP password) from a 0600 file, not from the environment.
+    with write_worker_config(config):
+        uvicorn.run(
+            "server.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            **options,
+        )
 
 
 def _print(data: Any) -> None:
@@ -325,6 +404,14 @@ def ca_rotate(ctx: click.Context) -> None:
 def ca_chain(ctx: click.Context) -> None:
     """Print the CA certificates (PEM)."""
     sys.stdout.write(_service(ctx).authority.chain_pem().decode())
+
+
+@main.command()
+@click.pass_context
+def housekeeping(ctx: click.Context) -> None:
+    """Delete expired captchas, nonces, unlock codes, sessions, rate-limit counters and old delivered mail now
+    (every serving worker also does this periodically, one worker of all hosts at a time)."""
+    _print(_service(ctx).housekeeping.purge())
 
 
 def run() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 from drivers.soft.driver import certassist_home
 
@@ -49,6 +50,25 @@ class ServerConfig:
     # while one waits for the database, many just contend for the GIL (anyio's default of 40 threads was
     # ~25 % slower than 8 in benchmarks/issuance.py).
     threads: int = 8
+    # Forwarding headers (X-Forwarded-For / Forwarded) are believed only from these proxy addresses (CIDRs,
+    # e.g. "10.0.0.5/32"); none by default, so every client is known by the address it connects from.
+    trusted_proxies: List[str] = field(default_factory=list)
+    forwarded_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239): the one header the proxies write
+    # Request limits (server.api.guards, server.api.transport): bodies over max_body_bytes get 413 before they
+    # are read; a request's headers must arrive within header_timeout_s of its first byte (of the connection
+    # for the first request) and its body within body_timeout_s of the headers.
+    max_body_bytes: int = 64 * 1024
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 20.0
+    # Housekeeping (server.housekeeping): expired captchas, nonces, unlock codes, sessions, rate-limit counters
+    # and delivered mail are purged by whichever worker of whichever host runs it first in each period.
+    housekeeping_interval_s: float = 300.0
+    # Mail outbox (server.mail): a worker's claim on a mail lasts this long (longer than an SMTP send may
+    # take: another worker delivers it after that if the first one died); failed sends retry with backoff.
+    mail_claim_s: float = 120.0
+    mail_poll_s: float = 2.0
+    mail_retry_base_s: float = 5.0  # the first retry; each one after waits twice as long, at most an hour
+    mail_keep_days: int = 7  # sent mail is purged after this many days (failed mail after four times that)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -62,6 +82,20 @@ class ServerConfig:
     @property
     def crl_url(self) -> str:
         return f"{self.public_url.rstrip('/')}/crl/issuing.crl"
+
+
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+def parse_networks(cidrs: Iterable[str]) -> List[Network]:
+    """``10.0.0.5``, ``10.0.0.0/24``, ``::1`` ...; ValueError names a bad one."""
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"not an IP address or network: {cidr!r}") from exc
+    return networks
 
 
 def default_data_dir() -> Path:

@@ -75,6 +75,14 @@ class CaRole(StrEnum):
     ISSUING = "issuing"
 
 
+class MailStatus(StrEnum):
+    """A mail of the outbox (server.mail, server.delivery)."""
+
+    PENDING = "pending"  # to send (again), from its next attempt on
+    SENT = "sent"
+    FAILED = "failed"  # every attempt failed: given up, logged
+
+
 @dataclass(frozen=True)
 class AccountView:
     """An account as its holder may see it: the email is masked."""

@@ -1,32 +1,42 @@
-"""Mail: the default writes .eml files to an outbox folder; SMTP (TLS/auth) for production. Texts in Chinese."""
+"""Mail: the outbox in the database and the transports that deliver it. Texts in Chinese.
+
+``Outbox.post`` writes a mail in the unit of work of the event it reports (a rollback drops it, a commit keeps
+it); server.delivery then delivers it through a transport: ``.eml`` files in a folder (the default; the demo
+reads them) or SMTP (TLS/auth) for production. Each mail has a fixed Message-ID, so a delivery repeated after a
+crash writes the same file again, or an SMTP message that receivers can recognise.
+"""
 
 from __future__ import annotations
 
-import logging
-import queue
+import json
+import secrets
 import smtplib
 import ssl
-import threading
-import time
 from email.header import Header
 from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Protocol, Tuple
+from typing import Callable, Optional, Protocol, Tuple
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from drivers.soft.storage import atomic_write
+from server import models
 from server.config import MailConfig
 from server.db import Database
+from server.domain import MailStatus
+from server.sealing import Sealer
+from server.security import utcnow
 
-log = logging.getLogger(__name__)
+MESSAGE_DOMAIN = "certassist.invalid"
 
 
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
+    """A transport: sends one mail, raising OSError or smtplib.SMTPException when it could not."""
+
+    def send(self, to: str, subject: str, body: str, message_id: str) -> None: ...
 
 
 @lru_cache(maxsize=64)
@@ -40,7 +50,7 @@ def _encoded_subject(subject: str) -> str:
     return Header(subject, "utf-8", header_name="Subject").encode()
 
 
-def build_message(sender: str, to: str, subject: str, body: str) -> MIMEText:
+def build_message(sender: str, to: str, subject: str, body: str, message_id: str) -> MIMEText:
     """A UTF-8 text mail. Built with the compat32 classes: a fifth of the CPU of ``EmailMessage``, whose
     header parsing cost ~0.9 ms on every issuance."""
     message = MIMEText(body, "plain", "utf-8")
@@ -48,36 +58,40 @@ def build_message(sender: str, to: str, subject: str, body: str) -> MIMEText:
     message["To"] = to
     message["Subject"] = _encoded_subject(subject)
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain="certassist.invalid")
+    message["Message-ID"] = f"<{message_id}@{MESSAGE_DOMAIN}>"
     return message
 
 
 class OutboxMailer:
+    """Writes each mail as ``<message id>.eml`` into a folder: delivering one again rewrites the same file."""
+
+    repeatable = True
+
     def __init__(self, directory: Path, sender: str) -> None:
         self.directory = directory
         self.sender = sender
 
-    def send(self, to: str, subject: str, body: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        message = build_message(self.sender, to, subject, body)
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{message['Message-ID'].strip('<>').split('@')[0]}.eml"
-        # Not durable: mail still queued in BackgroundMailer is lost in a crash anyway, and the two fsyncs
-        # per message were the largest disk cost of an issuance. A reader never sees a partial file.
-        atomic_write(self.directory / name, message.as_bytes(), mode=0o600, durable=False)
+    def send(self, to: str, subject: str, body: str, message_id: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        message = build_message(self.sender, to, subject, body, message_id)
+        # Not durable (two fsyncs per message were the largest disk cost of an issuance): the outbox row stays
+        # until this returns, and a reader never sees a partial file.
+        atomic_write(self.directory / f"{message_id}.eml", message.as_bytes(), mode=0o600, durable=False)
 
 
 class SmtpMailer:
-    def __init__(self, config: MailConfig) -> None:
+    def __init__(self, config: MailConfig, timeout: float = 30.0) -> None:
         self.config = config
+        self.timeout = timeout
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, message_id: str) -> None:
         cfg = self.config
-        message = build_message(cfg.sender, to, subject, body)
+        message = build_message(cfg.sender, to, subject, body, message_id)
         context = ssl.create_default_context()
         if cfg.smtp_security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=30, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=self.timeout, context=context)
         else:
-            client = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30)
+            client = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=self.timeout)
         with client:
             if cfg.smtp_security == "starttls":
                 client.starttls(context=context)
@@ -86,84 +100,69 @@ class SmtpMailer:
             client.send_message(message)
 
 
-class BackgroundMailer:
-    """Sends through ``inner`` on a worker thread, so a request never waits for SMTP or the disk.
-
-    Failures are retried a few times and then logged (recipient and subject only, never the body, which
-    may hold an unlock code). ``close()`` delivers what is queued before returning.
-    """
-
-    RETRIES = 3
-
-    def __init__(self, inner: Mailer) -> None:
-        self.inner = inner
-        self._queue: queue.Queue[Optional[Tuple[str, str, str]]] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="certassist-mail", daemon=True)
-        self._thread.start()
-
-    def send(self, to: str, subject: str, body: str) -> None:
-        self._queue.put((to, subject, body))
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            to, subject, body = item
-            for attempt in range(1, self.RETRIES + 1):
-                try:
-                    self.inner.send(to, subject, body)
-                    break
-                except (OSError, smtplib.SMTPException) as exc:
-                    if attempt == self.RETRIES:
-                        log.error("mail to %s (%s) failed: %s", to, subject, exc)
-                    else:
-                        time.sleep(0.5 * attempt)
-
-    def close(self, timeout: float = 30.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+def make_mailer(config: MailConfig, timeout: float = 30.0) -> Mailer:
+    if config.mode == "smtp":
+        return SmtpMailer(config, timeout)
+    assert config.outbox_dir is not None
+    return OutboxMailer(config.outbox_dir, config.sender)
 
 
-Mail = Tuple[str, str, str]  # to, subject, body
-_PENDING = "certassist.outbox"  # key of Session.info
+# -- the outbox --------------------------------------------------------------------------------------------
+_INSERT_MAIL = insert(models.MAIL_OUTBOX)
+_POSTED = "certassist.mail_posted"  # key of Session.info: this unit of work wrote mail
+
+
+def seal_context(message_id: str) -> str:
+    return f"mail/{message_id}"
+
+
+def open_mail(sealer: Sealer, message_id: str, sealed: bytes) -> Tuple[str, str]:
+    """(subject, body) of a stored mail."""
+    subject, body = json.loads(sealer.open(sealed, seal_context(message_id)))
+    return str(subject), str(body)
 
 
 class Outbox:
-    """Mail is posted in the unit of work of the event it reports and handed to the mailer when that unit
-    commits; a rollback drops it. Post after the last refusal: a refusal commits its bookkeeping (server.db).
-    (Issue 13.14 replaces this with a table written in the same transaction.)"""
+    """Mail is written in the unit of work of the event it reports: it exists once that unit commits, never
+    if it rolls back. Post after the last refusal: a refusal commits its bookkeeping (server.db).
+    ``on_commit`` is called after a unit of work that posted mail commits (the local delivery wakes up)."""
 
-    def __init__(self, db: Database, mailer: Mailer) -> None:
-        self.mailer = mailer
-        event.listen(db.session_factory, "after_commit", self._deliver)
-        event.listen(db.session_factory, "after_soft_rollback", self._discard)
+    def __init__(self, db: Database, sealer: Sealer, on_commit: Optional[Callable[[], None]] = None) -> None:
+        self.sealer = sealer
+        self.on_commit = on_commit
+        event.listen(db.session_factory, "after_commit", self._committed)
+        event.listen(db.session_factory, "after_soft_rollback", self._rolled_back)
 
-    def post(self, session: Session, to: str, subject: str, body: str) -> None:
-        session.connection()  # the unit of work has begun: its rollback drops this, its commit sends it
-        pending: List[Mail] = session.info.setdefault(_PENDING, [])
-        pending.append((to, subject, body))
+    def post(self, session: Session, to: str, subject: str, body: str) -> str:
+        """Write a mail in ``session``'s unit of work; returns its message id (time first: .eml files sort)."""
+        now = utcnow()
+        message_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(10)}"
+        sealed = self.sealer.seal(json.dumps([subject, body], ensure_ascii=False).encode(), seal_context(message_id))
+        session.connection().execute(
+            _INSERT_MAIL,
+            {
+                "id": message_id,
+                "created_at": now,
+                "recipient": to,
+                "sealed": sealed,
+                "status": MailStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+            },
+        )
+        session.info[_POSTED] = True
+        return message_id
 
-    def _deliver(self, session: Session) -> None:
+    def _committed(self, session: Session) -> None:
         if session.get_nested_transaction() is not None:  # a savepoint: the unit of work goes on
             return
-        for to, subject, body in session.info.pop(_PENDING, ()):
-            self.mailer.send(to, subject, body)
+        if session.info.pop(_POSTED, False) and self.on_commit is not None:
+            self.on_commit()
 
     @staticmethod
-    def _discard(session: Session, previous: SessionTransaction) -> None:
+    def _rolled_back(session: Session, previous: SessionTransaction) -> None:
         if previous.parent is None:
-            session.info.pop(_PENDING, None)
-
-
-def make_mailer(config: MailConfig) -> Mailer:
-    inner: Mailer
-    if config.mode == "smtp":
-        inner = SmtpMailer(config)
-    else:
-        assert config.outbox_dir is not None
-        inner = OutboxMailer(config.outbox_dir, config.sender)
-    return BackgroundMailer(inner)
+            session.info.pop(_POSTED, None)
 
 
 SIGNATURE = "\n\n—— 证书助手（本邮件由系统自动发送，请勿直接回复）"

@@ -28,6 +28,7 @@ from server.domain import (
     CaRole,
     CertificateUsage,
     CertStatus,
+    MailStatus,
     OneTimeKind,
     RevocationReason,
     SessionKind,
@@ -176,6 +177,8 @@ class RateLimit(Base):
 
 
 class CrlState(Base):
+    """The current CRL of each issuing-CA generation, and of the root as generation 0 (ROOT_CRL)."""
+
     __tablename__ = "crls"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -198,6 +201,39 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")  # never a secret
 
 
+ROOT_CRL = 0  # CrlState.ca_generation of the root's CRL (issuing-CA generations count from 1)
+
+
+class MailMessage(Base):
+    """The mail outbox: a mail is written in the transaction of its event and delivered by whichever worker
+    claims it (server.delivery). Subject and body are sealed: the body may hold an unlock code."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # random; the Message-ID's left part
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recipient: Mapped[str] = mapped_column(String(254))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[MailStatus] = mapped_column(StoredEnum(MailStatus, 8), default=MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(80), nullable=True)
+    claimed_until: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+
+
+class ServiceJob(Base):
+    """When a periodic job (housekeeping) last ran, and where: any worker of any host may run it, one a period."""
+
+    __tablename__ = "service_jobs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ran_by: Mapped[str] = mapped_column(String(80))
+
+
 # Table handles for the statements of the issuance hot path, which skip the ORM unit of work.
 ACCOUNTS = cast(Table, Account.__table__)
 API_SESSIONS = cast(Table, ApiSession.__table__)
@@ -205,4 +241,7 @@ CERTIFICATES = cast(Table, Certificate.__table__)
 ESCROWED_KEYS = cast(Table, EscrowedKey.__table__)
 ADMIN_CREDENTIALS = cast(Table, AdminCredential.__table__)
 AUDIT_LOG = cast(Table, AuditEvent.__table__)
+MAIL_OUTBOX = cast(Table, MailMessage.__table__)
+SERVICE_JOBS = cast(Table, ServiceJob.__table__)
 ONE_TIME_SECRETS = cast(Table, OneTimeSecret.__table__)
+RATE_LIMITS = cast(Table, RateLimit.__table__)

@@ -9,7 +9,7 @@ import binascii
 from functools import partial
 from typing import Annotated, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from gm.challenge import ChallengePurpose
 from server.domain import AccountStatus, AccountType, RevocationReason, SessionKind
@@ -27,18 +27,36 @@ def b64text(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _b64decode(value: object) -> bytes:
+def _b64decode(max_chars: int, value: object) -> bytes:
     if isinstance(value, bytes):
-        return value
+        value = value.decode("ascii", "replace")
     if not isinstance(value, str):
         raise ValueError("expected a base64 string")
+    if len(value) > max_chars:  # checked before decoding: nothing larger is ever decoded
+        raise ValueError(f"longer than {max_chars} characters")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("not valid base64") from exc
 
 
-Base64Bytes = Annotated[bytes, BeforeValidator(_b64decode), Field(json_schema_extra={"format": "byte"})]
+def decoded(max_chars: int) -> BeforeValidator:
+    """Base64 of at most ``max_chars`` characters, decoded."""
+    return BeforeValidator(partial(_b64decode, max_chars))
+
+
+def documented(max_chars: int) -> WithJsonSchema:
+    """The same limit in the OpenAPI schema."""
+    return WithJsonSchema({"type": "string", "format": "byte", "maxLength": max_chars})
+
+
+# Every binary field has a maximum length (issue 13.5); the whole body is limited too (server.api.guards).
+# Certificates and CSRs of this service are under 2 KB of DER; 16 K characters of base64 hold 12 KB.
+LONG = 16 * 1024
+Base64Bytes = Annotated[bytes, decoded(LONG), documented(LONG)]
+CertificateBytes = Annotated[bytes, decoded(LONG), documented(LONG)]
+CsrBytes = Annotated[bytes, decoded(LONG), documented(LONG)]
+SignatureBytes = Annotated[bytes, decoded(256), documented(256)]  # a DER SM2Signature is at most 72 bytes
 
 # Typed names and addresses (server.validation): a refusal is a 400 with the check's own code and message.
 _login_name = partial(check_applicant_name, max_length=LOGIN_NAME_MAX)
@@ -109,8 +127,8 @@ class ChallengeOut(BaseModel):
 
 class CertificateLoginIn(Strict):
     nonce_id: str = Field(min_length=1, max_length=64)
-    certificate: Base64Bytes
-    signature: Base64Bytes
+    certificate: CertificateBytes
+    signature: SignatureBytes
     # The origin the client signed for (diagnostics only: the service verifies with its own configured origin,
     # and a mismatch is explained instead of refused as a bad signature).
     origin: Optional[str] = Field(default=None, min_length=1, max_length=255)
@@ -151,7 +169,7 @@ class IssuanceCodeSentOut(BaseModel):
 
 
 class IssueIn(Strict):
-    csr: Base64Bytes
+    csr: CsrBytes
     admin_credential: Optional[str] = Field(default=None, min_length=1, max_length=256)
 
 
@@ -172,7 +190,7 @@ class RevokeOut(BaseModel):
 
 
 class UnlockRequestIn(Strict):
-    certificate: Base64Bytes
+    certificate: CertificateBytes
 
 
 class UnlockRequestOut(BaseModel):
@@ -186,7 +204,7 @@ class UnlockRequestOut(BaseModel):
 
 class UnlockCompleteIn(Strict):
     unlock_id: str = Field(min_length=1, max_length=64)
-    certificate: Base64Bytes
+    certificate: CertificateBytes
     code: str = Field(min_length=1, max_length=16)
 
 

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, case, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gm.sm3 import hmac_sm3, sm3
@@ -51,28 +52,53 @@ def check_password(password: str, stored: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(digest, raw[16:])
 
 
+# The longest window a rate limit may use: housekeeping deletes counters whose window began longer ago.
+MAX_RATE_WINDOW_S = 24 * 3600
+
+
+def _count_statement(dialect: str) -> Any:
+    """One atomic statement: start a counter, count one more in its window, or start a new window; returns
+    the count and the window's start. (INSERT ... ON CONFLICT DO UPDATE ... RETURNING: PostgreSQL, SQLite.)"""
+    insert_of = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = models.RATE_LIMITS
+    now = bindparam("now", type_=table.c.window_start.type)
+    expired = table.c.window_start <= bindparam("cutoff", type_=table.c.window_start.type)
+    return (
+        insert_of(table)
+        .values(key=bindparam("key"), window_start=now, count=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "window_start": case((expired, now), else_=table.c.window_start),
+                "count": case((expired, 1), else_=table.c.count + 1),
+            },
+        )
+        .returning(table.c.count, table.c.window_start)
+    )
+
+
+_COUNT = {dialect: _count_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
 def rate_limit(session: Session, key: str, limit: int, window_s: int) -> None:
     """Count one event for ``key``; raise RateLimited past ``limit`` per ``window_s`` seconds.
 
-    Stored in the database, so every worker and restart sees the same count.
+    Stored in the database, so every worker, host and restart sees the same count. The count is committed
+    at once in its own transaction, on a connection of its own: whatever happens to the request afterwards
+    (a refusal, a rollback, an unexpected error answered with a 500), the attempt has been counted.
+    Call it before the caller's unit of work writes anything (SQLite has one writer at a time).
     """
+    if not 0 < window_s <= MAX_RATE_WINDOW_S:
+        raise ValueError(f"rate-limit window {window_s} s is outside 1..{MAX_RATE_WINDOW_S} s")
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
     now = utcnow()
-    row = session.get(models.RateLimit, key, with_for_update=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(models.RateLimit(key=key, window_start=now, count=1))
-            return
-        except IntegrityError:
-            row = session.get(models.RateLimit, key, with_for_update=True)
-            assert row is not None
-    start = aware(row.window_start)
-    if now - start >= timedelta(seconds=window_s):
-        row.window_start, row.count = now, 1
-        return
-    row.count += 1
-    if row.count > limit:
-        raise RateLimited(int((start + timedelta(seconds=window_s) - now).total_seconds()) + 1)
+    with engine.begin() as connection:
+        count, start = connection.execute(
+            _COUNT[engine.dialect.name], {"key": key, "now": now, "cutoff": now - timedelta(seconds=window_s)}
+        ).one()
+    if count > limit:
+        raise RateLimited(int((aware(start) + timedelta(seconds=window_s) - now).total_seconds()) + 1)
 
 
 def new_one_time(

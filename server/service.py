@@ -10,17 +10,22 @@ them through this object:
   the holder's secret that opens issuance to an account login (server.issuance.codes)
 - ``revocation``: 证书废除 and CRLs (server.revocation); ``authority``: CA chain, CRLs, rotation
 - ``unlock`` and ``recovery``: 证书解锁, email and password by certificate login (server.unlock, server.recovery)
+- ``background``: mail delivery from the outbox and housekeeping (server.delivery, server.housekeeping), on a
+  thread that ``start_background`` starts in a serving process; a command delivers its mail when it closes
 """
 
 from __future__ import annotations
 
 from server.accounts import Accounts
 from server.authority import Authority
+from server.background import Background
 from server.ca import CertificateAuthority
 from server.certificates import CertificateRegister
 from server.config import ServerConfig
 from server.db import Database
 from server.issuance.codes import IssuanceCodes
+from server.delivery import MailDelivery
+from server.housekeeping import Housekeeping
 from server.issuance.first import Issuance
 from server.issuance.pairs import PairMaker
 from server.issuance.renewal import Renewal
@@ -40,7 +45,10 @@ class IssuingService:
         self.mailer = mailer
         ca = CertificateAuthority(config, sealer)
         register = CertificateRegister(config, ca, sealer)
-        outbox = Outbox(db, mailer)
+        self.delivery = MailDelivery(db, sealer, mailer, config)
+        self.housekeeping = Housekeeping(db, config, self.delivery.worker)
+        self.background = Background(self.delivery, self.housekeeping, config.mail_poll_s)
+        outbox = Outbox(db, sealer, on_commit=self.background.wake)
         pepper = sealer.derive("one-time-secrets")  # hashes captcha answers and unlock codes
         pairs = PairMaker(config, ca, sealer, register)
 
@@ -60,10 +68,12 @@ class IssuingService:
         self.db.migrate()
         self.authority.set_up()
 
+    def start_background(self) -> None:
+        """Deliver mail and keep house on a thread of this process (a serving worker)."""
+        self.background.start()
+
     def close(self) -> None:
-        """Answer the issuances under way, deliver queued mail, release database connections."""
+        """Answer the issuances under way, deliver the mail that is due, release database connections."""
         self.issuance.close()
-        close_mail = getattr(self.mailer, "close", None)
-        if close_mail is not None:
-            close_mail()
+        self.background.close()
         self.db.engine.dispose()

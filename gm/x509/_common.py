@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from asn1crypto import algos, util, x509
 
@@ -147,20 +147,26 @@ def key_identifier(public_key: SM2PublicKey) -> bytes:
     return sm3(public_key.to_raw())[:20]
 
 
-NameInput = Union[x509.Name, Dict[str, str]]
+# A name: parsed; a dict of asn1crypto attribute names (asn1crypto orders them); or (attribute, value) pairs
+# in the order they are to appear, the most general first (``[("country_name", "CN"), ..., ("common_name", …)]``).
+NameInput = Union[x509.Name, Dict[str, str], Sequence[Tuple[str, str]]]
 
 
 def build_name(name: NameInput) -> x509.Name:
     """An X.500 name from asn1crypto attribute names (``{"common_name": "张三", "country_name": "CN"}``).
 
-    asn1crypto orders the attributes (C, ST, L, O, OU, CN, ...) and writes text as UTF8String, which is
-    how GM/T 0015 certificates and OpenSSL encode Chinese names.
+    A dict is ordered by asn1crypto (serialNumber, C, ST, L, O, OU, CN, ...); pairs keep their order, one
+    attribute per RDN. Text is written as UTF8String (PrintableString where X.520 requires it: C,
+    serialNumber), which is how GM/T 0015 certificates and OpenSSL encode Chinese names.
     """
     if isinstance(name, x509.Name):
         return name
     if not name:
         raise ValueError("a name needs at least one attribute")
-    return x509.Name.build(dict(name))
+    if isinstance(name, dict):
+        return x509.Name.build(dict(name))
+    rdns = [x509.Name.build({attribute: value}).chosen[0] for attribute, value in name]
+    return x509.Name(name="", value=x509.RDNSequence(rdns))
 
 
 def name_text(name: NameInput) -> str:
@@ -173,7 +179,10 @@ def name_text(name: NameInput) -> str:
     RDN are joined with ``+``. A dict gives the text of the name ``build_name`` makes of it, unbuilt.
     """
     if not isinstance(name, x509.Name):
-        ordered = sorted(name.items(), key=lambda item: x509.NameType.preferred_ordinal(item[0]))
+        if isinstance(name, dict):
+            ordered = sorted(name.items(), key=lambda item: x509.NameType.preferred_ordinal(item[0]))
+        else:
+            ordered = list(name)
         return ", ".join(
             f"{_SHORT.get(x509.NameType.map(key), key)}={escape_value(value)}" for key, value in reversed(ordered)
         )

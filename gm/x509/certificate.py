@@ -184,6 +184,17 @@ class Certificate:
         return urls
 
     @property
+    def ca_issuers_urls(self) -> List[str]:
+        """URLs of the issuer's certificate (authorityInfoAccess caIssuers), in order."""
+        access = self._cert.authority_information_access_value
+        return [
+            description["access_location"].native
+            for description in access or []
+            if description["access_method"].native == "ca_issuers"
+            and description["access_location"].name == "uniform_resource_identifier"
+        ]
+
+    @property
     def subject_key_identifier(self) -> Optional[bytes]:
         value = self._cert.key_identifier
         return None if value is None else bytes(value)
@@ -251,6 +262,7 @@ _PROPERTIES = (  # name_text never fails, and check_name has decoded every attri
     "key_usage",
     "extended_key_usage",
     "crl_urls",
+    "ca_issuers_urls",
     "subject_key_identifier",
     "authority_key_identifier",
     "is_self_issued",
@@ -272,13 +284,15 @@ def build_certificate(
     key_usage: Iterable[str] = SIGNING_KEY_USAGE,
     extended_key_usage: Sequence[str] = (),
     crl_urls: Sequence[str] = (),
+    ca_issuers_urls: Sequence[str] = (),
     extra_extensions: Sequence[Dict[str, Any]] = (),
     signer_id: Optional[bytes] = None,
 ) -> Certificate:
     """Build and sign a v3 certificate. ``issuer=None`` makes it self-signed (a root CA).
 
     Extensions: basicConstraints (critical), keyUsage (critical), extendedKeyUsage, subject and
-    authority key identifiers, and CRL distribution points when ``crl_urls`` are given.
+    authority key identifiers, CRL distribution points when ``crl_urls`` are given, and authorityInfoAccess
+    (caIssuers: where the issuer's certificate is published) when ``ca_issuers_urls`` are given.
     """
     subject_name = build_name(subject)
     if issuer is None:
@@ -303,6 +317,8 @@ def build_certificate(
         extensions.append(_eku_extension(tuple(extended_key_usage)))
     if crl_urls:
         extensions.append(_crl_dp_extension(tuple(crl_urls)))
+    if ca_issuers_urls:
+        extensions.append(_aia_extension(tuple(ca_issuers_urls)))
     extensions.extend(bytes(x509.Extension(e).dump()) for e in extra_extensions)
     # Each field is encoded by asn1crypto (constant ones once); only the outer SEQUENCEs are joined here,
     # which keeps certificate building well under a millisecond of Python per certificate.
@@ -352,3 +368,15 @@ def _eku_extension(usages: Tuple[str, ...]) -> bytes:
 def _crl_dp_extension(urls: Tuple[str, ...]) -> bytes:
     names = [x509.GeneralName(name="uniform_resource_identifier", value=u) for u in urls]
     return _extension("crl_distribution_points", False, [{"distribution_point": {"full_name": names}}])
+
+
+@functools.lru_cache(maxsize=64)
+def _aia_extension(urls: Tuple[str, ...]) -> bytes:
+    access = [
+        {
+            "access_method": "ca_issuers",
+            "access_location": x509.GeneralName(name="uniform_resource_identifier", value=u),
+        }
+        for u in urls
+    ]
+    return _extension("authority_information_access", False, access)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from gm.envelope import envelope_key
 from gm.errors import CertificateError, EncodingError, GMError, InvalidKey
-from gm.sm2 import SM2PrivateKey, SM2PublicKey
+from gm.sm2 import DEFAULT_SIGNER_ID, SM2PrivateKey, SM2PublicKey
+from gm.sm3 import hmac_sm3
 from gm.x509 import ENCRYPTION_KEY_USAGE, SIGNING_KEY_USAGE, Certificate, CertificationRequest, name_text
 from server import mail, models
 from server.ca import CertificateAuthority
@@ -66,29 +67,63 @@ class NewPair:
 
 
 def read_csr(csr_der: bytes) -> SM2PublicKey:
-    """The signing public key of a CSR whose signature proves possession of the private key."""
+    """The signing public key of a CSR whose signature proves possession of the private key.
+
+    A request signed with an empty SM2 signer ID (what OpenSSL 3.0 writes without ``-sigopt distid:…``) is
+    told apart from other failures: the message names the cause and the fix."""
     try:
         request = CertificationRequest.load(csr_der)
+    except (CertificateError, EncodingError, InvalidKey, GMError) as exc:
+        raise bad_request("csr_invalid", "证书请求格式错误，无法读取，请重试；如反复失败请使用「环境修复」") from exc
+    try:
         request.verify()
         return request.public_key
     except (CertificateError, EncodingError, InvalidKey, GMError) as exc:
+        if _signed_with_empty_id(request):
+            raise bad_request(
+                "csr_invalid",
+                f"证书请求的签名使用了空的SM2签名者ID，而不是标准的{DEFAULT_SIGNER_ID.decode()}"
+                f"（OpenSSL 3.0 未指定时如此）；请加上 -sigopt distid:{DEFAULT_SIGNER_ID.decode()} 重新生成证书请求",
+            ) from exc
         raise bad_request(
             "csr_invalid", "证书请求无效（签名验证失败或格式错误），请重试；如反复失败请使用「环境修复」"
         ) from exc
 
 
-def subject_of(holder: Holder, name: Optional[str] = None) -> Dict[str, str]:
-    """GM/T 0015 style: C, O (organisations), OU = applicant type, CN = 申请人名称, serialNumber = ID."""
+def _signed_with_empty_id(request: CertificationRequest) -> bool:
+    try:
+        request.verify(signer_id=b"")
+    except GMError:
+        return False
+    return True
+
+
+def subject_of(holder: Holder, id_key: bytes, name: Optional[str] = None) -> List[Tuple[str, str]]:
+    """The subject in the usual order, most general first: C=CN, O=申请人名称 (法人 and 代理机构), OU=applicant
+    type, CN=申请人名称, serialNumber=the holder's identifier (``subject_identifier``)."""
     name = name or holder.applicant_name
-    subject = {
-        "country_name": "CN",
-        "common_name": name,
-        "serial_number": holder.id_number,
-        "organizational_unit_name": holder.account_type.label,
-    }
+    subject = [("country_name", "CN")]
     if holder.account_type != AccountType.NATURAL:
-        subject["organization_name"] = name
+        subject.append(("organization_name", name))
+    subject += [
+        ("organizational_unit_name", holder.account_type.label),
+        ("common_name", name),
+        ("serial_number", subject_identifier(holder, id_key)),
+    ]
     return subject
+
+
+def subject_identifier(holder: Holder, id_key: bytes) -> str:
+    """serialNumber of the subject. A legal person or an agency: its 统一社会信用代码, which is public (the
+    national enterprise credit register publishes it). A natural person: never the 居民身份证号码 (sensitive
+    personal information; a certificate is shown to every relying party), but ``HMAC-SM3:`` and 128 bits of
+    HMAC-SM3 of it under a key derived from the service's master key: the same person has the same identifier
+    in every certificate, the service can tell whether a certificate belongs to a given number, and nobody
+    without the key can find the number from it (an unkeyed hash of an 18-digit number with a known structure
+    is searched through in minutes)."""
+    if holder.account_type != AccountType.NATURAL:
+        return holder.id_number
+    return "HMAC-SM3:" + hmac_sm3(id_key, holder.id_number.strip().upper().encode()).hex()[:32].upper()
 
 
 def notify_issued(outbox: Outbox, session: Session, holder: Holder, result: IssueResult) -> None:
@@ -103,6 +138,7 @@ class PairMaker:
         self.ca = ca
         self.sealer = sealer
         self.register = register
+        self._id_key = sealer.derive("certificate-subject-identifier")  # server.issuance.pairs.subject_identifier
 
     # -- new pairs -------------------------------------------------------------------------
     def make(
@@ -114,7 +150,7 @@ class PairMaker:
         name: Optional[str] = None,
     ) -> NewPair:
         """Sign both certificates, generate and seal the encryption key, envelope it; nothing stored yet."""
-        subject = subject_of(holder, name)
+        subject = subject_of(holder, self._id_key, name)
         not_after = utcnow() + timedelta(days=self.config.validity_days)
         sign = self.ca.issue(session, subject, sign_public, SIGNING_KEY_USAGE, not_after)
         encryption_key = SM2PrivateKey.generate()  # KMC: generated here, escrowed below, never sent in clear

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
-from app.demo import SERVICE_PYTHON_ENV, DemoError, service_python
+from app.demo import SERVICE_PYTHON_ENV, DemoError, private_dir, service_python
 
 
 def test_the_named_interpreter_wins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,3 +27,13 @@ def test_python_3_8_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "version_info", (3, 8, 18, "final", 0))
     with pytest.raises(DemoError, match=f"3.10.*3.8.*{SERVICE_PYTHON_ENV}"):
         service_python()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes")
+def test_the_demo_folder_is_private(tmp_path: Path) -> None:
+    made = private_dir(tmp_path / "a" / "demo")
+    assert made.stat().st_mode & 0o777 == 0o700
+    earlier = tmp_path / "earlier"
+    earlier.mkdir(mode=0o755)
+    os.chmod(earlier, 0o755)  # as an earlier version left it (personal data readable by everyone)
+    assert private_dir(earlier).stat().st_mode & 0o777 == 0o700

@@ -77,6 +77,7 @@ def use_certificate(data: bytes) -> None:
         "key_usage",
         "extended_key_usage",
         "crl_urls",
+        "ca_issuers_urls",
         "subject_key_identifier",
         "authority_key_identifier",
         "fingerprint",

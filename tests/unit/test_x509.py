@@ -321,3 +321,34 @@ def test_builder_refuses_inconsistent_input(pki: Pki) -> None:
             issuer_key=pki.ca_key,
             not_after=NOW - timedelta(days=1),
         )
+
+
+def test_authority_information_access_names_the_issuers_certificate(pki: Pki) -> None:
+    url = "http://127.0.0.1:8765/ca/issuing.cer"
+    leaf = build_certificate(
+        subject={"common_name": "aia"},
+        public_key=pki.leaf_key.public_key,
+        issuer=pki.ca,
+        issuer_key=pki.ca_key,
+        not_after=NOW + timedelta(days=1),
+        ca_issuers_urls=[url],
+    )
+    again = Certificate.from_der(leaf.to_der())
+    assert again.ca_issuers_urls == [url] and pki.ca.ca_issuers_urls == []
+    assert asn1_x509.Certificate.load(leaf.to_der()).authority_information_access_value[0]["access_method"].native == (
+        "ca_issuers"
+    )
+
+
+def test_a_name_from_pairs_keeps_their_order() -> None:
+    pairs = [
+        ("country_name", "CN"),
+        ("organization_name", "某某公司"),
+        ("common_name", "某某公司"),
+        ("serial_number", "91350100M000100Y43"),
+    ]
+    name = build_name(pairs)
+    assert [rdn[0]["type"].native for rdn in name.chosen] == [k for k, _v in pairs]
+    assert name_text(name) == name_text(pairs) == "serialNumber=91350100M000100Y43, CN=某某公司, O=某某公司, C=CN"
+    assert name.chosen[3][0]["value"].name == "printable_string"  # X.520: serialNumber is a PrintableString
+    assert build_name(dict(pairs)).chosen[0][0]["type"].native == "serial_number"  # asn1crypto's order
