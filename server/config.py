@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from drivers.soft.driver import certassist_home
 
@@ -48,6 +48,11 @@ class ServerConfig:
     # while one waits for the database, many just contend for the GIL (anyio's default of 40 threads was
     # ~25 % slower than 8 in benchmarks/issuance.py).
     threads: int = 8
+    # The web portal (server.portal): origins its pages are served from besides the public URL's (a web
+    # certificate login is accepted only for a signature made for one of these), and the loopback port of
+    # the assistant's browser bridge that its login page calls.
+    portal_origins: List[str] = field(default_factory=list)
+    bridge_port: int = 8471
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
