@@ -41,7 +41,7 @@
       field(certificate, "证书使用者", cert.subject);
       field(certificate, "颁发者", cert.issuer);
       field(certificate, "序列号", cert.serial);
-      field(certificate, "截止日期", cert.not_after);
+      field(certificate, "截止日期", String(cert.not_after).slice(0, 10));
       field(certificate, "证书状态", cert.days_left > 0 ? "有效（还有" + cert.days_left + "天到期）" : "已过期");
       if (cert.renewal_allowed) $("certificate-note").textContent = "您的证书即将到期，请在证书助手中办理「证书更新」。";
     } else {

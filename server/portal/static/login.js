@@ -152,10 +152,16 @@
     }
   }
 
-  function cell(row, text) {
+  function cell(row, text, kind) {
     const td = document.createElement("td");
     td.textContent = text;
+    if (kind) td.className = kind;
     row.appendChild(td);
+  }
+
+  function commonName(dn) {
+    const found = /(?:^|,\s*)CN=([^,]+)/.exec(dn || "");
+    return found ? found[1] : dn;
   }
 
   function fillList(certificates) {
@@ -174,11 +180,11 @@
       radio.addEventListener("change", () => choose(cert.serial));
       pick.appendChild(radio);
       row.appendChild(pick);
-      cell(row, cert.subject);
-      cell(row, cert.issuer);
-      cell(row, cert.not_after);
-      cell(row, cert.serial);
-      cell(row, cert.device);
+      cell(row, cert.subject, "nowrap");
+      cell(row, commonName(cert.issuer));
+      cell(row, cert.not_after, "nowrap");
+      cell(row, cert.serial, "serial");
+      cell(row, cert.device, "nowrap");
       row.addEventListener("click", () => choose(cert.serial));
       rows.appendChild(row);
     }
