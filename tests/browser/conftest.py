@@ -9,6 +9,7 @@ and pumps Qt's events while it waits for the page, so the bridge's sign requests
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -142,6 +143,7 @@ def open_portal(
             ignore_default_args=ignore,
             locale="zh-CN",
             viewport={"width": 1200, "height": 860},
+            env=dict(os.environ),  # this test's CERTASSIST_HOME and bridge port, for the native host it starts
         )
     page = context.pages[0] if context.pages else context.new_page()
     portal = Portal(gui, context, page, url)
