@@ -107,15 +107,25 @@ class BridgeServer:
         server = _Server((BIND_ADDRESS, self.port), _Handler)
         server.core = self.core
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="bridge-http", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="bridge-http", daemon=True)
         self._thread.start()
         log.info("browser bridge listening on %s:%d", BIND_ADDRESS, self.port)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Stop serving and close the port; ``wait=False`` does it on a background thread (the GUI's
+        thread must not wait the fraction of a second ``serve_forever`` takes to notice)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is not None:
+        if server is None:
+            return
+
+        def close() -> None:
             server.shutdown()
             server.server_close()
-        if thread is not None:
-            thread.join(5)
+            if thread is not None:
+                thread.join(5)
+
+        if wait:
+            close()
+        else:
+            threading.Thread(target=close, name="bridge-http-stop", daemon=True).start()

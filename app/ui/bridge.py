@@ -58,7 +58,7 @@ class BridgeService(QObject):
     # -- life (GUI thread) -------------------------------------------------------------------------
     def start(self) -> bool:
         """Listen on the configured port (0: off); False with ``problem`` set when it cannot."""
-        self.stop()
+        self.stop(wait=False)
         self.problem = ""
         try:
             port = self.ctx.model.settings.effective_bridge_port()
@@ -82,12 +82,31 @@ class BridgeService(QObject):
             return False
         return True
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """``wait``: until the port is closed (at exit); a restart from 设置 does not wait on the GUI thread."""
         if self.flow is not None:
             self.flow.cancel()
         server, self.server = self.server, None
         if server is not None:
-            server.stop()
+            server.stop(wait)
+
+    def settings_changed(self) -> None:
+        """设置 changed the port or the allowed sites: a running bridge moves to the new port at once."""
+        if self.server is not None and self.server.port != self._configured_port():
+            self.start()
+        else:
+            self.update()
+
+    def _configured_port(self) -> int:
+        try:
+            return self.ctx.model.settings.effective_bridge_port()
+        except ValueError:
+            return 0
+
+    def describe(self) -> str:
+        if self.server is not None:
+            return tr("浏览器证书登录：正在本机 127.0.0.1:{port} 等待网上服务系统的请求").format(port=self.port)
+        return self.problem or tr("浏览器证书登录：未开启")
 
     def update(self) -> None:
         """New snapshots for the bridge's threads: allowed origins and the certificates present now."""

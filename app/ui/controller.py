@@ -45,6 +45,8 @@ class Controller(QObject):
         self.settings_actions = SettingsActions(self.ctx, self.session, self.inventory, self)
         self.repair_flow: Optional[RepairFlow] = None
         self.bridge = BridgeService(self.ctx, self)  # started by the tray's main (tests start their own)
+        self.settings_actions.bridge_status = self.bridge.describe
+        self.settings_actions.bridge_changed.connect(self.bridge.settings_changed)
         self.ctx.next_step.connect(self.act)
 
     # -- what the tray and tests reach ------------------------------------------------------------

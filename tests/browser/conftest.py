@@ -204,6 +204,6 @@ def browser_setup(
     gui = make_gui(qtbot, live.url, [SoftBackend(kdf=FAST_KDF)])
     gui.controller.bridge.sign_timeout = 60
     yield BrowserSetup(gui, live, bridge_port, tmp_path)
-    gui.controller.bridge.stop()
     close_gui(gui, request.node.name)
+    gui.controller.bridge.stop()  # after the stall meter: waiting for the port to close is the test's
     live.stop()

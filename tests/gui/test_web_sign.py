@@ -11,7 +11,9 @@ import threading
 from typing import Any, Dict, List, Tuple
 
 from app.bridge.protocol import SignRequest
+from app.settings import Settings
 from app.ui.certificate_flows import UnlockFlow
+from app.ui.settings_dialog import GENERAL
 from app.ui.web_sign import WebSignDialog
 from gm.challenge import ChallengePurpose, LoginChallenge
 from tests.gui.conftest import Gui, LiveService
@@ -64,7 +66,7 @@ def test_time_limit_refuses_the_page(gui: Gui, live: LiveService) -> None:
         assert status == 408 and body["error"] == "timeout", body
         assert gui.controller.dialogs.find(WebSignDialog, live.url) is None
     finally:
-        gui.controller.bridge.stop()
+        gui.controller.bridge.stop(wait=False)  # closes its port off the GUI thread
 
 
 def test_locked_pin_offers_unlock_and_the_page_is_told(gui: Gui, live: LiveService) -> None:
@@ -88,7 +90,7 @@ def test_locked_pin_offers_unlock_and_the_page_is_told(gui: Gui, live: LiveServi
         assert flow is not None and flow.entry is not None and flow.entry.serial == serial
         gui.idle()
     finally:
-        gui.controller.bridge.stop()
+        gui.controller.bridge.stop(wait=False)  # closes its port off the GUI thread
 
 
 def test_one_request_at_a_time_and_a_pin_for_each(gui: Gui, live: LiveService) -> None:
@@ -123,4 +125,47 @@ def test_one_request_at_a_time_and_a_pin_for_each(gui: Gui, live: LiveService) -
         assert third.result(gui)[0] == 200
         assert SignRequest(OTHER_SITE, serial, NONCE).challenge == LoginChallenge.parse(expected)
     finally:
-        gui.controller.bridge.stop()
+        gui.controller.bridge.stop(wait=False)  # closes its port off the GUI thread
+
+
+def status(port: int, origin: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/v1/status", headers={"Origin": origin, "Host": f"127.0.0.1:{port}"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_settings_move_the_bridge_and_allow_a_site(gui: Gui, live: LiveService) -> None:
+    old = free_port()
+    gui.model.settings.bridge_port = old
+    assert gui.controller.bridge.start()
+    try:
+        dialog = gui.controller.open_settings(page=GENERAL)
+        assert f"127.0.0.1:{old}" in dialog.bridge_state.text()
+        assert status(old, live.url) == 200 and status(old, OTHER_SITE) == 403
+        new = free_port()
+        dialog.bridge_port.setValue(new)
+        gui.type_into(dialog.bridge_origins, "https://portal.example.cn/login")
+        gui.click(dialog.general_save)
+        assert "只填写网站的来源" in dialog.general_status.text()
+        assert gui.controller.bridge.port == old and Settings.load().bridge_origins == []
+        gui.type_into(dialog.bridge_origins, "https://portal.example.cn")
+        gui.click(dialog.general_save)
+        assert gui.controller.bridge.port == new
+        assert Settings.load().bridge_port == new and Settings.load().bridge_origins == [OTHER_SITE]
+        assert status(new, OTHER_SITE) == 200 and status(new, live.url) == 200
+
+        def closed() -> bool:
+            try:
+                status(old, live.url)
+            except OSError:
+                return True
+            return False
+
+        gui.qtbot.waitUntil(closed, timeout=5000)  # the old port is closed (off the GUI thread)
+    finally:
+        gui.controller.bridge.stop(wait=False)  # closes its port off the GUI thread
