@@ -26,7 +26,7 @@ from server.logins import Login
 
 router = APIRouter(responses=ERRORS)
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
-PAGES = {"/": "index.html", "/account": "account.html"}
+PAGE_FILES = {"download.html"}  # pages reached by their file name
 
 
 class WebCertificateLoginIn(schemas.CertificateLoginIn):
@@ -82,16 +82,30 @@ def account_page(svc: Svc) -> HTMLResponse:
     return _page("account.html", svc.config)
 
 
+def _served() -> dict[str, str]:
+    """The files /portal/static/ serves (name -> media type): the folder's scripts and styles, nothing else."""
+    folder = resources.files("server.portal") / "static"
+    found = {}
+    for entry in folder.iterdir():
+        suffix = entry.name[entry.name.rfind(".") :]
+        if entry.is_file() and suffix in STATIC_TYPES:
+            found[entry.name] = STATIC_TYPES[suffix]
+    return found
+
+
+SERVED = _served()
+
+
 @router.get("/portal/static/{name}", include_in_schema=False)
 def static_file(name: str, svc: Svc) -> Response:
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    if "/" in name or name.startswith(".") or suffix not in STATIC_TYPES:
+    if name.endswith(".html"):  # the pages themselves, for a link to the download help
+        if name not in PAGE_FILES:
+            raise ServiceError("not_found", "没有这个文件", 404)
+        return _page(name, svc.config)
+    media_type = SERVED.get(name)  # only names listed from the folder: nothing from the request reaches a path
+    if media_type is None:
         raise ServiceError("not_found", "没有这个文件", 404)
-    try:
-        data = _static(name)
-    except (FileNotFoundError, IsADirectoryError):
-        raise ServiceError("not_found", "没有这个文件", 404) from None
-    return Response(data, media_type=STATIC_TYPES[suffix], headers=security_headers(svc.config))
+    return Response(_static(name), media_type=media_type, headers=security_headers(svc.config))
 
 
 def _page_origin(svc: Svc, origin: Optional[str]) -> str:
