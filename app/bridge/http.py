@@ -33,6 +33,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 10.0  # a client that stops sending mid-request loses its thread after this long
 
+    def version_string(self) -> str:
+        return self.server_version
+
     def log_message(self, format: str, *args: object) -> None:
         log.debug("bridge: " + format, *args)
 
