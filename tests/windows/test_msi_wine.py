@@ -290,6 +290,9 @@ def test_uninstall_removes_the_program_and_keeps_user_data(machine: Machine, upg
     run = machine.reg(RUN_KEY) or {}
     assert "CertAssist" not in run
     assert machine.reg(uninstall_key(UPGRADE_VERSION)) is None
+    for key in HOST_KEYS:  # the browsers no longer find a host that is gone
+        host = machine.reg(key)
+        assert host is None or not host.get("(Default)", "").endswith(".json"), (key, host)
     assert _user_data(machine) == before  # keystores, settings and profiles are the user's
 
 
