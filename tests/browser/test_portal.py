@@ -17,6 +17,7 @@ import pytest
 
 from app.ui.web_sign import WebSignDialog
 from tests.browser.conftest import NO_ASSISTANT, BrowserSetup, Portal, open_portal
+from tests.gui.live_service import CAPTCHA
 from tests.gui.test_tray_flows import PIN, issue_soft_certificate
 
 pytestmark = [pytest.mark.browser, pytest.mark.main_python]
@@ -186,5 +187,32 @@ def test_another_origin_and_a_rebound_host_are_refused(
         assert all(v.startswith("read 403") for k, v in same_origin.items() if "cors" not in k), same_origin
         assert "forbidden_host" in same_origin["sign"] and serial not in same_origin["certificates"]
         assert not [d for d in setup.gui.controller.dialogs if isinstance(d, WebSignDialog)]
+    finally:
+        portal.close()
+
+
+def test_account_login_with_the_captcha(playwright: Any, browser_setup: BrowserSetup, tmp_path: Path) -> None:
+    setup = browser_setup
+    user = setup.live.new_user("zhangsan", "张三")
+    portal = open_portal(playwright, setup.gui, setup.live.url, tmp_path / "profile")
+    try:
+        image = lambda: portal.page.locator("#captcha-image").get_attribute("src") or ""  # noqa: E731
+        first = portal.wait(lambda: image().startswith("data:image/png;base64,") and image())
+        page = portal.page
+        portal.call(lambda: page.fill("#username", user["username"]))
+        portal.call(lambda: page.fill("#applicant", user["applicant_name"]))
+        portal.call(lambda: page.fill("#captcha-answer", "ZZZZ"))
+        portal.click("#account-login")
+        portal.wait(lambda: "验证码" in page.locator("#account-message").inner_text())
+        portal.wait(lambda: image() != first)  # a captcha is single-use: a new one is shown
+        portal.call(lambda: page.fill("#captcha-answer", CAPTCHA))
+        portal.click("#account-login")
+        portal.wait(lambda: portal.path() == "/account" and page.locator("#account-fields dd").count())
+        fields = portal.text("#account-fields")
+        assert "zhangsan" in fields and "账号登录" in fields
+        assert "未使用证书" in portal.text("#certificate-fields")
+        portal.shot("account-login")
+        portal.click("#logout")
+        portal.wait(lambda: portal.path() == "/")
     finally:
         portal.close()
