@@ -50,6 +50,11 @@ HOST_KEYS = [  # the browser bridge's native-messaging host, for Chrome and Edge
 ]
 
 
+def _default(values: Dict[str, str]) -> str:
+    """A key's default value as `reg query` lists it: "(Default)", or "(默认)" on a Chinese Windows."""
+    return next((v for k, v in values.items() if k.startswith("(") and k.endswith(")")), "")
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -106,7 +111,7 @@ def test_silent_install_puts_files_shortcuts_registry_and_arp_entry(machine: Mac
     assert run is not None and run["CertAssist"] == f'"{TRAY_EXE}" --autostart'
     for key in HOST_KEYS:
         host = machine.reg(key)
-        assert host is not None and host.get("(Default)") == INSTALL_DIR + "\\cn.certassist.bridge.json", (key, host)
+        assert host is not None and _default(host) == INSTALL_DIR + "\\cn.certassist.bridge.json", (key, host)
     manifest = json.loads((installed / "cn.certassist.bridge.json").read_text(encoding="utf-8"))
     assert manifest == host_manifest("certassist.exe")  # "path" is relative to the manifest: the installed exe
     arp = machine.reg(uninstall_key(machine.build.version))
@@ -292,7 +297,7 @@ def test_uninstall_removes_the_program_and_keeps_user_data(machine: Machine, upg
     assert machine.reg(uninstall_key(UPGRADE_VERSION)) is None
     for key in HOST_KEYS:  # the browsers no longer find a host that is gone
         host = machine.reg(key)
-        assert host is None or not host.get("(Default)", "").endswith(".json"), (key, host)
+        assert host is None or not _default(host).endswith(".json"), (key, host)
     assert _user_data(machine) == before  # keystores, settings and profiles are the user's
 
 
