@@ -18,8 +18,9 @@ from app.contract import (
     UnlockTicket,
     b64encode,
 )
+from gm.challenge import ChallengePurpose, InvalidOrigin, service_origin
 
-__all__ = ["ApiError", "IssuedPair", "IssuingClient", "ProxyUnavailable", "ServiceUnavailable"]
+__all__ = ["ApiError", "InsecureServiceUrl", "IssuedPair", "IssuingClient", "ProxyUnavailable", "ServiceUnavailable"]
 
 PROXY_HINT = "请检查网络连接；如需通过代理上网，请在「设置 → 代理服务」中配置代理后重试"
 
@@ -38,6 +39,15 @@ class ProxyUnavailable(ServiceUnavailable):
     def __init__(self, url: str, proxy: str) -> None:
         super().__init__(url, f"代理服务器 {proxy} 没有响应")
         self.proxy = proxy
+
+
+class InsecureServiceUrl(Exception):
+    """The configured service URL is not one the client talks to: plain http off loopback (anyone on the way
+    could read and change the traffic and see a login challenge for another site), or not a URL at all."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(detail)
+        self.url = url
 
 
 class ApiError(Exception):
@@ -83,6 +93,18 @@ class IssuingClient:
         self._http_lock = threading.Lock()
         self._proxy, self._timeout, self._trust_env = proxy, timeout, system_proxy and proxy is None
         self.token: Optional[str] = None
+        self._origin: Optional[str] = None
+
+    @property
+    def origin(self) -> str:
+        """The service's origin as this client is configured with it (the origin a login challenge names).
+        Raises InsecureServiceUrl for plain http off loopback (the local demo on 127.0.0.1 is fine)."""
+        if self._origin is None:
+            try:
+                self._origin = service_origin(self.base_url)
+            except InvalidOrigin as exc:
+                raise InsecureServiceUrl(self.base_url, str(exc)) from None
+        return self._origin
 
     @property
     def http(self) -> httpx.Client:
@@ -105,6 +127,7 @@ class IssuingClient:
 
     # -- transport -------------------------------------------------------------------------
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        self.origin  # noqa: B018 - refuses an insecure service URL before anything is sent
         if self._wait_ready is not None:
             self._wait_ready()
         try:
@@ -165,14 +188,21 @@ class IssuingClient:
         self.token = str(data["token"])
         return SessionInfo.parse(data)
 
-    def challenge(self) -> Challenge:
-        return Challenge.parse(self._call("POST", "/api/v1/login/challenge", auth=False))
+    def challenge(self, purpose: ChallengePurpose = ChallengePurpose.TRAY_LOGIN) -> Challenge:
+        """A login nonce (checked: exactly 32 bytes) for ``purpose``."""
+        return Challenge.parse(self._call("POST", "/api/v1/login/challenge", {"purpose": purpose.value}, auth=False))
 
     def login_certificate(self, nonce_id: str, certificate: bytes, signature: bytes) -> SessionInfo:
+        """``signature`` is over ``LoginChallenge(TRAY_LOGIN, self.origin, nonce).to_be_signed()``."""
         data = self._call(
             "POST",
             "/api/v1/login/certificate",
-            {"nonce_id": nonce_id, "certificate": b64encode(certificate), "signature": b64encode(signature)},
+            {
+                "nonce_id": nonce_id,
+                "certificate": b64encode(certificate),
+                "signature": b64encode(signature),
+                "origin": self.origin,
+            },
             auth=False,
         )
         self.token = str(data["token"])

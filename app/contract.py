@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from gm.challenge import decode_nonce
 from gm.envelope import EnvelopedKey
 from gm.x509 import Certificate
 
@@ -151,12 +152,15 @@ class Captcha:
 
 @dataclass(frozen=True)
 class Challenge:
+    """ChallengeOut: a login nonce, exactly 32 bytes (checked here: anything else is never signed). The client
+    signs ``gm.challenge.LoginChallenge(purpose, <its own service origin>, nonce)``, not the nonce."""
+
     nonce_id: str
     nonce: bytes
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Challenge:
-        return cls(str(data["nonce_id"]), b64decode(str(data["nonce"])))
+        return cls(str(data["nonce_id"]), decode_nonce(data.get("nonce")))
 
 
 @dataclass(frozen=True)

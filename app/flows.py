@@ -20,6 +20,7 @@ from drivers.base import Device, EnvelopedKeySession, KeyDevice, KeySession, che
 from drivers.errors import DriverError, KeyMismatch, KeystoreCorrupted, NotSupported, PinIncorrect, PinLocked
 from drivers.model import Capability, KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
+from gm.challenge import ChallengePurpose, LoginChallenge
 from gm.sm2 import SM2PublicKey
 from gm.x509 import Certificate, build_csr
 
@@ -248,12 +249,20 @@ def _replace(
 
 
 def certificate_login(client: IssuingClient, entry: CertificateEntry, pin: str) -> SessionInfo:
-    """Sign the service's single-use nonce with the certificate's key on its device."""
+    """Sign a labelled login challenge (purpose, this client's service origin, the service's 32-byte nonce)
+    with the certificate's key on its device: never bytes the service chose (gm.challenge)."""
+    client.origin  # noqa: B018 - an insecure service URL is refused before the PIN is used
     with entry.device.open() as session:
         session.login(pin)
-        challenge = client.challenge()
-        signature = session.sign(entry.container, challenge.nonce)
-    return client.login_certificate(challenge.nonce_id, entry.sign.to_der(), signature)
+        return sign_in(client, session, entry.container, entry.sign)
+
+
+def sign_in(client: IssuingClient, session: KeySession, container: str, sign: Certificate) -> SessionInfo:
+    """证书登录 with the signing key of ``container`` on a logged-in device session."""
+    challenge = client.challenge(ChallengePurpose.TRAY_LOGIN)
+    signed = LoginChallenge(ChallengePurpose.TRAY_LOGIN, client.origin, challenge.nonce).to_be_signed()
+    signature = session.sign(container, signed)
+    return client.login_certificate(challenge.nonce_id, sign.to_der(), signature)
 
 
 def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Revoked:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote, urlsplit
 
+from app.messages import Message, message
 from drivers.soft.driver import certassist_home
 from drivers.soft.storage import atomic_write
 
@@ -120,6 +121,34 @@ def check_bridge_port(value: Any) -> int:
     if not 0 <= port <= 65535:
         raise ValueError(f"浏览器证书登录端口应为 1~65535 之间的数字（0 表示关闭），当前为：{value}")
     return port
+
+
+class InvalidServiceUrl(ValueError):
+    """A service URL the assistant will not use; ``text`` says why (translated where it is shown)."""
+
+    def __init__(self, text: Message) -> None:
+        super().__init__(str(text))
+        self.text = text
+
+
+def check_service_url(url: str) -> str:
+    """The service URL as it is stored (no trailing slash); raises InvalidServiceUrl.
+
+    https only, except plain http to this computer (the demo's embedded service on 127.0.0.1): over plain
+    http anyone on the way could read and change what the assistant sends and receives.
+    """
+    from gm.challenge import InvalidOrigin, service_origin
+
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidServiceUrl(message("证书服务地址应以 https:// 开头，例如 https://ca.example.cn"))
+    try:
+        service_origin(url)
+    except InvalidOrigin:
+        raise InvalidServiceUrl(
+            message("证书服务地址必须使用 https://（只有本机地址如 http://127.0.0.1 可以使用 http://），请改正后保存")
+        ) from None
+    return url
 
 
 def check_proxy_url(url: str) -> str:

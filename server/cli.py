@@ -49,7 +49,8 @@ def _service(ctx: click.Context) -> IssuingService:
 @click.option(
     "--public-url",
     default="",
-    help="Base URL clients reach (used in CRL distribution points). Default: http://HOST:PORT.",
+    help="Base URL clients reach (used in CRL distribution points; its origin is what certificate logins sign, "
+    "so behind a TLS proxy give the https address clients use). Default: http://HOST:PORT.",
 )
 @click.option(
     "--mail",

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from gm.challenge import ChallengePurpose
 from server.domain import AccountStatus, AccountType, RevocationReason, SessionKind
 
 
@@ -69,16 +70,29 @@ class AccountLoginIn(Strict):
     captcha_answer: str = Field(min_length=1, max_length=16)
 
 
+class ChallengeIn(Strict):
+    """What the nonce is for: it verifies only a challenge of this purpose (default: the tray's login)."""
+
+    purpose: ChallengePurpose = ChallengePurpose.TRAY_LOGIN
+
+
 class ChallengeOut(BaseModel):
+    """The client signs the DER of ``LoginChallenge(purpose, origin, nonce)`` (gm.challenge), with the origin of
+    the service URL it is configured with: never raw bytes the service chose."""
+
     nonce_id: str
-    nonce: str
+    nonce: str  # base64 of exactly 32 bytes
     expires_in: int
+    purpose: ChallengePurpose = ChallengePurpose.TRAY_LOGIN
 
 
 class CertificateLoginIn(Strict):
     nonce_id: str = Field(min_length=1, max_length=64)
     certificate: Base64Bytes
     signature: Base64Bytes
+    # The origin the client signed for (diagnostics only: the service verifies with its own configured origin,
+    # and a mismatch is explained instead of refused as a bad signature).
+    origin: Optional[str] = Field(default=None, min_length=1, max_length=255)
 
 
 class CertificateView(BaseModel):

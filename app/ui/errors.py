@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Optional
 
-from app.api_client import ApiError, ProxyUnavailable, ServiceUnavailable
+from app.api_client import ApiError, InsecureServiceUrl, ProxyUnavailable, ServiceUnavailable
 from app.ui.i18n import tr
 from drivers.errors import (
     DeviceRemoved,
@@ -26,6 +26,7 @@ from drivers.errors import (
     PinTooWeak,
 )
 from drivers.model import PinWeakness
+from gm.challenge import InvalidNonce
 from gm.errors import GMError
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,19 @@ def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch pe
                 "无法连接证书服务（{url}）。请检查网络连接；如需通过代理上网，请在「设置 → 代理服务」中配置代理后重试。"
             ).format(url=exc.url),
             NextStep.PROXY,
+        )
+    if isinstance(exc, InsecureServiceUrl):
+        return Explanation(
+            tr(
+                "证书服务地址 {url} 不安全：只能使用 https:// 地址（本机地址如 http://127.0.0.1 除外）。"
+                "请在「设置 → 通用设置」中改为 https:// 开头的证书服务地址。"
+            ).format(url=exc.url),
+            detail=str(exc),
+        )
+    if isinstance(exc, InvalidNonce):
+        return Explanation(
+            tr("证书服务返回的登录挑战格式不正确，已拒绝签名。请确认「设置 → 通用设置」中的证书服务地址正确。"),
+            detail=str(exc),
         )
     if isinstance(exc, ApiError):
         if exc.code in _SESSION_CODES:

@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from app.contract import SessionKind
-from app.settings import Language, ProxyMode, Settings, check_proxy_url
+from app.settings import InvalidServiceUrl, Language, ProxyMode, Settings, check_proxy_url, check_service_url
 from app.ui.certificate_list import certificate_tree, fill_certificate_tree, selected_entry
 from app.ui.details import CertificateSummary
 from app.ui.i18n import tr
@@ -134,9 +134,10 @@ class SettingsDialog(QDialog):
         return page
 
     def _save_general(self) -> None:
-        url = self.service_url.text().strip().rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            self.general_status.setText(tr("证书服务地址应以 http:// 或 https:// 开头"))
+        try:
+            url = check_service_url(self.service_url.text())
+        except InvalidServiceUrl as exc:
+            self.general_status.setText(exc.text.render(tr))
             return
         bridge_problem = self.settings_actions.save_bridge(self.bridge_port.value(), self.bridge_origins.text())
         if bridge_problem:

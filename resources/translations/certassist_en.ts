@@ -952,8 +952,16 @@
         <translation>Certificate service URL</translation>
     </message>
     <message>
-        <source>证书服务地址应以 http:// 或 https:// 开头</source>
-        <translation>The certificate service URL must start with http:// or https://</translation>
+        <source>证书服务地址 {url} 不安全：只能使用 https:// 地址（本机地址如 http://127.0.0.1 除外）。请在「设置 → 通用设置」中改为 https:// 开头的证书服务地址。</source>
+        <translation>The certificate service URL {url} is not secure: only https:// URLs can be used (except addresses of this computer such as http://127.0.0.1). Enter a service URL starting with https:// in Settings → General.</translation>
+    </message>
+    <message>
+        <source>证书服务地址应以 https:// 开头，例如 https://ca.example.cn</source>
+        <translation>The certificate service URL must start with https://, for example https://ca.example.cn</translation>
+    </message>
+    <message>
+        <source>证书服务地址必须使用 https://（只有本机地址如 http://127.0.0.1 可以使用 http://），请改正后保存</source>
+        <translation>The certificate service URL must use https:// (only addresses of this computer such as http://127.0.0.1 may use http://). Correct it and save again.</translation>
     </message>
     <message>
         <source>证书服务正在启动…</source>
@@ -966,6 +974,10 @@
     <message>
         <source>证书服务返回 HTTP {status}</source>
         <translation>The certificate service answered HTTP {status}</translation>
+    </message>
+    <message>
+        <source>证书服务返回的登录挑战格式不正确，已拒绝签名。请确认「设置 → 通用设置」中的证书服务地址正确。</source>
+        <translation>The certificate service sent a login challenge of the wrong form; nothing was signed. Check the certificate service URL in Settings → General.</translation>
     </message>
     <message>
         <source>证书服务返回的证书与本设备的密钥不匹配，已放弃写入；请重试或联系管理员</source>

@@ -287,7 +287,13 @@ def test_expiry_warning_once_a_day_and_status_line(gui: Gui, live: LiveService) 
     assert "检查到您的证书还有:19天就要过期" in settings.summary.labels["status"].text()
     # a shorter warning period silences it
     settings.nav.setCurrentRow(GENERAL)
+    # plain http to another computer is refused with the reason (issue 13.2); nothing is saved
+    gui.type_into(settings.service_url, "http://ca.example.cn")
     settings.warning_days.setValue(7)
+    gui.click(settings.general_save)
+    assert "必须使用 https://" in settings.general_status.text()
+    assert gui.model.settings.service_url == live.url and gui.model.settings.expiry_warning_days != 7
+    gui.type_into(settings.service_url, live.url)
     gui.click(settings.general_save)
     assert gui.model.settings.expiry_warning_days == 7
     assert not gui.controller.inventory.check_expiry(datetime.date.today() + datetime.timedelta(days=2))

@@ -14,6 +14,7 @@ import pytest
 from asn1crypto import pem
 from fastapi.testclient import TestClient
 
+from gm.challenge import ChallengePurpose, LoginChallenge
 from gm.sm2 import SM2PrivateKey
 from gm.x509 import Certificate, build_csr
 from server import captcha
@@ -26,6 +27,7 @@ from tests.server.services import PostgresCluster
 CAPTCHA = "ACDE"
 PASSING_ID = "11010519491231002X"  # the GB 11643 example number
 USCC = "91350100M000100Y43"
+PUBLIC_URL = "http://127.0.0.1:8470"  # the services' configured public URL (make_server)
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +81,7 @@ def make_server(tmp_path: Path, database_url: str, smtp: SmtpServer, known_captc
             data_dir=tmp_path / f"data{len(made)}",
             database_url=database_url,
             mail=mail,
-            public_url="http://127.0.0.1:8470",
-            **overrides,
+            **{"public_url": PUBLIC_URL, **overrides},
         )
         service = build_service(config)
         client = TestClient(create_app(config, service))
@@ -145,14 +146,27 @@ def unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
+def signed_challenge(
+    key: SM2PrivateKey,
+    nonce_b64: str,
+    origin: str = PUBLIC_URL,
+    purpose: ChallengePurpose = ChallengePurpose.TRAY_LOGIN,
+) -> str:
+    """What a client signs: the labelled challenge for ``origin`` and the service's nonce (base64 signature)."""
+    return b64(key.sign(LoginChallenge.for_service(purpose, origin, nonce_b64).to_be_signed()))
+
+
 def try_certificate_login(server: Server, key: SM2PrivateKey, cert_der: bytes) -> Any:
-    """Fetch a nonce, sign it with ``key``, present ``cert_der``: the raw response."""
+    """Fetch a nonce, sign the labelled challenge with ``key``, present ``cert_der``: the raw response."""
     challenge = server.api("POST", "/api/v1/login/challenge").json()
-    signature = key.sign(unb64(challenge["nonce"]))
     return server.api(
         "POST",
         "/api/v1/login/certificate",
-        json={"nonce_id": challenge["nonce_id"], "certificate": b64(cert_der), "signature": b64(signature)},
+        json={
+            "nonce_id": challenge["nonce_id"],
+            "certificate": b64(cert_der),
+            "signature": signed_challenge(key, challenge["nonce"]),
+        },
     )
 
 

@@ -29,6 +29,7 @@ from tests.server.conftest import (
     csr_for,
     issue,
     new_user,
+    signed_challenge,
     try_account_login,
     try_certificate_login,
     unb64,
@@ -207,7 +208,7 @@ def test_certificate_login_and_replayed_nonce(server: Server) -> None:
     payload = {
         "nonce_id": challenge["nonce_id"],
         "certificate": b64(cert),
-        "signature": b64(key.sign(unb64(challenge["nonce"]))),
+        "signature": signed_challenge(key, challenge["nonce"]),
     }
     assert server.api("POST", "/api/v1/login/certificate", json=payload).status_code == 200
     replay = server.api("POST", "/api/v1/login/certificate", json=payload)

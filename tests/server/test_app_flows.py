@@ -18,7 +18,7 @@ from drivers.soft import SoftBackend
 from gm.x509 import CRL
 from server import models
 from tests.conftest import FAST_KDF
-from tests.server.conftest import CAPTCHA, Server, ServerFactory, new_user
+from tests.server.conftest import CAPTCHA, PUBLIC_URL, Server, ServerFactory, new_user
 
 PIN = "480362"
 
@@ -47,7 +47,7 @@ class FlakyHttp:
 
 
 def client_for(server: Server, http: Any = None) -> IssuingClient:
-    return IssuingClient("http://testserver", http=http or server.client)
+    return IssuingClient(PUBLIC_URL, http=http or server.client)  # requests go to the in-process service
 
 
 def logged_in(server: Server, user: dict, http: Any = None) -> IssuingClient:
