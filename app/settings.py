@@ -24,6 +24,8 @@ ENV_PKCS11_MODULES = "CERTASSIST_PKCS11_MODULES"  # extra modules, separated by 
 ENV_SKF_MODULES = "CERTASSIST_SKF_MODULES"  # extra SKF (GM/T 0016) libraries, separated by os.pathsep
 ENV_SERVICE_URL = "CERTASSIST_SERVICE_URL"
 DEFAULT_SERVICE_URL = "http://127.0.0.1:8470"
+ENV_BRIDGE_PORT = "CERTASSIST_BRIDGE_PORT"  # the browser bridge's loopback port (app.bridge)
+DEFAULT_BRIDGE_PORT = 8471
 
 
 class ProxyMode(str, enum.Enum):
@@ -49,6 +51,8 @@ class Settings:
     start_with_system: bool = False
     last_expiry_notice: str = ""  # ISO date of the last expiry notification (at most one a day)
     skf_modules: List[str] = field(default_factory=list)  # SKF libraries beyond the token profiles'
+    bridge_port: int = DEFAULT_BRIDGE_PORT  # 浏览器证书登录 on 127.0.0.1 (0: off)
+    bridge_origins: List[str] = field(default_factory=list)  # web sites besides the service's own origin
 
     @staticmethod
     def path() -> Path:
@@ -84,6 +88,11 @@ class Settings:
     def effective_service_url(self) -> str:
         return os.environ.get(ENV_SERVICE_URL) or self.service_url
 
+    def effective_bridge_port(self) -> int:
+        """CERTASSIST_BRIDGE_PORT, else the setting; raises ValueError for a value that is not a port."""
+        raw = os.environ.get(ENV_BRIDGE_PORT, "").strip()
+        return check_bridge_port(raw) if raw else check_bridge_port(self.bridge_port)
+
 
 def machine_defaults() -> Dict[str, Any]:
     """Settings fields the administrator set for every user of this computer (none outside Windows)."""
@@ -101,6 +110,17 @@ def machine_defaults() -> Dict[str, Any]:
     if language in {item.value for item in Language}:
         defaults["language"] = language
     return defaults
+
+
+def check_bridge_port(value: Any) -> int:
+    """A loopback port for the browser bridge (0 turns it off); raises ValueError with the fix."""
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"浏览器证书登录端口应为 1~65535 之间的数字（0 表示关闭），当前为：{value}")
+    return port
 
 
 class InvalidServiceUrl(ValueError):

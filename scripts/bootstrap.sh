@@ -21,8 +21,10 @@ RUN_DEBS=(python3 python3-venv python3-dev gcc swig libssl3 ca-certificates libp
   libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1)
 # libssl-dev: the soft SKF library (tests/native/softskf) builds against OpenSSL 3;
 # libnss3-tools: 环境修复's root-certificate repair is tested against a real NSS database.
+# chromium: the browser tests (tests/browser) drive Debian's headless Chromium through Playwright's Python
+# package, which is pointed at /usr/bin/chromium (a browser Playwright would download cannot be fetched here).
 TEST_DEBS=(openssl softhsm2 vsmartcard-vpcd postgresql-15 xvfb trayer xdotool imagemagick libnss3-tools
-  libssl-dev)
+  libssl-dev chromium)
 # installer/build-windows.sh (and the tests that build and install the MSI under Wine): Wine 8, wixl and
 # msibuild, mingw-w64 for the Wine stand-in DLLs (installer/wine-standins).
 WINDOWS_DEBS=(wine wine64 wixl msitools gcc-mingw-w64-x86-64 locales)

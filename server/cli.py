@@ -131,6 +131,20 @@ def _service(ctx: click.Context) -> IssuingService:
     help="Seconds a worker's claim on an outgoing mail lasts: if the worker dies before the mail is sent, "
     "another one (of any host) sends it after that. Each SMTP step times out after an eighth of it.",
 )
+@click.option(
+    "--portal-origin",
+    "portal_origins",
+    multiple=True,
+    help="Another origin the web portal's login page is served from (https://host[:port]); the public URL's "
+    "origin always is one. A web certificate login is accepted only for these.",
+)
+@click.option(
+    "--bridge-port",
+    default=8471,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the assistant's browser bridge on 127.0.0.1 that the portal's login page calls.",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -153,11 +167,14 @@ def main(
     header_timeout: float,
     body_timeout: float,
     mail_claim_timeout: float,
+    portal_origins: tuple[str, ...],
+    bridge_port: int,
 ) -> None:
     """CertAssist issuing service (证书助手签发服务): RA + CA + KMC over HTTP.
 
     Without a command it starts the service on HOST:PORT, creating its data dir, database and CA on
-    first start. OpenAPI is served at /openapi.json and /docs.
+    first start. OpenAPI is served at /openapi.json and /docs; the web portal's login page (账号登录,
+    证书登录 through the assistant) at /.
     """
     mail = MailConfig(
         mode=mail_mode,
@@ -188,6 +205,8 @@ def main(
             header_timeout_s=header_timeout,
             body_timeout_s=body_timeout,
             mail_claim_s=mail_claim_timeout,
+            portal_origins=list(portal_origins),
+            bridge_port=bridge_port,
         )
     }
     if ctx.invoked_subcommand is None:

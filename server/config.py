@@ -69,6 +69,11 @@ class ServerConfig:
     mail_poll_s: float = 2.0
     mail_retry_base_s: float = 5.0  # the first retry; each one after waits twice as long, at most an hour
     mail_keep_days: int = 7  # sent mail is purged after this many days (failed mail after four times that)
+    # The web portal (server.portal): origins its pages are served from besides the public URL's (a web
+    # certificate login is accepted only for a signature made for one of these), and the loopback port of
+    # the assistant's browser bridge that its login page calls.
+    portal_origins: List[str] = field(default_factory=list)
+    bridge_port: int = 8471
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -25,6 +25,7 @@ __all__ = ["ExitCode", "cli", "main"]
 
 # command name -> (module, attribute): imported on first use
 COMMANDS: Dict[str, Tuple[str, str]] = {
+    "bridge": ("app.cli.bridge", "bridge"),
     "crypto": ("app.cli.crypto", "crypto"),
     "diag": ("app.cli.token", "diag"),
     "token": ("app.cli.token", "token"),
@@ -98,5 +99,10 @@ def cli(ctx: click.Context, demo: bool, demo_dir: Optional[Path], autostart: boo
 
 
 def main(argv: Optional[List[str]] = None) -> Any:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0].startswith("chrome-extension://"):  # a browser started us as its native-messaging host
+        from app.bridge.native import run
+
+        sys.exit(run(args))
     protect_console()
     return run_guarded(cli, sys.argv[1:] if argv is None else argv)

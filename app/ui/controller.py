@@ -6,6 +6,7 @@
 - ``InventoryService`` (inventory.py): 刷新, hot-plug watching, expiry warnings.
 - ``SettingsActions`` (settings_actions.py): what the 设置 dialog may do.
 - ``RepairFlow`` (repair_flow.py): 环境修复.
+- ``BridgeService`` (bridge.py): the browser bridge and its 网站证书登录 dialog (web_sign.py).
 
 The GUI thread only opens dialogs and reacts to results; device and network work runs in JobRunner
 (one queue per device). Each failure becomes one message with the next step (app.ui.errors).
@@ -19,6 +20,7 @@ from qtpy.QtCore import QObject
 from qtpy.QtGui import QIcon
 
 from app.ui.actions import CertificateActions
+from app.ui.bridge import BridgeService
 from app.ui.context import AppContext
 from app.ui.dialogs import DialogRegistry
 from app.ui.errors import NextStep
@@ -42,6 +44,9 @@ class Controller(QObject):
         self.actions = CertificateActions(self.ctx, self.session, self)
         self.settings_actions = SettingsActions(self.ctx, self.session, self.inventory, self)
         self.repair_flow: Optional[RepairFlow] = None
+        self.bridge = BridgeService(self.ctx, self)  # started by the tray's main (tests start their own)
+        self.settings_actions.bridge_status = self.bridge.describe
+        self.settings_actions.bridge_changed.connect(self.bridge.settings_changed)
         self.ctx.next_step.connect(self.act)
 
     # -- what the tray and tests reach ------------------------------------------------------------

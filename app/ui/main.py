@@ -166,6 +166,8 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None, autostart: boo
     if fallback is not None:
         fallback.show()
     tray.start(splash=not demo and not autostart)
+    if not tray.controller.bridge.start() and tray.controller.bridge.problem:
+        tray.show_message(i18n.tr("证书助手"), tray.controller.bridge.problem)
     if instance.problem:
         tray.show_message(i18n.tr("证书助手"), instance.problem)
     if service is not None:
@@ -181,6 +183,7 @@ def run_tray(demo: bool = False, demo_dir: Optional[Path] = None, autostart: boo
     try:
         return int(app.exec())
     finally:
+        tray.controller.bridge.stop()
         tray.stop()
         if service is not None:  # first: a job still waiting for the service is released at once
             service.stop()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 from qtpy.QtCore import QObject, Signal
 
 from app.api_client import IssuingClient
 from app.autostart import set_enabled as set_autostart
+from app.bridge.rules import check_origin_entry
 from app.contract import CertificateUsage
 from app.credentials import proxy_key
 from app.flows import CertificateEntry
-from app.settings import ProxyMode, proxy_with_credentials
+from app.settings import ProxyMode, check_bridge_port, proxy_with_credentials
 from app.ui import i18n
 from app.ui.context import AppContext
 from app.ui.details import CertificateFieldsDialog
@@ -25,6 +27,7 @@ from app.ui.session import SessionController
 
 class SettingsActions(QObject):
     changed = Signal()  # the login or the certificates changed: pages show the new state
+    bridge_changed = Signal()  # the browser bridge's port or allowed sites changed: it starts again
     scanning_changed = Signal(bool)  # 刷新 runs (True) or finished (False)
 
     def __init__(
@@ -40,6 +43,8 @@ class SettingsActions(QObject):
         self.inventory = inventory
         self.icon = ctx.icon
         ctx.changed.connect(self.changed.emit)
+        # One line for 通用设置: where the browser bridge listens, or why not (the controller's bridge says)
+        self.bridge_status: Callable[[], str] = lambda: ""
         inventory.scanning_changed.connect(self.scanning_changed.emit)
 
     @property
@@ -91,6 +96,20 @@ class SettingsActions(QObject):
         self.inventory.check_expiry()
         self.ctx.changed.emit()
         return problem
+
+    def save_bridge(self, port: int, origins_text: str) -> str:
+        """浏览器证书登录端口 and 其他允许的网站; returns what is wrong with them (nothing is stored then)."""
+        try:
+            port = check_bridge_port(port)
+            origins = [check_origin_entry(text) for text in re.split(r"[\s,，;；]+", origins_text) if text]
+        except ValueError as exc:
+            return str(exc)
+        settings = self.model.settings
+        if port != settings.bridge_port or origins != settings.bridge_origins:
+            settings.bridge_port, settings.bridge_origins = port, origins
+            settings.save()
+            self.bridge_changed.emit()
+        return ""
 
     # -- 代理服务 ----------------------------------------------------------------------------
     def save_proxy(self, mode: ProxyMode, url: str, username: str, password: str) -> None:

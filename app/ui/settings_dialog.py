@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from app.contract import SessionKind
-from app.settings import InvalidServiceUrl, Language, ProxyMode, check_proxy_url, check_service_url
+from app.settings import InvalidServiceUrl, Language, ProxyMode, Settings, check_proxy_url, check_service_url
 from app.ui.certificate_list import certificate_tree, fill_certificate_tree, selected_entry
 from app.ui.details import CertificateSummary
 from app.ui.i18n import tr
@@ -128,6 +128,7 @@ class SettingsDialog(QDialog):
         form.addRow(tr("证书到期提前提醒"), self.warning_days)
         form.addRow(tr("界面语言"), self.language)
         form.addRow(tr("证书服务地址"), self.service_url)
+        self._bridge_rows(form, settings)
         form.addRow(self.general_status)
         form.addRow(row(None, self.general_save))
         return page
@@ -138,6 +139,10 @@ class SettingsDialog(QDialog):
         except InvalidServiceUrl as exc:
             self.general_status.setText(exc.text.render(tr))
             return
+        bridge_problem = self.settings_actions.save_bridge(self.bridge_port.value(), self.bridge_origins.text())
+        if bridge_problem:
+            self.general_status.setText(bridge_problem)
+            return
         problem = self.settings_actions.save_general(
             autostart=self.autostart.isChecked(),
             warning_days=self.warning_days.value(),
@@ -145,6 +150,20 @@ class SettingsDialog(QDialog):
             service_url=url,
         )
         self.general_status.setText(problem or tr("设置已保存"))
+
+    def _bridge_rows(self, form: QFormLayout, settings: Settings) -> None:
+        """浏览器证书登录: the bridge's loopback port (0: off) and web sites allowed besides the service's."""
+        self.bridge_port = QSpinBox()
+        self.bridge_port.setRange(0, 65535)
+        self.bridge_port.setSpecialValueText(tr("关闭"))
+        self.bridge_port.setValue(settings.bridge_port)
+        self.bridge_origins = QLineEdit(" ".join(settings.bridge_origins))
+        self.bridge_origins.setPlaceholderText(tr("例如 https://portal.example.cn（多个用空格分隔）"))
+        self.bridge_state = QLabel(self.settings_actions.bridge_status())
+        self.bridge_state.setWordWrap(True)
+        form.addRow(tr("浏览器证书登录端口"), self.bridge_port)
+        form.addRow(tr("其他允许的网站"), self.bridge_origins)
+        form.addRow(self.bridge_state)
 
     # -- 关于 -------------------------------------------------------------------------------
     def _about_page(self) -> QWidget:

@@ -27,6 +27,7 @@ from installer.winbuild.wine import STANDIN_DLLS, check_tools
 
 REPO = Path(__file__).resolve().parents[2]
 WXS = REPO / "installer" / "certassist.wxs"
+NATIVE_HOST = REPO / "installer" / "cn.certassist.bridge.json"  # the browser bridge's host manifest (a File)
 NS = "{http://schemas.microsoft.com/wix/2006/wi}"
 CODEPAGE = 936
 PRODUCT_NAMESPACE = uuid.UUID("4e0b9f36-64a4-4f5a-9d8e-7c2b4a1f0c11")  # ProductCode = uuid5(this, target:version)
@@ -171,7 +172,7 @@ def verify(msi: Path, prepared: Prepared) -> None:
 
 def msi_key(target: Target, bundle: Path, version: str) -> str:
     hasher = Hasher("msi-1").text(target.name).text(bundle.name).text(version)
-    return hasher.file(WXS).file(Path(__file__)).hexdigest()
+    return hasher.file(WXS).file(NATIVE_HOST).file(Path(__file__)).hexdigest()
 
 
 def build_msi(target: Target, bundle: Path, version: str) -> Path:
@@ -186,6 +187,7 @@ def build_msi(target: Target, bundle: Path, version: str) -> Path:
         work = Path(scratch)
         (work / "bundle").symlink_to(bundle / "certassist", target_is_directory=True)
         shutil.copy2(bundle / "certassist.ico", work / "certassist.ico")
+        shutil.copy2(NATIVE_HOST, work / NATIVE_HOST.name)
         prepared = prepare_source(work / "certassist.wxs")
         files = sorted(str(p.relative_to(work)) for p in (work / "bundle").rglob("*") if p.is_file())
         harvest = subprocess.run(

@@ -172,6 +172,10 @@
         <translation>The proxy setting was reset to No proxy; checking again…</translation>
     </message>
     <message>
+        <source>以下网站请求使用您的证书登录。请确认这是您正在访问的网站，再输入证书密码；证书密码只在证书助手中使用，不会交给网站。</source>
+        <translation>The web site below asks to log in with your certificate. Check that it is the site you are visiting before you enter the certificate PIN; the PIN is used only in CertAssist and is never given to the site.</translation>
+    </message>
+    <message>
         <source>以下证书不是当前证书服务签发的或已过期，请办理「证书换发」或「证书更新」：{subjects}</source>
         <translation>These certificates were not issued by the current certificate service or have expired; use Exchange certificate or Update certificate: {subjects}</translation>
     </message>
@@ -190,6 +194,10 @@
     <message>
         <source>使用者</source>
         <translation>Subject</translation>
+    </message>
+    <message>
+        <source>例如 https://portal.example.cn（多个用空格分隔）</source>
+        <translation>e.g. https://portal.example.cn (separate several with spaces)</translation>
     </message>
     <message>
         <source>保存</source>
@@ -230,6 +238,10 @@
     <message>
         <source>其他</source>
         <translation>Other</translation>
+    </message>
+    <message>
+        <source>其他允许的网站</source>
+        <translation>Other allowed web sites</translation>
     </message>
     <message>
         <source>刷新</source>
@@ -628,6 +640,10 @@
         <translation>Logging in, please wait…</translation>
     </message>
     <message>
+        <source>正在签名，请稍等…</source>
+        <translation>Signing, please wait…</translation>
+    </message>
+    <message>
         <source>正在获取验证码…</source>
         <translation>Loading the captcha…</translation>
     </message>
@@ -670,6 +686,22 @@
     <message>
         <source>测试连接</source>
         <translation>Test connection</translation>
+    </message>
+    <message>
+        <source>浏览器证书登录无法使用：本机端口 {port} 已被占用或不可用（{detail}）。</source>
+        <translation>Web certificate login is unavailable: local port {port} is in use or cannot be opened ({detail}).</translation>
+    </message>
+    <message>
+        <source>浏览器证书登录端口</source>
+        <translation>Web certificate login port</translation>
+    </message>
+    <message>
+        <source>浏览器证书登录：未开启</source>
+        <translation>Web certificate login: off</translation>
+    </message>
+    <message>
+        <source>浏览器证书登录：正在本机 127.0.0.1:{port} 等待网上服务系统的请求</source>
+        <translation>Web certificate login: waiting for the online service's requests on 127.0.0.1:{port}</translation>
     </message>
     <message>
         <source>清除代理登录缓存</source>
@@ -774,6 +806,10 @@
     <message>
         <source>继续上次未完成的申请</source>
         <translation>Resuming the unfinished request</translation>
+    </message>
+    <message>
+        <source>网站证书登录</source>
+        <translation>Web site certificate login</translation>
     </message>
     <message>
         <source>自然人</source>
@@ -1082,6 +1118,10 @@
     <message>
         <source>请您输入证书旧密码</source>
         <translation>Enter the old certificate PIN</translation>
+    </message>
+    <message>
+        <source>请求网站</source>
+        <translation>Requesting site</translation>
     </message>
     <message>
         <source>请登录，以便可以使用证书管理的功能</source>

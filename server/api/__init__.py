@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from server.api import accounts, certificates, logins, service, unlock
+from server.portal import router as portal
 
 ROUTERS: tuple[APIRouter, ...] = (
     service.router,
@@ -13,4 +14,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     logins.router,
     certificates.router,
     unlock.router,
+    portal.router,
 )

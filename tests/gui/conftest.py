@@ -90,9 +90,12 @@ class LiveService:
         stop_process(self.process)
 
 
-def start_service(data_dir: Path, smtp: SmtpServer, validity_days: int = 20) -> LiveService:
+def start_service(
+    data_dir: Path, smtp: SmtpServer, validity_days: int = 20, bridge_port: int = 8471, host: str = "127.0.0.1"
+) -> LiveService:
+    """``bridge_port``: the browser bridge the web portal's page calls; ``host``: the loopback address."""
     port = free_port()
-    arguments = [str(data_dir), str(port), str(smtp.port), str(validity_days)]
+    arguments = [str(data_dir), str(port), str(smtp.port), str(validity_days), str(bridge_port), host]
     process = subprocess.Popen(
         [service_python(), "-m", "tests.gui.live_service", *arguments],
         cwd=REPO,
@@ -100,7 +103,7 @@ def start_service(data_dir: Path, smtp: SmtpServer, validity_days: int = 20) -> 
         stdout=subprocess.PIPE,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -9,7 +9,8 @@ The child also serves the operator: each line on its stdin is a JSON list of `ce
 arguments (``["account", "add", ...]``), run by the real command line against this service's data dir
 and database; each answer is one JSON line on stdout, ``{"exit_code": N, "output": "..."}``. When stdin
 closes, the service stops.
-Usage: python -m tests.gui.live_service DATA_DIR PORT SMTP_PORT VALIDITY_DAYS
+Usage: python -m tests.gui.live_service DATA_DIR PORT SMTP_PORT VALIDITY_DAYS [BRIDGE_PORT [HOST]]
+(BRIDGE_PORT: the browser bridge port the web portal's page calls; HOST: the loopback address to listen on.)
 """
 
 from __future__ import annotations
@@ -69,18 +70,22 @@ def main() -> None:
     from server.config import MailConfig, ServerConfig
 
     data_dir, port, smtp_port, validity_days = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    bridge_port = int(sys.argv[5]) if len(sys.argv) > 5 else 8471
+    host = sys.argv[6] if len(sys.argv) > 6 else "127.0.0.1"
     replies = os.fdopen(os.dup(1), "w")  # the operator's answers: anything else printed goes to stderr
     os.dup2(2, 1)
     captcha.new_answer = lambda: CAPTCHA
     config = ServerConfig(  # what operator_options() say: SQLite in the data dir, mail to the test's SMTP server
         data_dir=data_dir,
+        host=host,
         port=port,
+        bridge_port=bridge_port,
         mail=MailConfig(mode="smtp", smtp_host="127.0.0.1", smtp_port=smtp_port),
         validity_days=validity_days,
         ca_cache_s=0,  # a CA rotation by the operator (another service object) is seen at once, without waiting
     )
     app = create_app(config)  # database and CA set up before the port opens
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
     options = operator_options(data_dir, port, smtp_port, validity_days)
     threading.Thread(target=_operator_console, args=(options, replies, server), name="operator", daemon=True).start()
     server.run()

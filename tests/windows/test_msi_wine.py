@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -14,12 +15,14 @@ from typing import Dict, List, Set
 
 import pytest
 
+from app.bridge.native import EXTENSION_ORIGINS, host_manifest
 from drivers.soft import SoftBackend
 from installer.winbuild.build import Build
 from installer.winbuild.msi import read_table
 from installer.winbuild.wine import STANDIN_DLLS, windows_path
 from tests.conftest import FAST_KDF, REPO
 from tests.windows.conftest import (
+    CONSOLE_EXE,
     INSTALL_DIR,
     TRAY_EXE,
     UPGRADE_VERSION,
@@ -41,6 +44,15 @@ DESKTOP_SHORTCUT = "启动证书助手_标准版.lnk"
 START_MENU_FOLDER = "证书助手"
 MACHINE_KEY = r"HKLM\Software\CertAssist"
 RUN_KEY = r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run"
+HOST_KEYS = [  # the browser bridge's native-messaging host, for Chrome and Edge
+    r"HKLM\Software\Google\Chrome\NativeMessagingHosts\cn.certassist.bridge",
+    r"HKLM\Software\Microsoft\Edge\NativeMessagingHosts\cn.certassist.bridge",
+]
+
+
+def _default(values: Dict[str, str]) -> str:
+    """A key's default value as `reg query` lists it: "(Default)", or "(默认)" on a Chinese Windows."""
+    return next((v for k, v in values.items() if k.startswith("(") and k.endswith(")")), "")
 
 
 def _sha256(path: Path) -> str:
@@ -97,6 +109,11 @@ def test_silent_install_puts_files_shortcuts_registry_and_arp_entry(machine: Mac
     }
     run = machine.reg(RUN_KEY)
     assert run is not None and run["CertAssist"] == f'"{TRAY_EXE}" --autostart'
+    for key in HOST_KEYS:
+        host = machine.reg(key)
+        assert host is not None and _default(host) == INSTALL_DIR + "\\cn.certassist.bridge.json", (key, host)
+    manifest = json.loads((installed / "cn.certassist.bridge.json").read_text(encoding="utf-8"))
+    assert manifest == host_manifest("certassist.exe")  # "path" is relative to the manifest: the installed exe
     arp = machine.reg(uninstall_key(machine.build.version))
     assert arp is not None
     assert (arp["DisplayName"], arp["DisplayVersion"], arp["Publisher"]) == (
@@ -278,4 +295,40 @@ def test_uninstall_removes_the_program_and_keeps_user_data(machine: Machine, upg
     run = machine.reg(RUN_KEY) or {}
     assert "CertAssist" not in run
     assert machine.reg(uninstall_key(UPGRADE_VERSION)) is None
+    for key in HOST_KEYS:  # the browsers no longer find a host that is gone
+        host = machine.reg(key)
+        assert host is None or not _default(host).endswith(".json"), (key, host)
     assert _user_data(machine) == before  # keystores, settings and profiles are the user's
+
+
+def test_installed_exe_answers_as_the_browsers_native_messaging_host(machine: Machine) -> None:
+    """What Chrome and Edge do with the registered host: start ``certassist.exe chrome-extension://ID/
+    --parent-window=0`` and exchange length-prefixed JSON on stdin/stdout (binary, no CRLF translation).
+    No tray runs here, so the host answers that the assistant is not running; a stranger's caller gets
+    nothing."""
+    caller = EXTENSION_ORIGINS[0]
+    message = json.dumps({"type": "status", "origin": "https://ca.example.cn", "id": 3}).encode()
+    framed = struct.pack("<I", len(message)) + message
+    machine.prefix.start()
+    env = machine.prefix.env(None, "zh_CN.UTF-8")
+    result = subprocess.run(
+        [*("wine", CONSOLE_EXE, caller, "--parent-window=0")],
+        input=framed,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (length,) = struct.unpack("<I", result.stdout[:4])
+    reply = json.loads(result.stdout[4 : 4 + length].decode("utf-8"))
+    assert reply["id"] == 3 and reply["status"] == 503 and reply["body"]["error"] == "unreachable", reply
+    stranger = subprocess.run(
+        ["wine", CONSOLE_EXE, "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"],
+        input=framed,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert stranger.returncode == 1 and stranger.stdout == b""
