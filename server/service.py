@@ -23,9 +23,9 @@ from server.ca import CertificateAuthority
 from server.certificates import CertificateRegister
 from server.config import ServerConfig
 from server.db import Database
-from server.issuance.codes import IssuanceCodes
 from server.delivery import MailDelivery
 from server.housekeeping import Housekeeping
+from server.issuance.codes import IssuanceCodes
 from server.issuance.first import Issuance
 from server.issuance.pairs import PairMaker
 from server.issuance.renewal import Renewal
