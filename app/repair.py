@@ -25,7 +25,7 @@ from drivers.errors import DriverError, DriverUnavailable
 from drivers.model import DeviceKind
 from drivers.pcsc import PcscBackend
 from drivers.pkcs11 import Pkcs11Backend
-from drivers.pkcs11.driver import load_module
+from drivers.pkcs11.backend import load_module
 from drivers.registry import discover
 from drivers.soft import SoftBackend
 from gm.errors import GMError
