@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -211,6 +211,11 @@ def _upgrade_same_version(msi: Path) -> None:
             subprocess.run(["msibuild", str(msi), "-q", query], check=True)
 
 
+def _expand(text: str, defines: Dict[str, str]) -> str:
+    """$(var.NAME) as the WiX preprocessor expands it (for what is taken out of the source before wixl)."""
+    return re.sub(r"\$\(var\.(\w+)\)", lambda m: defines[m.group(1)], text)
+
+
 def _idt(path: Path, columns: List[Tuple[str, str]], keys: List[str], rows: List[List[str]]) -> Path:
     """An MSI table export file (tab-separated: names, types, table name and keys, rows)."""
     lines = ["\t".join(c for c, _ in columns), "\t".join(t for _, t in columns), "\t".join([path.stem, *keys])]
@@ -299,7 +304,7 @@ def build_msi(target: Target, bundle: Path, version: str) -> Path:
                 "BundleFiles",
                 "--var",
                 "var.BundleDir",
-                "--win64",
+                *(["--win64"] if target.wixl_arch == "x64" else []),
             ],
             input="\n".join(files) + "\n",
             capture_output=True,
@@ -310,13 +315,17 @@ def build_msi(target: Target, bundle: Path, version: str) -> Path:
         (work / "files.wxs").write_text(harvest, encoding="utf-8")
         out = work / "out" / target.msi_name(version)
         out.parent.mkdir()
+        win64 = target.wixl_arch == "x64"
         defines = {
             "Version": version,
             "ProductCode": product_code(target, version),
             "BundleDir": "bundle",
             "IconFile": "certassist.ico",
-            "Win64": "yes",
+            "Win64": "yes" if win64 else "no",
+            "ProgramFilesFolder": "ProgramFiles64Folder" if win64 else "ProgramFilesFolder",
+            "SystemFolder": "System64Folder" if win64 else "SystemFolder",
         }
+        prepared.file_searches = [replace(f, path=_expand(f.path, defines)) for f in prepared.file_searches]
         command = ["wixl", "-a", target.wixl_arch, "-o", str(out)]
         for name, value in defines.items():
             command += ["-D", f"{name}={value}"]
