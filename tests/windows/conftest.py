@@ -18,7 +18,6 @@ from tests.windows.desktop import Desktop
 from tests.windows.machine import INSTALL_DIR, TRAY_EXE, Machine, uninstall_key
 
 __all__ = ["INSTALL_DIR", "TRAY_EXE", "UPGRADE_VERSION", "Machine", "uninstall_key"]
-pytestmark = pytest.mark.windows
 HERE = Path(__file__).resolve().parent
 UPGRADE_VERSION = "0.1.1"  # ProductVersion of the second MSI (same bundle), above pyproject's
 
