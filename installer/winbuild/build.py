@@ -10,7 +10,6 @@ from typing import Callable, Optional
 from installer.winbuild.bundle import build_bundle, project_version
 from installer.winbuild.cache import build_lock, cache_root
 from installer.winbuild.msi import build_msi
-from installer.winbuild.pescan import check_windows7
 from installer.winbuild.pyenv import python_env
 from installer.winbuild.targets import Target
 from installer.winbuild.wine import check_tools
@@ -41,6 +40,8 @@ def build(target: Target, version: Optional[str] = None, say: Callable[[str], No
         bundle = build_bundle(target, python, log)
         say(f"bundle: {bundle / 'certassist'} ({time.monotonic() - started:.0f} s)")
         if target.windows7_scan:  # on every build, cached bundle or not: the rules may have changed
+            from installer.winbuild.pescan import check_windows7  # pefile: only the build machine's .venv has it
+
             checked = check_windows7(bundle / "certassist")
             say(f"import tables: {checked} binaries, nothing Windows 7 SP1 + KB2999226 lacks")
         msi = build_msi(target, bundle, version)
