@@ -36,9 +36,12 @@ def bundle_key(target: Target, python: Path) -> str:
 
 def bundled_libcrypto(folder: Path) -> Path:
     """The OpenSSL 3 libcrypto gm loads in the frozen app: a file name gm._native.locate tries, in _internal."""
-    if os.environ.get(ENV_OVERRIDE):
-        raise RuntimeError(f"unset {ENV_OVERRIDE} to build: the frozen app must find its own libcrypto")
-    names = sorted({Path(path).name for path in candidate_paths("win32")})
+    override = os.environ.pop(ENV_OVERRIDE, None)  # the build machine's own choice says nothing about Windows
+    try:
+        names = sorted({Path(path).name for path in candidate_paths("win32")})
+    finally:
+        if override is not None:
+            os.environ[ENV_OVERRIDE] = override
     for name in names:
         path = folder / "_internal" / name
         if path.is_file():

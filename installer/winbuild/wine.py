@@ -226,7 +226,7 @@ def _template(standins: bool) -> Path:
     except BaseException:
         remove(staging)
         raise
-    prune(parent, keep=3)
+    prune(parent, keep=2)
     return final
 
 
