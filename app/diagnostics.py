@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Dict, List, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence, cast
 
 from drivers.base import Backend, Device, KeySession
 from drivers.errors import DriverError
 from drivers.model import Capability, KeyUsage
 from drivers.pcsc import PcscBackend, list_readers
 from drivers.pkcs11 import Pkcs11Backend
-from drivers.pkcs11.driver import Pkcs11Device
 from drivers.profiles import SymmetricMechanisms
 from drivers.registry import discover
 from drivers.skf import SkfBackend
 from drivers.skf.report import library_report
 from drivers.soft import SoftBackend
+
+if TYPE_CHECKING:  # python-pkcs11 is not in every build (the Windows 7 package has none)
+    from drivers.pkcs11.driver import Pkcs11Device
 
 
 def _certificate(cert: Any, usage: KeyUsage) -> Dict[str, Any]:
@@ -128,7 +130,8 @@ def build_report(backends: Sequence[Backend]) -> Dict[str, Any]:
                 section["readers_error"] = str(exc)
         if isinstance(backend, Pkcs11Backend):
             section["modules"] = backend.module_paths()
-            section["slots"] = [_pkcs11_slot(d) for d in found.devices if isinstance(d, Pkcs11Device)]
+            tokens = [cast("Pkcs11Device", d) for d in found.devices if d.info.backend == "pkcs11"]
+            section["slots"] = [_pkcs11_slot(d) for d in tokens]
         if isinstance(backend, SoftBackend):
             section["directory"] = str(backend.directory)
         if isinstance(backend, SkfBackend):

@@ -25,7 +25,7 @@ from drivers.errors import DriverError, DriverUnavailable
 from drivers.model import DeviceKind
 from drivers.pcsc import PcscBackend
 from drivers.pkcs11 import Pkcs11Backend
-from drivers.pkcs11.driver import load_module
+from drivers.pkcs11.backend import load_module, python_pkcs11_available
 from drivers.registry import discover
 from drivers.soft import SoftBackend
 from gm.errors import GMError
@@ -80,6 +80,15 @@ def _pkcs11(backend: Pkcs11Backend) -> Check:
     paths = backend.module_paths()
     if not paths:
         return Check(name, Outcome.INFO, message("未配置USB Key驱动程序；只使用软证书时不需要"))
+    if not python_pkcs11_available():  # the Windows 7 package has no python-pkcs11
+        return Check(
+            name,
+            Outcome.WARNING,
+            message(
+                "此安装包（Windows 7 版）不支持 PKCS#11 驱动："
+                "请使用USB Key的SKF驱动，或在 Windows 10/11 上安装标准安装包"
+            ),
+        )
     failed = []
     for path in paths:
         try:

@@ -8,7 +8,7 @@ Builds (or reuses) the MSI like installer/build-windows.sh, then in a fresh Wine
   frozen console program's `--version` (interpreter + bundle start, the same machine and prefix).
 The last line is one JSON object.
 
-    .venv/bin/python benchmarks/windows.py [--rounds 3]
+    .venv/bin/python benchmarks/windows.py [--rounds 3] [--target win7]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Callable, Dict, List
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from installer.winbuild.build import build
-from installer.winbuild.targets import WIN10
+from installer.winbuild.targets import TARGETS
 from installer.winbuild.wine import new_prefix, windows_path
 from tests.windows.desktop import Desktop
 
@@ -41,13 +41,15 @@ def best(rounds: int, measure: Callable[[], float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--target", choices=sorted(TARGETS), default="win10", help="win7: the Windows 7 MSI")
     args = parser.parse_args()
-    result = build(WIN10, say=lambda text: print(text, file=sys.stderr))
+    target = TARGETS[args.target]
+    result = build(target, say=lambda text: print(text, file=sys.stderr))
     size = result.msi.stat().st_size
     figures: Dict[str, float] = {"msi_mb": round(size / 1e6, 1), "msi_vs_goal": round(size / SIZE_GOAL, 2)}
     with tempfile.TemporaryDirectory(prefix="certassist-bench-") as scratch, Desktop() as desktop:
         root = Path(scratch)
-        prefix = new_prefix(root / "machine", display=desktop.display)
+        prefix = new_prefix(root / "machine", display=desktop.display, standins=target.standins)
         try:
             prefix.start()
             installs: List[float] = []

@@ -69,6 +69,8 @@ export UV_PROJECT_ENVIRONMENT="$ROOT/.venv" UV_PYTHON_DOWNLOADS=never
 sync_args=(sync --frozen --inexact --quiet)
 sync_args+=(--all-extras)  # the client and the issuing service (the demo embeds it)
 if [[ "$MODE" == "test" ]]; then sync_args+=(--group dev); else sync_args+=(--no-dev); fi
+# pefile: the Windows 7 build scans the bundle's import tables (installer/winbuild/pescan.py)
+if [[ "$MODE" == "test" || "$MODE" == "windows" ]]; then sync_args+=(--group windows-scan); fi
 .venv/bin/python -m uv "${sync_args[@]}"
 
 if [[ "$MODE" == "test" ]]; then

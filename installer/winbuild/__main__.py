@@ -15,6 +15,13 @@ REPO = Path(__file__).resolve().parents[2]
 def main() -> None:
     parser = argparse.ArgumentParser(prog="installer/build-windows.sh", description=__doc__)
     parser.add_argument("--target", choices=sorted(TARGETS), default="win10", help="what to build (default win10)")
+    parser.add_argument(
+        "--win7",
+        dest="target",
+        action="store_const",
+        const="win7",
+        help="the Windows 7 SP1 x64 build (same as --target win7): dist/certassist-<version>-win7-x64.msi",
+    )
     parser.add_argument("--version", help="ProductVersion of the MSI (default: the version in pyproject.toml)")
     parser.add_argument("--dist", type=Path, default=REPO / "dist", help="output folder (default dist/)")
     args = parser.parse_args()

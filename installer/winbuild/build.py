@@ -39,6 +39,11 @@ def build(target: Target, version: Optional[str] = None, say: Callable[[str], No
         log = cache_root() / f"pyinstaller-{target.name}.log"
         bundle = build_bundle(target, python, log)
         say(f"bundle: {bundle / 'certassist'} ({time.monotonic() - started:.0f} s)")
+        if target.windows7_scan:  # on every build, cached bundle or not: the rules may have changed
+            from installer.winbuild.pescan import check_windows7  # pefile: only the build machine's .venv has it
+
+            checked = check_windows7(bundle / "certassist")
+            say(f"import tables: {checked} binaries, nothing Windows 7 SP1 + KB2999226 lacks")
         msi = build_msi(target, bundle, version)
         say(f"msi: {msi} ({msi.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.0f} s)")
     return Build(target, version, python, bundle, msi)

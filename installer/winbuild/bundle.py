@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
+from gm._native.locate import ENV_OVERRIDE, candidate_paths
 from installer.winbuild.cache import Hasher, cache_root, prune, publish, remove, staging_dir
 from installer.winbuild.icon import make_ico
 from installer.winbuild.targets import Target
@@ -25,11 +27,26 @@ def project_version() -> str:
 
 
 def bundle_key(target: Target, python: Path) -> str:
-    hasher = Hasher("bundle-2").text(target.name).text(python.name).text(project_version())
+    hasher = Hasher("bundle-2").text(repr(target)).text(python.name).text(project_version())
     hasher.file(REPO / "build.spec").file(REPO / "installer" / "winbuild" / "icon.py")
     for name in SOURCES:
         hasher.text(name).tree(REPO / name)
     return hasher.hexdigest()
+
+
+def bundled_libcrypto(folder: Path) -> Path:
+    """The OpenSSL 3 libcrypto gm loads in the frozen app: a file name gm._native.locate tries, in _internal."""
+    override = os.environ.pop(ENV_OVERRIDE, None)  # the build machine's own choice says nothing about Windows
+    try:
+        names = sorted({Path(path).name for path in candidate_paths("win32")})
+    finally:
+        if override is not None:
+            os.environ[ENV_OVERRIDE] = override
+    for name in names:
+        path = folder / "_internal" / name
+        if path.is_file():
+            return path
+    raise RuntimeError(f"the bundle has no OpenSSL 3 libcrypto under a name gm looks for: {names}")
 
 
 def build_bundle(target: Target, python: Path, log: Path) -> Path:
@@ -43,7 +60,7 @@ def build_bundle(target: Target, python: Path, log: Path) -> Path:
     scratch = Path(tempfile.mkdtemp(prefix="certassist-pyinstaller-"))
     try:
         icon = make_ico(staging / "certassist.ico")
-        prefix = new_prefix(scratch)
+        prefix = new_prefix(scratch, standins=target.standins)
         try:
             result = prefix.run(
                 [
@@ -73,6 +90,7 @@ def build_bundle(target: Target, python: Path, log: Path) -> Path:
         shipped_standins = [p for p in folder.rglob("*") if p.name.lower() in STANDIN_DLLS]
         if shipped_standins:
             raise RuntimeError(f"Wine stand-in DLLs got into the bundle: {shipped_standins}")
+        bundled_libcrypto(folder)
         publish(staging, final)
     except BaseException:
         remove(staging)

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Dict, Iterable, Iterator, Union
 
 CACHE_ENV = "CERTASSIST_BUILD_CACHE"
 SKIP_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
@@ -109,13 +109,22 @@ def remove(path: Path) -> None:
 
 
 def prune(parent: Path, keep: int = 3) -> None:
-    """Keep the newest ``keep`` entries of one kind (several checkouts share the cache) and no stale staging."""
+    """Keep the newest ``keep`` entries of each kind (several checkouts share the cache) and no stale staging.
+
+    An entry's kind is its name up to the first "-" (the target: ``win10-<key>``, ``win7-<key>``), so one
+    target's builds never push out another's.
+    """
     if not parent.is_dir():
         return
     entries = sorted(parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-    finished = [e for e in entries if not e.name.startswith(".")]
-    for entry in finished[keep:]:
-        remove(entry)
+    kinds: Dict[str, int] = {}
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        kind = entry.name.split("-", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if kinds[kind] > keep:
+            remove(entry)
     for entry in entries:
         if entry.name.startswith(".") and entry.name != ".lock" and entry.stat().st_mtime < _a_day_ago():
             remove(entry)

@@ -6,7 +6,11 @@ wixl (msitools 0.101) gaps handled here, each checked on the result:
   ProductName (wixl keeps it only in the summary information) is written back the same way;
 - ``Secure="yes"`` is ignored: those properties are added to SecureCustomProperties;
 - property-setting custom actions get the no-impersonate bit, which only deferred actions may carry;
-- Package/@Platform is ignored: ``wixl -a x64``.
+- Package/@Platform is ignored: ``wixl -a x64``;
+- MajorUpgrade/@AllowSameVersionUpgrades is ignored: the Upgrade row that finds older versions gets
+  msidbUpgradeAttributesVersionMaxInclusive, as WiX writes it;
+- DirectorySearch/FileSearch under a Property crash wixl: they are taken out of the source and written as
+  the AppSearch, DrLocator and Signature rows WiX would write.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import subprocess
 import tempfile
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -33,6 +37,7 @@ CODEPAGE = 936
 PRODUCT_NAMESPACE = uuid.UUID("4e0b9f36-64a4-4f5a-9d8e-7c2b4a1f0c11")  # ProductCode = uuid5(this, target:version)
 PLACEHOLDER = "NA8QX{:03d}"  # 8 characters, so wixl keeps a token as a valid short name
 SUMMARY_ONLY = {("Product", "Name"), ("Package", "Description")}  # wixl keeps these in the summary
+VERSION_MAX_INCLUSIVE = 0x200  # msidbUpgradeAttributesVersionMaxInclusive
 
 
 def product_code(target: Target, version: str) -> str:
@@ -78,6 +83,17 @@ def _update(msi: Path, table: Table, row: List[str], column: str, value: str) ->
     subprocess.run(["msibuild", str(msi), "-q", query], check=True)
 
 
+@dataclass(frozen=True)
+class FileSearch:
+    """<Property Id><DirectorySearch Path Depth><FileSearch Id Name/></DirectorySearch></Property>"""
+
+    property: str
+    signature: str
+    file_name: str
+    path: str
+    depth: int
+
+
 @dataclass
 class Prepared:
     source: Path
@@ -85,6 +101,22 @@ class Prepared:
     product_name: str
     secure: List[str]
     expected: List[str]  # every non-ASCII string the tables must hold
+    same_version_upgrades: bool = False
+    file_searches: List[FileSearch] = field(default_factory=list)
+
+
+def _take_wixl_gaps(tree: ET.ElementTree[ET.Element], prepared: Prepared) -> None:
+    """Remove what wixl cannot compile from the source, remembering what fix_tables must write instead."""
+    for element in tree.iter(NS + "MajorUpgrade"):
+        prepared.same_version_upgrades = element.attrib.pop("AllowSameVersionUpgrades", "no") == "yes"
+    for prop in tree.iter(NS + "Property"):
+        for search in prop.findall(NS + "DirectorySearch"):
+            for found in search.findall(NS + "FileSearch"):
+                prepared.file_searches.append(
+                    FileSearch(prop.get("Id", ""), found.get("Id", ""), found.get("Name", ""), search.get("Path", ""),
+                               int(search.get("Depth", "0")))
+                )  # fmt: skip
+            prop.remove(search)
 
 
 def prepare_source(dest: Path) -> Prepared:
@@ -113,8 +145,10 @@ def prepare_source(dest: Path) -> Prepared:
             tokens[token] = (value, short)
             expected.append(value)
             element.set(attribute, token)
+    prepared = Prepared(dest, tokens, product_name, secure, expected)
+    _take_wixl_gaps(tree, prepared)
     tree.write(dest, encoding="utf-8", xml_declaration=True)
-    return Prepared(dest, tokens, product_name, secure, expected)
+    return prepared
 
 
 def fix_tables(msi: Path, prepared: Prepared) -> None:
@@ -149,6 +183,68 @@ def fix_tables(msi: Path, prepared: Prepared) -> None:
         kind = int(row[actions.columns.index("Type")])
         if kind & 0x800 and not kind & 0x400:  # no-impersonate without in-script
             _update_int(msi, actions, row, "Type", kind & ~0x800)
+    _fill_wixl_gaps(msi, prepared)
+
+
+def _fill_wixl_gaps(msi: Path, prepared: Prepared) -> None:
+    if prepared.same_version_upgrades:
+        _upgrade_same_version(msi)
+    if prepared.file_searches:
+        _write_file_searches(msi, prepared.file_searches)
+
+
+def _upgrade_same_version(msi: Path) -> None:
+    """WiX's AllowSameVersionUpgrades: the row finding older versions includes its maximum (this version)."""
+    upgrade = read_table(msi, "Upgrade")
+    for row in upgrade.rows:
+        action = row[upgrade.columns.index("ActionProperty")]
+        if action != "WIX_UPGRADE_DETECTED":
+            continue
+        values = dict(zip(upgrade.columns, row))  # Attributes is part of the key: the row is written anew
+        values["Attributes"] = str(int(values["Attributes"]) | VERSION_MAX_INCLUSIVE)
+        given = {k: v for k, v in values.items() if v != ""}
+        names = ", ".join(f"`{k}`" for k in given)
+        cells = ", ".join(v if k == "Attributes" else _sql_text(v) for k, v in given.items())
+        for query in (
+            f"DELETE FROM `Upgrade` WHERE `ActionProperty`={_sql_text(action)}",  # noqa: S608 - quoted
+            f"INSERT INTO `Upgrade` ({names}) VALUES ({cells})",  # noqa: S608 - quoted
+        ):
+            subprocess.run(["msibuild", str(msi), "-q", query], check=True)
+
+
+def _expand(text: str, defines: Dict[str, str]) -> str:
+    """$(var.NAME) as the WiX preprocessor expands it (for what is taken out of the source before wixl)."""
+    return re.sub(r"\$\(var\.(\w+)\)", lambda m: defines[m.group(1)], text)
+
+
+def _idt(path: Path, columns: List[Tuple[str, str]], keys: List[str], rows: List[List[str]]) -> Path:
+    """An MSI table export file (tab-separated: names, types, table name and keys, rows)."""
+    lines = ["\t".join(c for c, _ in columns), "\t".join(t for _, t in columns), "\t".join([path.stem, *keys])]
+    lines += ["\t".join(row) for row in rows]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("ascii"))
+    return path
+
+
+def _write_file_searches(msi: Path, searches: List[FileSearch]) -> None:
+    signature = _idt(
+        msi.parent / "Signature.idt",
+        [("Signature", "s72"), ("FileName", "s255"), ("MinVersion", "S20"), ("MaxVersion", "S20"), ("MinSize", "I4"),
+         ("MaxSize", "I4"), ("MinDate", "I4"), ("MaxDate", "I4"), ("Languages", "S255")],
+        ["Signature"],
+        [[s.signature, s.file_name, "", "", "", "", "", "", ""] for s in searches],
+    )  # fmt: skip
+    locator = _idt(
+        msi.parent / "DrLocator.idt",
+        [("Signature_", "s72"), ("Parent", "S72"), ("Path", "S255"), ("Depth", "I2")],
+        ["Signature_", "Parent", "Path"],
+        [[s.signature, "", s.path, str(s.depth)] for s in searches],
+    )
+    for table in (signature, locator):
+        subprocess.run(["msibuild", str(msi), "-i", str(table)], check=True)
+    for search in searches:
+        values = f"{_sql_text(search.property)}, {_sql_text(search.signature)}"
+        query = f"INSERT INTO `AppSearch` (`Property`, `Signature_`) VALUES ({values})"  # noqa: S608 - quoted
+        subprocess.run(["msibuild", str(msi), "-q", query], check=True)
 
 
 def _update_int(msi: Path, table: Table, row: List[str], column: str, value: int) -> None:
@@ -163,6 +259,15 @@ def verify(msi: Path, prepared: Prepared) -> None:
     leftover = [token for token in prepared.tokens if token in dump]
     if missing or leftover:
         raise RuntimeError(f"MSI strings not fixed: missing {missing}, tokens left {leftover}")
+    if prepared.same_version_upgrades:
+        upgrade = read_table(msi, "Upgrade")
+        found = [r for r in upgrade.rows if r[upgrade.columns.index("ActionProperty")] == "WIX_UPGRADE_DETECTED"]
+        if not found or not int(found[0][upgrade.columns.index("Attributes")]) & VERSION_MAX_INCLUSIVE:
+            raise RuntimeError("the Upgrade table does not treat the same version as an upgrade")
+    searches = {(r[0], r[1]) for r in read_table(msi, "AppSearch").rows} if prepared.file_searches else set()
+    missing_searches = [s for s in prepared.file_searches if (s.property, s.signature) not in searches]
+    if missing_searches:
+        raise RuntimeError(f"AppSearch rows missing: {missing_searches}")
     files = read_table(msi, "File")
     names = [row[files.columns.index("FileName")].split("|")[-1].lower() for row in files.rows]
     shipped = sorted(set(names) & set(STANDIN_DLLS))
@@ -171,7 +276,7 @@ def verify(msi: Path, prepared: Prepared) -> None:
 
 
 def msi_key(target: Target, bundle: Path, version: str) -> str:
-    hasher = Hasher("msi-1").text(target.name).text(bundle.name).text(version)
+    hasher = Hasher("msi-2").text(target.name).text(bundle.name).text(version)
     return hasher.file(WXS).file(NATIVE_HOST).file(Path(__file__)).hexdigest()
 
 
@@ -201,7 +306,7 @@ def build_msi(target: Target, bundle: Path, version: str) -> Path:
                 "BundleFiles",
                 "--var",
                 "var.BundleDir",
-                "--win64",
+                *(["--win64"] if target.wixl_arch == "x64" else []),
             ],
             input="\n".join(files) + "\n",
             capture_output=True,
@@ -212,13 +317,17 @@ def build_msi(target: Target, bundle: Path, version: str) -> Path:
         (work / "files.wxs").write_text(harvest, encoding="utf-8")
         out = work / "out" / target.msi_name(version)
         out.parent.mkdir()
+        win64 = target.wixl_arch == "x64"
         defines = {
             "Version": version,
             "ProductCode": product_code(target, version),
             "BundleDir": "bundle",
             "IconFile": "certassist.ico",
-            "Win64": "yes",
+            "Win64": "yes" if win64 else "no",
+            "ProgramFilesFolder": "ProgramFiles64Folder" if win64 else "ProgramFilesFolder",
+            "SystemFolder": "System64Folder" if win64 else "SystemFolder",
         }
+        prepared.file_searches = [replace(f, path=_expand(f.path, defines)) for f in prepared.file_searches]
         command = ["wixl", "-a", target.wixl_arch, "-o", str(out)]
         for name, value in defines.items():
             command += ["-D", f"{name}={value}"]

