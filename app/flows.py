@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from app import escrow
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
@@ -77,10 +77,24 @@ class CertificateEntry:
         return self.sign if usage is CertificateUsage.SIGN else self.encryption
 
 
-def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], List[Tuple[Device, DriverError]]]:
-    """Every signing certificate on every device, and the devices that could not be read (with why)."""
-    entries: List[CertificateEntry] = []
-    problems: List[Tuple[Device, DriverError]] = []
+@dataclass(frozen=True)
+class Pending:
+    """A container whose signing key has no certificate yet: an issuance the network or a pulled key interrupted."""
+
+    device: KeyDevice
+    container: str
+
+
+@dataclass
+class Scan:
+    entries: List[CertificateEntry]
+    pending: List[Pending]
+    problems: List[Tuple[Device, DriverError]]  # devices that could not be read, with why
+
+
+def scan_devices(devices: List[Device]) -> Scan:
+    """Every signing certificate (newest first) and every interrupted issuance on every device."""
+    found = Scan([], [], [])
     for device in devices:
         if not isinstance(device, KeyDevice):  # e.g. a PC/SC card whose PIN alone we manage
             continue
@@ -88,16 +102,24 @@ def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], Li
             with device.open() as session:
                 for info in session.containers():
                     if not info.has_sign_certificate:
+                        if info.has_sign_key:
+                            found.pending.append(Pending(device, info.name))
                         continue
                     sign = session.read_certificate(info.name, KeyUsage.SIGN)
                     if sign is None:
                         continue
                     encryption = session.read_certificate(info.name, KeyUsage.ENCRYPT)
-                    entries.append(CertificateEntry(device, info.name, sign, encryption))
+                    found.entries.append(CertificateEntry(device, info.name, sign, encryption))
         except DriverError as exc:
-            problems.append((device, exc))
-    entries.sort(key=lambda e: e.sign.not_after, reverse=True)
-    return entries, problems
+            found.problems.append((device, exc))
+    found.entries.sort(key=lambda e: e.sign.not_after, reverse=True)
+    return found
+
+
+def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], List[Tuple[Device, DriverError]]]:
+    """Every signing certificate on every device, and the devices that could not be read (with why)."""
+    found = scan_devices(devices)
+    return found.entries, found.problems
 
 
 def _new_container_name(username: str) -> str:
@@ -242,8 +264,36 @@ def _finish(
     progress("正在写入证书")
     _install(session, container, pair)
     if replaces is not None and replaces != container:
-        session.delete_container(replaces)  # only now: the new certificates are in
+        try:
+            session.delete_container(replaces)  # only now: the new certificates are in
+        except DriverError as exc:
+            raise ContainerNotRemoved(pair, replaces, exc) from exc
     return pair
+
+
+class ContainerNotRemoved(DriverError):
+    """The service's part is done (a new pair installed, or the old one revoked) but the device could not remove
+    ``container`` (e.g. the key was pulled out). ``remove_container`` finishes the job; the service is not asked
+    again. ``result`` is what the whole operation returns."""
+
+    def __init__(self, result: Any, container: str, cause: DriverError) -> None:
+        super().__init__(f"done at the service; {container!r} is still on the device: {cause}", cause.raw_code)
+        self.result = result
+        self.container = container
+        self.cause = cause
+
+
+def remove_container(device: Device, container: str, pin: str) -> None:
+    """The second half of an interrupted 证书更新 / 证书换发 / 证书废除: the old container leaves the device."""
+    if not isinstance(device, KeyDevice):
+        raise NotSupported("containers")
+    with device.open() as session:
+        session.login(pin)
+        if any(info.name == container for info in session.containers()):
+            session.delete_container(container)
+        empty = not session.containers()
+    if empty and isinstance(device, SoftDevice):
+        device.destroy()
 
 
 # -- 证书换发 / 证书更新 -------------------------------------------------------------------------
@@ -328,16 +378,6 @@ def escrow_pending(client: IssuingClient, entry: CertificateEntry, journal: Admi
     return True
 
 
-class RevokedNotRemoved(DriverError):
-    """证书废除 revoked the pair at the service, but the device could not remove its container (e.g. the key was
-    pulled out). ``remove_revoked`` finishes the job; the service is not asked again."""
-
-    def __init__(self, revoked: Revoked, cause: DriverError) -> None:
-        super().__init__(f"revoked at the service, not yet removed from the device: {cause}", cause.raw_code)
-        self.revoked = revoked
-        self.cause = cause
-
-
 def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Revoked:
     """证书废除: revoke at the service first, then remove the container (and an emptied soft keystore)."""
     with entry.device.open() as session:
@@ -346,22 +386,11 @@ def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Revoked:
         try:
             session.delete_container(entry.container)
         except DriverError as exc:
-            raise RevokedNotRemoved(result, exc) from exc
+            raise ContainerNotRemoved(result, entry.container, exc) from exc
         empty = not session.containers()
     if empty and isinstance(entry.device, SoftDevice):
         entry.device.destroy()
     return result
-
-
-def remove_revoked(entry: CertificateEntry, pin: str) -> None:
-    """The second half of an interrupted 证书废除: remove the revoked certificate's container from the device."""
-    with entry.device.open() as session:
-        session.login(pin)
-        if any(info.name == entry.container for info in session.containers()):
-            session.delete_container(entry.container)
-        empty = not session.containers()
-    if empty and isinstance(entry.device, SoftDevice):
-        entry.device.destroy()
 
 
 def unlock_request(client: IssuingClient, entry: CertificateEntry) -> UnlockTicket:
@@ -422,6 +451,11 @@ def unlock_complete(
 
 def change_pin(entry: CertificateEntry, old_pin: str, new_pin: str, confirmation: str) -> None:
     """修改PIN码: old / new / confirm."""
-    check_new_pin(new_pin, confirmation, entry.device.info.pin_policy)
-    with entry.device.open() as session:
+    change_device_pin(entry.device, old_pin, new_pin, confirmation)
+
+
+def change_device_pin(device: Device, old_pin: str, new_pin: str, confirmation: str) -> None:
+    """修改PIN码 of any device with a PIN (also a USB key or card that holds no certificate)."""
+    check_new_pin(new_pin, confirmation, device.info.pin_policy)
+    with device.open() as session:
         session.change_pin(old_pin, new_pin)

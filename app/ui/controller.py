@@ -43,6 +43,7 @@ class Controller(QObject):
         self.settings_actions = SettingsActions(self.ctx, self.session, self.inventory, self)
         self.repair_flow: Optional[RepairFlow] = None
         self.ctx.next_step.connect(self.act)
+        self.ctx.change_pin_requested.connect(self.actions.change_pin)
 
     # -- what the tray and tests reach ------------------------------------------------------------
     @property
