@@ -104,9 +104,7 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one br
     detail = _technical(exc)
     if isinstance(exc, ContainerNotRemoved):
         return Explanation(
-            tr(
-                "证书服务已完成操作，但证书设备没能删除旧证书（可能已被拔出）。请重新插入USB Key后点击「确定」完成。"
-            ),
+            tr("证书服务已完成操作，但证书设备没能删除旧证书（可能已被拔出）。请重新插入USB Key后点击「确定」完成。"),
             detail=detail,
         )
     if isinstance(exc, DeviceRemoved):

@@ -382,6 +382,7 @@ def test_usb_key_on_softhsm2(
         # 修改PIN码 on the key: a wrong old PIN is refused in place, then the change works on the token
         gui.menu("修改PIN码")
         change = gui.dialog(ChangePinDialog)
+        assert change.tries.text() == "注意：PIN码连续输错多次后将被锁定"  # SoftHSM2 tells no count
         for old in ("999999", USER_PIN):
             gui.type_into(change.old_pin, old)
             gui.type_into(change.new_pin, "65432100")
