@@ -12,7 +12,7 @@ from typing import Optional
 
 from drivers.base import Device
 from drivers.errors import DeviceRemoved, DriverError
-from drivers.model import DeviceKind
+from drivers.model import DeviceInfo, DeviceKind
 from drivers.pins import is_factory_pin
 
 log = logging.getLogger(__name__)
@@ -56,11 +56,11 @@ def read_pin_status(device: Device) -> PinStatus:
     return PinStatus(info.remaining, info.max_retries, info.locked, info.low, default)
 
 
-def on_factory_pin(device: Device, status: PinStatus, pin: str) -> bool:
+def on_factory_pin(info: DeviceInfo, status: PinStatus, pin: str) -> bool:
     """Whether a PIN that just worked is a USB key's factory PIN: the key says so, or (when it cannot tell) the PIN
     is its profile's factory PIN or a common vendor default. Soft certificates have no factory PIN."""
-    if device.info.kind is not DeviceKind.HARD:
+    if info.kind is not DeviceKind.HARD:
         return False
     if status.factory_default is not None:
         return status.factory_default
-    return is_factory_pin(pin, device.info.pin_policy)
+    return is_factory_pin(pin, info.pin_policy)

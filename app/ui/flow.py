@@ -138,7 +138,7 @@ class Flow(QObject):
     def offer_pin_change(self, device: Device, status: PinStatus, pin: str) -> None:
         """A USB key whose factory PIN just worked is asked (once a run) to change it: 修改PIN码 with that PIN."""
         ctx = self.ctx
-        if device.info.device_id in ctx.factory_pin_asked or not on_factory_pin(device, status, pin):
+        if device.info.device_id in ctx.factory_pin_asked or not on_factory_pin(device.info, status, pin):
             return
         ctx.factory_pin_asked.add(device.info.device_id)
         ctx.prompts.ask(

@@ -418,3 +418,87 @@ def check_after(device: SkfDevice, case: str, old: List[flows.CertificateEntry])
     with device.open() as session:
         session.login(NEW_PIN if case in ("change-pin", "unlock") else USER_PIN)
         assert session.pin_info(admin=True).remaining == 5
+
+
+def test_an_issuance_the_key_interrupted_resumes_from_the_menu(
+    skf_gui: Gui, live: LiveService, softskf: SoftSkf, monkeypatch: Any
+) -> None:
+    """The dialog was closed after the key was pulled out, and the service had already issued (the account may not
+    receive another pair): 证书签发 stays open for this account while the key holds the interrupted attempt, and
+    resumes it on that key without asking where."""
+    gui = skf_gui
+    device = the_key(softskf)
+    user = live.new_user("zhongduan", "中断")
+    account_login(gui, user)
+    gui.menu("证书签发")
+    gui.answer("确认")
+    choose_key(gui, device)
+    pin = gui.dialog(PinDialog)
+    gui.type_into(pin.pin, USER_PIN)
+    puller = KeyPuller(softskf, monkeypatch)
+    puller.at(device.library, "SKF_ImportECCKeyPair")
+    gui.submit(pin)
+    gui.idle()
+    assert "证书设备已被拔出" in pin.error_label.text()
+    pin.close()
+    puller.reinsert()
+    gui.refreshed()
+    assert gui.model.login is not None and not gui.model.login.account.may_receive_new  # issued at the service
+    assert gui.enabled()["证书签发"]
+    gui.menu("证书签发")
+    gui.answer("确认")
+    resumed = gui.dialog(PinDialog)  # no device chooser: the attempt's key
+    assert ChooseDialog not in gui.controller.dialogs
+    gui.type_into(resumed.pin, USER_PIN)
+    gui.submit(resumed)
+    gui.idle()
+    gui.answer("确定", expect="证书签发操作成功")
+    with device.open() as session:
+        assert len(session.containers()) == 1
+
+
+def test_the_last_try_is_confirmed_before_login_and_before_a_write(
+    skf_gui: Gui, live: LiveService, softskf: SoftSkf
+) -> None:
+    gui = skf_gui
+    device = the_key(softskf)
+    user = live.new_user("zuihou", "最后")
+    with gui.stall.paused():  # the test's own blocking step, not the tray's
+        issue_directly(live, user, softskf)
+
+    def nine_wrong() -> None:
+        with device.open() as session:
+            for _ in range(9):
+                with pytest.raises(PinIncorrect):
+                    session.login("00000000")
+
+    nine_wrong()
+    gui.refreshed()
+    gui.menu("登录")
+    login = gui.dialog(LoginDialog)
+    gui.click(login.to_certificate)
+    gui.qtbot.waitUntil(lambda: login.tries.text().startswith("剩余 1 次"))
+    gui.type_into(login.pin, USER_PIN)
+    gui.click(login.certificate_button)
+    gui.answer("取消", expect="这是最后一次尝试机会")  # nothing sent: still one try
+    gui.idle()
+    assert gui.model.login is None
+    with device.open() as session:
+        assert session.pin_info().remaining == 1
+    gui.type_into(login.pin, USER_PIN)
+    gui.click(login.certificate_button)
+    gui.answer("确认", expect="这是最后一次尝试机会")
+    gui.idle()
+    assert gui.model.login is not None
+    gui.answer("稍后", expect="出厂默认PIN码")
+
+    nine_wrong()
+    gui.menu("证书更新")
+    gui.answer("确认", expect="您正在执行证书更新")
+    pin = gui.dialog(PinDialog)
+    assert pin.tries.text().startswith("剩余 1 次")
+    gui.type_into(pin.pin, USER_PIN)
+    gui.submit(pin)
+    gui.answer("确认", expect="这是最后一次尝试机会")
+    gui.idle()
+    assert gui.answer("确定") == "证书更新成功"
