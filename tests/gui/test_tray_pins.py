@@ -25,17 +25,6 @@ READER = "Virtual PCD 00 00"
 PIN, PUK = "135246", "87654321"
 
 
-@pytest.fixture(scope="module")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    from tests.pcsc_daemon import start_pcscd
-
-    daemon = start_pcscd(tmp_path_factory.mktemp("pcscd"))
-    try:
-        yield
-    finally:
-        daemon.stop()
-
-
 def wait_for(predicate: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
