@@ -230,20 +230,32 @@ class IssuingClient:
         return IssuanceCodeSent.parse(self._call("POST", "/api/v1/account/issuance-code"))
 
     # -- lifecycle -------------------------------------------------------------------------
-    def _pair(self, path: str, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:
+    def _pair(
+        self, path: str, csr: bytes, admin_credential: Optional[str], admin_credential_of: Optional[str]
+    ) -> IssuedPair:
         body: Dict[str, Any] = {"csr": b64encode(csr)}
         if admin_credential:
             body["admin_credential"] = admin_credential
+        elif admin_credential_of:
+            body["admin_credential_of"] = admin_credential_of
         return IssuedPair.parse(self._call("POST", path, body))
 
-    def issue(self, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:
-        return self._pair("/api/v1/certificates/issue", csr, admin_credential)
+    def issue(
+        self, csr: bytes, admin_credential: Optional[str], admin_credential_of: Optional[str] = None
+    ) -> IssuedPair:
+        """``admin_credential``: the device's admin credential to escrow; or ``admin_credential_of``: the serial of
+        the account's earlier pair on the same USB key, whose escrowed one the new pair keeps."""
+        return self._pair("/api/v1/certificates/issue", csr, admin_credential, admin_credential_of)
 
-    def exchange(self, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:
-        return self._pair("/api/v1/certificates/exchange", csr, admin_credential)
+    def exchange(
+        self, csr: bytes, admin_credential: Optional[str], admin_credential_of: Optional[str] = None
+    ) -> IssuedPair:
+        return self._pair("/api/v1/certificates/exchange", csr, admin_credential, admin_credential_of)
 
-    def update(self, csr: bytes, admin_credential: Optional[str]) -> IssuedPair:
-        return self._pair("/api/v1/certificates/update", csr, admin_credential)
+    def update(
+        self, csr: bytes, admin_credential: Optional[str], admin_credential_of: Optional[str] = None
+    ) -> IssuedPair:
+        return self._pair("/api/v1/certificates/update", csr, admin_credential, admin_credential_of)
 
     def revoke(self, reason: RevocationReason = RevocationReason.CESSATION_OF_OPERATION) -> Revoked:
         return Revoked.parse(self._call("POST", "/api/v1/certificates/revoke", {"reason": reason.value}))

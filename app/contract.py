@@ -185,6 +185,7 @@ class IssuedPair:
     encryption: Certificate
     envelope: EnvelopedKey
     chain_pem: bytes
+    admin_escrowed: bool = False  # the service holds the device's admin credential: 证书解锁 works online
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> IssuedPair:
@@ -193,6 +194,7 @@ class IssuedPair:
             Certificate.load(b64decode(str(data["encryption_certificate"]))),
             EnvelopedKey.from_der(b64decode(str(data["enveloped_key"]))),
             str(data["ca_chain_pem"]).encode(),
+            bool(data.get("admin_credential_escrowed")),
         )
 
 

@@ -9,24 +9,30 @@ answers a repeated request for the same key with the same certificates.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
+from app import escrow
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from app.contract import CertificateUsage, IssuedPair, Revoked, SessionInfo, UnlockTicket
+from app.escrow import AdminJournal, Escrow
 from drivers.base import Device, EnvelopedKeySession, KeyDevice, KeySession, check_new_pin
 from drivers.errors import DriverError, KeyMismatch, KeystoreCorrupted, NotSupported, PinIncorrect, PinLocked
-from drivers.model import Capability, KeyUsage, PinPolicy
+from drivers.model import Capability, DeviceKind, KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
 from gm.challenge import ChallengePurpose, InvalidNonce, LoginChallenge
 from gm.sm2 import SM2PublicKey
 from gm.x509 import Certificate, build_csr
 
 log = logging.getLogger(__name__)
+
 Progress = Callable[[str], None]
+IssueCall = Callable[[bytes, Optional[str], Optional[str]], IssuedPair]  # CSR, admin_credential, admin_credential_of
+UNLOCK_CODE_USED = "unlock_code_invalid"
 SOFT_LABEL_PREFIX = "软证书 "  # a soft keystore's label: this prefix and the account's user name
 
 
@@ -72,10 +78,24 @@ class CertificateEntry:
         return self.sign if usage is CertificateUsage.SIGN else self.encryption
 
 
-def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], List[Tuple[Device, DriverError]]]:
-    """Every signing certificate on every device, and the devices that could not be read (with why)."""
-    entries: List[CertificateEntry] = []
-    problems: List[Tuple[Device, DriverError]] = []
+@dataclass(frozen=True)
+class Pending:
+    """A container whose signing key has no certificate yet: an issuance the network or a pulled key interrupted."""
+
+    device: KeyDevice
+    container: str
+
+
+@dataclass
+class Scan:
+    entries: List[CertificateEntry]
+    pending: List[Pending]
+    problems: List[Tuple[Device, DriverError]]  # devices that could not be read, with why
+
+
+def scan_devices(devices: List[Device]) -> Scan:
+    """Every signing certificate (newest first) and every interrupted issuance on every device."""
+    found = Scan([], [], [])
     for device in devices:
         if not isinstance(device, KeyDevice):  # e.g. a PC/SC card whose PIN alone we manage
             continue
@@ -83,16 +103,24 @@ def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], Li
             with device.open() as session:
                 for info in session.containers():
                     if not info.has_sign_certificate:
+                        if info.has_sign_key:
+                            found.pending.append(Pending(device, info.name))
                         continue
                     sign = session.read_certificate(info.name, KeyUsage.SIGN)
                     if sign is None:
                         continue
                     encryption = session.read_certificate(info.name, KeyUsage.ENCRYPT)
-                    entries.append(CertificateEntry(device, info.name, sign, encryption))
+                    found.entries.append(CertificateEntry(device, info.name, sign, encryption))
         except DriverError as exc:
-            problems.append((device, exc))
-    entries.sort(key=lambda e: e.sign.not_after, reverse=True)
-    return entries, problems
+            found.problems.append((device, exc))
+    found.entries.sort(key=lambda e: e.sign.not_after, reverse=True)
+    return found
+
+
+def list_certificates(devices: List[Device]) -> Tuple[List[CertificateEntry], List[Tuple[Device, DriverError]]]:
+    """Every signing certificate on every device, and the devices that could not be read (with why)."""
+    found = scan_devices(devices)
+    return found.entries, found.problems
 
 
 def _new_container_name(username: str) -> str:
@@ -139,12 +167,19 @@ def _prepare_key(session: KeySession, username: str, progress: Progress) -> str:
     return container
 
 
+SM2_NEEDS = (Capability.SM2_KEYGEN, Capability.SM2_SIGN, Capability.SM2_IMPORT_ENVELOPED)
+
+
+def missing_sm2(device: Device) -> List[Capability]:
+    """What a device lacks for the SM2 dual-certificate life cycle (empty: it can hold an issued pair)."""
+    missing = [c for c in SM2_NEEDS if not device.info.supports(c)]
+    return missing or ([] if isinstance(device, KeyDevice) else [SM2_NEEDS[0]])
+
+
 def _require_sm2(device: Device) -> KeyDevice:
-    needed = (Capability.SM2_KEYGEN, Capability.SM2_SIGN, Capability.SM2_IMPORT_ENVELOPED)
-    missing = [c for c in needed if not device.info.supports(c)]
+    missing = missing_sm2(device)
     if missing or not isinstance(device, KeyDevice):
-        capability = missing[0] if missing else needed[0]
-        raise NotSupported(f"SM2 双证书（{capability.value}）；请使用支持国密SM2的USB Key或软证书")
+        raise NotSupported(f"SM2 双证书（{missing[0].value}）；请使用支持国密SM2的USB Key或软证书")
     return device
 
 
@@ -177,11 +212,16 @@ def issue_soft(
                 except (PinIncorrect, PinLocked, KeystoreCorrupted):  # another attempt's, or unusable: start anew
                     continue
                 admin = session.rotate_admin_credential()  # the first one was never escrowed
-                return device, _finish(call, session, username, admin, progress)
+                return device, _finish(call, session, username, _fresh(admin), progress)
     device, admin = backend.create_device(label, pin, confirmation)
     with device.open() as session:
         session.login(pin)
-        return device, _finish(call, session, username, admin, progress)
+        return device, _finish(call, session, username, _fresh(admin), progress)
+
+
+def _fresh(admin: str) -> Callable[[], Escrow]:
+    """A soft keystore's admin secret, made by the keystore (it needs no current one: never lost in a crash)."""
+    return lambda: Escrow(credential=admin)
 
 
 def issue_hard(
@@ -191,43 +231,94 @@ def issue_hard(
     pin: str,
     progress: Progress = _quiet,
     exchange: bool = False,
+    journal: Optional[AdminJournal] = None,
 ) -> IssuedPair:
-    """硬证书签发: the key's existing PIN; the signing key is generated on the key."""
+    """硬证书签发: the key's existing PIN; the signing key is generated on the key, a fresh admin PIN is installed
+    and escrowed with the new pair (app.escrow)."""
     with _require_sm2(device).open() as session:
         session.login(pin)
-        return _finish(client.exchange if exchange else client.issue, session, username, None, progress)
+        admin = _hard_escrow(session, journal)
+        return _finish(client.exchange if exchange else client.issue, session, username, admin, progress)
+
+
+def _hard_escrow(
+    session: KeySession, journal: Optional[AdminJournal], replaces: Optional[str] = None
+) -> Callable[[], Escrow]:
+    return lambda: escrow.for_issuance(session, journal or AdminJournal(), replaces)
 
 
 def _finish(
-    call: Callable[[bytes, Optional[str]], IssuedPair],
+    call: IssueCall,
     session: KeySession,
     username: str,
-    admin: Optional[str],
+    admin: Callable[[], Escrow],
     progress: Progress,
     replaces: Optional[str] = None,
 ) -> IssuedPair:
+    """The signing key (a new one, or the one of an interrupted attempt), the admin credential, the request, and the
+    certificates written; the container replaced goes last."""
     container = _prepare_key(session, username, progress)
+    plan = admin()
     progress("证书助手正在签发证书，请耐心等待")
-    pair = _request(session, container, username, lambda csr: call(csr, admin))
+    pair = _request(session, container, username, lambda csr: call(csr, plan.credential, plan.keep_of))
+    plan.confirm(f"{pair.sign.serial_number:X}", pair.admin_escrowed)
     progress("正在写入证书")
     _install(session, container, pair)
     if replaces is not None and replaces != container:
-        session.delete_container(replaces)  # only now: the new certificates are in
+        try:
+            session.delete_container(replaces)  # only now: the new certificates are in
+        except DriverError as exc:
+            raise ContainerNotRemoved(pair, replaces, exc) from exc
     return pair
+
+
+class ContainerNotRemoved(DriverError):
+    """The service's part is done (a new pair installed, or the old one revoked) but the device could not remove
+    ``container`` (e.g. the key was pulled out). ``remove_container`` finishes the job; the service is not asked
+    again. ``result`` is what the whole operation returns."""
+
+    def __init__(self, result: Any, container: str, cause: DriverError) -> None:
+        super().__init__(f"done at the service; {container!r} is still on the device: {cause}", cause.raw_code)
+        self.result = result
+        self.container = container
+        self.cause = cause
+
+
+def remove_container(device: Device, container: str, pin: str) -> None:
+    """The second half of an interrupted 证书更新 / 证书换发 / 证书废除: the old container leaves the device."""
+    if not isinstance(device, KeyDevice):
+        raise NotSupported("containers")
+    with device.open() as session:
+        session.login(pin)
+        if any(info.name == container for info in session.containers()):
+            session.delete_container(container)
+        empty = not session.containers()
+    if empty and isinstance(device, SoftDevice):
+        device.destroy()
 
 
 # -- 证书换发 / 证书更新 -------------------------------------------------------------------------
 
 
 def exchange(
-    client: IssuingClient, entry: CertificateEntry, username: str, pin: str, progress: Progress = _quiet
+    client: IssuingClient,
+    entry: CertificateEntry,
+    username: str,
+    pin: str,
+    progress: Progress = _quiet,
+    journal: Optional[AdminJournal] = None,
 ) -> IssuedPair:
     """证书换发 (account login): a new pair from the new CA in a new container; a hard key keeps its PIN."""
-    return _replace(client.exchange, entry, username, pin, progress)
+    return _replace(client.exchange, entry, username, pin, progress, journal)
 
 
 def update(
-    client: IssuingClient, entry: CertificateEntry, username: str, pin: str, progress: Progress = _quiet
+    client: IssuingClient,
+    entry: CertificateEntry,
+    username: str,
+    pin: str,
+    progress: Progress = _quiet,
+    journal: Optional[AdminJournal] = None,
 ) -> IssuedPair:
     """证书更新 (certificate login): renewal or approved name change; the old container goes last.
 
@@ -235,17 +326,15 @@ def update(
     with the new certificate on the same device session (no second PIN prompt). If that login fails the
     update still stands: the caller finds the session gone and asks for a new login.
     """
-    _require_sm2(entry.device)
-    with entry.device.open() as session:
-        session.login(pin)
-        admin = session.rotate_admin_credential() if isinstance(entry.device, SoftDevice) else None
-        pair = _finish(client.update, session, username, admin, progress, replaces=entry.container)
+
+    def sign_in_again(session: KeySession, pair: IssuedPair) -> None:
         try:
             sign_in(client, session, _container_of(session, pair.sign), pair.sign)
         except (ApiError, ServiceUnavailable, InvalidNonce) as exc:
             log.info("no login with the new certificate after 证书更新: %s", exc)
             client.token = None
-        return pair
+
+    return _replace(client.update, entry, username, pin, progress, journal, then=sign_in_again)
 
 
 def _container_of(session: KeySession, sign: Certificate) -> str:
@@ -256,29 +345,46 @@ def _container_of(session: KeySession, sign: Certificate) -> str:
 
 
 def _replace(
-    call: Callable[[bytes, Optional[str]], IssuedPair],
+    call: IssueCall,
     entry: CertificateEntry,
     username: str,
     pin: str,
     progress: Progress,
+    journal: Optional[AdminJournal],
+    then: Optional[Callable[[KeySession, IssuedPair], None]] = None,
 ) -> IssuedPair:
+    """A hard key keeps its admin PIN's escrow (the pair replaced names it), or gets a fresh one installed.
+    ``then`` runs with the pair on the same logged-in device session."""
     _require_sm2(entry.device)
     with entry.device.open() as session:
         session.login(pin)
-        admin = session.rotate_admin_credential() if isinstance(entry.device, SoftDevice) else None
-        return _finish(call, session, username, admin, progress, replaces=entry.container)
+        if isinstance(entry.device, SoftDevice):
+            admin = _fresh(session.rotate_admin_credential())
+        else:
+            admin = _hard_escrow(session, journal, replaces=entry.serial)
+        pair = _finish(call, session, username, admin, progress, replaces=entry.container)
+        if then is not None:
+            then(session, pair)
+        return pair
 
 
 # -- 证书登录 / 证书废除 / 证书解锁 / 修改PIN码 ---------------------------------------------------------
 
 
-def certificate_login(client: IssuingClient, entry: CertificateEntry, pin: str) -> SessionInfo:
+def certificate_login(
+    client: IssuingClient, entry: CertificateEntry, pin: str, journal: Optional[AdminJournal] = None
+) -> SessionInfo:
     """Sign a labelled login challenge (purpose, this client's service origin, the service's 32-byte nonce)
-    with the certificate's key on its device: never bytes the service chose (gm.challenge)."""
+    with the certificate's key on its device: never bytes the service chose (gm.challenge). On a USB key, an
+    admin PIN that an earlier attempt installed and could not escrow is escrowed now (the session this login
+    opens allows it)."""
     client.origin  # noqa: B018 - an insecure service URL is refused before the PIN is used
     with entry.device.open() as session:
         session.login(pin)
-        return sign_in(client, session, entry.container, entry.sign)
+        info = sign_in(client, session, entry.container, entry.sign)
+    if entry.device.info.kind is DeviceKind.HARD:
+        escrow_pending(client, entry, journal or AdminJournal())
+    return info
 
 
 def sign_in(client: IssuingClient, session: KeySession, container: str, sign: Certificate) -> SessionInfo:
@@ -289,12 +395,33 @@ def sign_in(client: IssuingClient, session: KeySession, container: str, sign: Ce
     return client.login_certificate(challenge.nonce_id, sign.to_der(), signature)
 
 
+def escrow_pending(client: IssuingClient, entry: CertificateEntry, journal: AdminJournal) -> bool:
+    """Escrow the key's admin PIN this computer installed and the service has not confirmed yet (the client is logged
+    in with ``entry``'s certificate). False when it must wait for a later login; nothing is lost meanwhile."""
+    key = escrow.device_key(entry.device.info)
+    if journal.get(key).pending is None:
+        return True
+    try:
+        with entry.device.open() as session:
+            pending = escrow.settle(session, journal, key)
+        if pending is not None:
+            client.escrow_admin_credential(pending)
+            Escrow(journal=journal, key=key).confirm(entry.serial, True)
+    except (DriverError, ApiError, ServiceUnavailable) as exc:
+        log.info("the new admin PIN of a USB key is escrowed at a later login: %s", type(exc).__name__)
+        return False
+    return True
+
+
 def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Revoked:
     """证书废除: revoke at the service first, then remove the container (and an emptied soft keystore)."""
     with entry.device.open() as session:
         session.login(pin)  # the PIN is checked before anything irreversible happens
         result = client.revoke()
-        session.delete_container(entry.container)
+        try:
+            session.delete_container(entry.container)
+        except DriverError as exc:
+            raise ContainerNotRemoved(result, entry.container, exc) from exc
         empty = not session.containers()
     if empty and isinstance(entry.device, SoftDevice):
         entry.device.destroy()
@@ -306,18 +433,64 @@ def unlock_request(client: IssuingClient, entry: CertificateEntry) -> UnlockTick
     return client.unlock_request(entry.sign.to_der())
 
 
+@dataclass(frozen=True)
+class Unlocked:
+    """证书解锁 done; ``escrowed`` False: a USB key's new admin PIN waits for the next 证书登录 to be escrowed."""
+
+    escrowed: bool = True
+
+
 def unlock_complete(
-    client: IssuingClient, entry: CertificateEntry, unlock_id: str, code: str, new_pin: str, confirmation: str
-) -> None:
-    """证书解锁 step 2: the code releases this container's admin credential; the device sets the new PIN."""
+    client: IssuingClient,
+    entry: CertificateEntry,
+    unlock_id: str,
+    code: str,
+    new_pin: str,
+    confirmation: str,
+    journal: Optional[AdminJournal] = None,
+) -> Unlocked:
+    """证书解锁 step 2: the code releases this container's admin credential; the device sets the new PIN. A USB key
+    then gets a fresh admin PIN, escrowed by a certificate login with the new PIN (app.escrow)."""
     check_new_pin(new_pin, confirmation, entry.device.info.pin_policy)
-    admin = client.unlock_complete(unlock_id, entry.sign.to_der(), code.strip())
+    if isinstance(entry.device, SoftDevice):
+        admin = client.unlock_complete(unlock_id, entry.sign.to_der(), code.strip())
+        with entry.device.open() as session:
+            session.unblock_pin(admin, new_pin)
+        return Unlocked()
+    journal = journal or AdminJournal()
+    try:
+        released = client.unlock_complete(unlock_id, entry.sign.to_der(), code.strip())
+    except ApiError as exc:  # the code was used by an attempt the pulled-out key interrupted: resume that one
+        earlier = escrow.released_before(journal, entry.device.info)
+        if exc.code != UNLOCK_CODE_USED or earlier is None:
+            raise
+        released = earlier
     with entry.device.open() as session:
+        admin = escrow.admin_for_unblock(session, journal, released)
         session.unblock_pin(admin, new_pin)
+        try:
+            escrow.after_unblock(session, journal, admin)
+        except DriverError as exc:  # unlocked all the same; the journal finishes the change at the next login
+            log.info("the admin PIN is replaced at the next login: %s", type(exc).__name__)
+            return Unlocked(escrowed=False)
+    try:
+        certificate_login(client, entry, new_pin, journal)
+    except (DriverError, ApiError, ServiceUnavailable) as exc:
+        log.info("the new admin PIN is escrowed at the next login: %s", type(exc).__name__)
+        return Unlocked(escrowed=False)
+    escrowed = journal.get(escrow.device_key(entry.device.info)).pending is None
+    with contextlib.suppress(ApiError, ServiceUnavailable):
+        client.logout()  # the unlock's own session, opened only to escrow
+    return Unlocked(escrowed)
 
 
 def change_pin(entry: CertificateEntry, old_pin: str, new_pin: str, confirmation: str) -> None:
     """修改PIN码: old / new / confirm."""
-    check_new_pin(new_pin, confirmation, entry.device.info.pin_policy)
-    with entry.device.open() as session:
+    change_device_pin(entry.device, old_pin, new_pin, confirmation)
+
+
+def change_device_pin(device: Device, old_pin: str, new_pin: str, confirmation: str) -> None:
+    """修改PIN码 of any device with a PIN (also a USB key or card that holds no certificate)."""
+    check_new_pin(new_pin, confirmation, device.info.pin_policy)
+    with device.open() as session:
         session.change_pin(old_pin, new_pin)

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import abc
 import functools
+import secrets
+import string
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, TypeVar, Union, cast
@@ -66,6 +68,8 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+ADMIN_CREDENTIAL_ALPHABET = string.ascii_letters + string.digits
+ADMIN_CREDENTIAL_LENGTH = 16
 
 
 def serialized(method: F) -> F:
@@ -164,9 +168,27 @@ class PinSession(abc.ABC):
     def unblock_pin(self, admin_credential: str, new_pin: str) -> None:
         """Set a new user PIN with the admin credential and reset the retry counter."""
 
+    def pin_is_default(self, admin: bool = False) -> Optional[bool]:
+        """Whether the device says the PIN is still its factory default; None when it does not say."""
+        return None
+
+    def admin_default(self) -> Optional[str]:
+        """The admin credential the device's vendor documents as its factory value (from its profile), if any.
+
+        Callers try it at most once per device: an admin credential locks after a few wrong tries too."""
+        return None
+
+    def new_admin_credential(self) -> str:
+        """A fresh random admin credential this device accepts (letters and digits within its PIN bounds).
+
+        Callers that must never lose it record it durably first and pass it to ``rotate_admin_credential``."""
+        length = max(self.policy.min_length, min(ADMIN_CREDENTIAL_LENGTH, self.policy.max_length))
+        return "".join(secrets.choice(ADMIN_CREDENTIAL_ALPHABET) for _ in range(length))
+
     @abc.abstractmethod
-    def rotate_admin_credential(self, current: Optional[str] = None) -> str:
-        """Install a fresh random admin credential and return it, for escrow at the issuing service."""
+    def rotate_admin_credential(self, current: Optional[str] = None, new: Optional[str] = None) -> str:
+        """Install a fresh admin credential (``new``, else a random one) and return it, for escrow at the issuing
+        service. ``current`` is the credential it replaces where the device needs it."""
 
 
 class KeySession(PinSession):

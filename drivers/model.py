@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import FrozenSet, Optional
+from typing import FrozenSet, Optional, Tuple
 
 DEFAULT_PIN_MIN = 6
 DEFAULT_PIN_MAX = 20
@@ -63,6 +63,7 @@ class PinWeakness(str, enum.Enum):
 class PinPolicy:
     min_length: int = DEFAULT_PIN_MIN
     max_length: int = DEFAULT_PIN_MAX
+    defaults: Tuple[str, ...] = ()  # the vendor's factory user PINs (its profile), beside drivers.pins.FACTORY_PINS
 
 
 @dataclass(frozen=True)

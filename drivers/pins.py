@@ -67,6 +67,18 @@ COMMON_PINS = frozenset(
 )
 
 
+# Factory user PINs that USB keys and smart cards are shipped with (vendors' manuals; a profile adds its own in
+# "pin": {"defaults": [...]}). A key still on one of them is asked to change it at first use.
+FACTORY_PINS = frozenset(
+    {"12345678", "123456", "1234", "111111", "11111111", "000000", "00000000", "888888", "88888888", "666666"}
+)
+
+
+def is_factory_pin(pin: str, policy: PinPolicy) -> bool:
+    """Whether ``pin`` is a factory default: the device's profile names it, or it is a common vendor default."""
+    return pin in policy.defaults or pin in FACTORY_PINS
+
+
 def _is_repetition(pin: str) -> bool:
     """One character or a shorter block typed again and again: 000000, 121212, 123123, 12341234."""
     return any(len(pin) % size == 0 and pin[:size] * (len(pin) // size) == pin for size in range(1, len(pin) // 2 + 1))

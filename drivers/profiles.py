@@ -195,7 +195,7 @@ def _parse_profile(raw: Dict[str, Any], source: str) -> TokenProfile:
         manufacturers=tuple(match.get("manufacturer") or ()),
         atrs=tuple(AtrPattern.parse(a) for a in match.get("atr") or ()),
         modules={k: tuple(v) for k, v in (raw.get("modules") or {}).items()},
-        pin_policy=PinPolicy(int(pin["min_length"]), int(pin["max_length"])) if pin else None,
+        pin_policy=_parse_pin(pin),
         sm2=(
             Sm2Mechanisms(
                 key_type=_int(sm2["key_type"]),
@@ -214,6 +214,19 @@ def _parse_profile(raw: Dict[str, Any], source: str) -> TokenProfile:
         iso7816=_parse_iso7816(raw.get("iso7816")),
         mechanisms=_parse_symmetric(raw.get("mechanisms")),
         skf=_parse_skf(raw.get("skf")),
+    )
+
+
+def _parse_pin(raw: Optional[Dict[str, Any]]) -> Optional[PinPolicy]:
+    """``{"min_length": 6, "max_length": 16, "defaults": ["12345678"]}`` (bounds default to the app's 6-20)."""
+    if not raw:
+        return None
+    defaults = raw.get("defaults") or []
+    if not isinstance(defaults, list) or not all(isinstance(d, str) and d for d in defaults):
+        raise ValueError("pin.defaults must be a list of PINs")
+    base = PinPolicy()
+    return PinPolicy(
+        int(raw.get("min_length", base.min_length)), int(raw.get("max_length", base.max_length)), tuple(defaults)
     )
 
 

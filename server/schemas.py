@@ -9,7 +9,7 @@ import binascii
 from functools import partial
 from typing import Annotated, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from gm.challenge import ChallengePurpose
 from server.domain import AccountStatus, AccountType, RevocationReason, SessionKind
@@ -171,6 +171,15 @@ class IssuanceCodeSentOut(BaseModel):
 class IssueIn(Strict):
     csr: CsrBytes
     admin_credential: Optional[str] = Field(default=None, min_length=1, max_length=256)
+    # A USB key whose admin PIN did not change: the serial (hex) of the account's earlier signing certificate on
+    # the same key, whose escrowed admin credential the new pair keeps.
+    admin_credential_of: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern="^[0-9A-Fa-f]+$")
+
+    @model_validator(mode="after")
+    def _one_admin_credential(self) -> IssueIn:
+        if self.admin_credential is not None and self.admin_credential_of is not None:
+            raise ValueError("send admin_credential or admin_credential_of, not both")
+        return self
 
 
 class IssueOut(BaseModel):
@@ -178,6 +187,7 @@ class IssueOut(BaseModel):
     encryption_certificate: str
     enveloped_key: str
     ca_chain_pem: str
+    admin_credential_escrowed: bool  # the pair has an escrowed admin credential: 证书解锁 can work online
 
 
 class RevokeIn(Strict):

@@ -101,3 +101,16 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.softhsm import start_softhsm
 
     yield start_softhsm(tmp_path_factory.mktemp("softhsm"))
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A pcscd with the vpcd readers (one per machine: the fixture holds a machine-wide lock), for the whole session
+    so that the integration and the GUI tests share it."""
+    from tests.pcsc_daemon import start_pcscd
+
+    daemon = start_pcscd(tmp_path_factory.mktemp("pcscd"))
+    try:
+        yield
+    finally:
+        daemon.stop()

@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Optional, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "tests" / "native" / "softskf"
@@ -61,3 +62,46 @@ def fresh_copy(built: Path, folder: Path) -> Path:
     copy = folder / f"libsoftskf-{uuid.uuid4().hex[:8]}.so"
     shutil.copyfile(built, copy)
     return copy
+
+
+Filter = Callable[[Tuple[Any, ...]], bool]
+
+
+class KeyPuller:
+    """Pulls a soft SKF key out at a chosen moment of a real flow (its state file moves to a pocket folder, as a key
+    leaves its USB port) and puts it back (the same device, with everything it held).
+
+    ``at(library, "SKF_ImportCertificate")`` pulls it just before the library's next call of that function (``after``:
+    just after the call returned, so the write happened but the caller never learns of it)."""
+
+    def __init__(self, softskf: SoftSkf, monkeypatch: Any, name: str = FIRST_DEVICE) -> None:
+        self.softskf = softskf
+        self.monkeypatch = monkeypatch
+        self.name = name
+        self.pocket = softskf.home.parent / "pocket"
+        self.pulled = 0
+
+    def pull(self) -> None:
+        self.pocket.mkdir(exist_ok=True)
+        os.replace(self.softskf.device_file(self.name), self.pocket / f"{self.name}.skf")
+        self.pulled += 1
+
+    def reinsert(self) -> None:
+        os.replace(self.pocket / f"{self.name}.skf", self.softskf.device_file(self.name))
+
+    def at(self, library: Any, function: str, when: Optional[Filter] = None, after: bool = False) -> None:
+        original = library.call
+        armed = [True]
+
+        def call(name: str, *args: Any) -> int:
+            trip = armed[0] and name == function and (when is None or when(args))
+            if trip and not after:
+                armed[0] = False
+                self.pull()
+            code = int(original(name, *args))
+            if trip and after:
+                armed[0] = False
+                self.pull()
+            return code
+
+        self.monkeypatch.setattr(library, "call", call)

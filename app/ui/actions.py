@@ -14,6 +14,7 @@ from app.ui.flow import Flow
 from app.ui.i18n import tr
 from app.ui.issue_flows import ExchangeFlow, IssueFlow
 from app.ui.session import SessionController
+from drivers.base import Device
 
 F = TypeVar("F", bound=Flow)
 
@@ -63,8 +64,8 @@ class CertificateActions(QObject):
     def unlock(self, entry: Optional[CertificateEntry] = None, confirmed: bool = False) -> UnlockFlow:
         return self._start(UnlockFlow(self.ctx, entry, confirmed))
 
-    def change_pin(self) -> ChangePinFlow:
-        return self._start(ChangePinFlow(self.ctx))
+    def change_pin(self, device: Optional[Device] = None, old_pin: str = "") -> ChangePinFlow:
+        return self._start(ChangePinFlow(self.ctx, device, old_pin))
 
     def cancel_all(self) -> None:
         for flow in list(self.flows.values()):

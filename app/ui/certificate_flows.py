@@ -8,15 +8,18 @@ from app import flows
 from app.api_client import ApiError, IssuingClient
 from app.contract import IssuedPair, SessionInfo, UnlockTicket
 from app.flows import CertificateEntry
-from app.ui.choose import choose_certificate
+from app.pin_status import PinStatus
+from app.ui.choose import PinTarget, choose_certificate, choose_pin_target
 from app.ui.context import AppContext
 from app.ui.errors import Explanation
-from app.ui.flow import Flow, device_queue
+from app.ui.flow import Flow, device_queue, pin_retry
 from app.ui.i18n import tr
 from app.ui.jobs import NETWORK
-from app.ui.labels import device_label
+from app.ui.labels import device_description
 from app.ui.model import Login
 from app.ui.pins import ChangePinDialog, UnlockDialog
+from drivers.base import Device
+from drivers.model import DeviceKind
 
 UNLOCK_CODE_WRONG = "unlock_code_wrong"
 
@@ -82,7 +85,7 @@ class UpdateFlow(CertificateLoginFlow):
         self.login.entry = CertificateEntry(entry.device, entry.container, pair.sign, pair.encryption)  # until 刷新
         self.ctx.model.set_login(self.login)  # the new certificate's session, kept for the next start
         self.ctx.login_stale.emit()
-        self.succeed(tr("证书更新成功"))
+        self.succeed(issued_text(tr("证书更新成功"), pair, entry.device))
 
 
 class RevokeFlow(CertificateLoginFlow):
@@ -162,7 +165,14 @@ class UnlockFlow(Flow):
         dialog = UnlockDialog(ticket.holder or entry.subject, ticket.email, self.ctx.icon)
 
         def wrong_code(exc: BaseException, explanation: Explanation) -> bool:
-            return explanation.pin_retry or (isinstance(exc, ApiError) and exc.code == UNLOCK_CODE_WRONG)
+            """A wrong code or PIN, or a key pulled out, can be fixed in place (the retry needs no new code)."""
+            return pin_retry(exc, explanation) or (isinstance(exc, ApiError) and exc.code == UNLOCK_CODE_WRONG)
+
+        def unlocked(result: flows.Unlocked) -> None:
+            text = tr("解锁成功")
+            if not result.escrowed:
+                text += tr("。新的管理员PIN码暂未托管到证书服务，下次「证书登录」时将自动完成。")
+            self.succeed(text)
 
         def submit() -> None:
             code, pin, confirmation = dialog.code.text(), dialog.pin.text(), dialog.confirmation.text()
@@ -170,7 +180,7 @@ class UnlockFlow(Flow):
                 dialog,
                 device_queue(entry.device),
                 lambda: flows.unlock_complete(client, entry, ticket.unlock_id, code, pin, confirmation),
-                lambda _none: self.succeed(tr("解锁成功")),
+                unlocked,
                 inline=wrong_code,
             )
 
@@ -179,25 +189,62 @@ class UnlockFlow(Flow):
 
 
 class ChangePinFlow(Flow):
-    """修改PIN码: old / new / confirm; a wrong old PIN stays in the dialog with the tries left."""
+    """修改PIN码: old / new / confirm, with the old PIN's tries left shown; a wrong old PIN stays in the dialog.
+
+    ``device`` and ``old_pin``: a USB key just used with its factory PIN (the question after a flow) is changed at once.
+    """
 
     title = "修改PIN码"
 
-    def start(self) -> None:
-        choose_certificate(self, tr("修改PIN码"), self.chosen)
+    def __init__(self, ctx: AppContext, device: Optional[Device] = None, old_pin: str = "") -> None:
+        super().__init__(ctx)
+        self.device = device
+        self.old_pin = old_pin
 
-    def chosen(self, entry: CertificateEntry) -> None:
-        self.remember(entry)
-        dialog = ChangePinDialog(f"{entry.subject}（{device_label(entry.device.info)}）", self.ctx.icon)
+    def start(self) -> None:
+        if self.device is not None:
+            self.chosen(PinTarget(self.device, device_description(self.device.info)))
+        else:
+            choose_pin_target(self, tr("修改PIN码"), self.chosen)
+
+    def chosen(self, target: PinTarget) -> None:
+        if target.entry is not None:
+            self.remember(target.entry)
+        self.pin_status(target.device, lambda status: self.ask(target, status))
+
+    def ask(self, target: PinTarget, status: PinStatus) -> None:
+        device = target.device
+        dialog = ChangePinDialog(target.text, self.ctx.icon)
+        guard = self.guard(dialog.tries, status, device)
+        if self.old_pin:
+            dialog.old_pin.setText(self.old_pin)
+            dialog.new_pin.setFocus()
+
+        def kept(exc: BaseException, explanation: Explanation) -> bool:
+            guard.after_error(exc)
+            return pin_retry(exc, explanation)
 
         def submit() -> None:
             old, new, confirmation = dialog.old_pin.text(), dialog.new_pin.text(), dialog.confirmation.text()
-            self.run_in(
-                dialog,
-                device_queue(entry.device),
-                lambda: flows.change_pin(entry, old, new, confirmation),
-                lambda _none: self.succeed(tr("修改PIN码成功")),
+            guard.submit(
+                lambda: self.run_in(
+                    dialog,
+                    device_queue(device),
+                    lambda: flows.change_device_pin(device, old, new, confirmation),
+                    lambda _none: self.succeed(tr("修改PIN码成功")),
+                    inline=kept,
+                )
             )
 
         dialog.submitted.connect(submit)
         self.open(dialog)
+
+
+def issued_text(text: str, pair: IssuedPair, device: Device) -> str:
+    """A success message; on a USB key whose admin PIN could not be escrowed, what that means for 证书解锁."""
+    if device.info.kind is DeviceKind.HARD and not pair.admin_escrowed:
+        text += tr(
+            "。注意：该USB Key的管理员PIN码不是出厂值，没有托管到证书服务，忘记PIN码时无法在线「证书解锁」，"
+            "需联系USB Key厂商或证书颁发机构。"
+        )
+    return text

@@ -13,7 +13,9 @@ from qtpy.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
 
 from app.flows import CertificateEntry
 from app.ui.i18n import tr
-from app.ui.labels import device_label
+from app.ui.labels import device_description, device_label, device_vendor
+from drivers.base import Device
+from drivers.model import DeviceKind
 
 SUBJECT, ISSUER, NOT_AFTER, DEVICE = range(4)
 
@@ -47,6 +49,8 @@ def fill_certificate_tree(tree: QTreeWidget, entries: List[CertificateEntry], wi
         item.setData(0, Qt.ItemDataRole.UserRole, entry)
         for column, text in enumerate(columns):
             item.setToolTip(column, text)
+        if with_device:
+            item.setToolTip(DEVICE, device_description(entry.device.info))  # the vendor too
         tree.addTopLevelItem(item)
     chosen: Optional[QTreeWidgetItem] = tree.topLevelItem(0)
     if current is not None:
@@ -61,3 +65,27 @@ def fill_certificate_tree(tree: QTreeWidget, entries: List[CertificateEntry], wi
 def selected_entry(tree: QTreeWidget) -> Optional[CertificateEntry]:
     item = tree.currentItem()
     return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+
+def device_tree() -> QTreeWidget:
+    """证书列表's 证书设备: every USB key and soft certificate found, with its vendor and serial."""
+    tree = QTreeWidget()
+    tree.setHeaderLabels([tr("证书设备"), tr("厂商"), tr("序列号")])
+    tree.setRootIsDecorated(False)
+    header = tree.header()
+    header.setStretchLastSection(True)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+    return tree
+
+
+def fill_device_tree(tree: QTreeWidget, devices: List[Device]) -> None:
+    tree.clear()
+    for device in devices:
+        info = device.info
+        hard = info.kind is DeviceKind.HARD
+        label = tr("USB Key：{label}").format(label=info.label) if hard else device_label(info)
+        item = QTreeWidgetItem([label, device_vendor(info) if hard else tr("证书助手"), info.serial])
+        item.setData(0, Qt.ItemDataRole.UserRole, device)
+        item.setToolTip(0, device_description(info))
+        tree.addTopLevelItem(item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, List, Optional
 
 from qtpy.QtCore import Qt, Signal
@@ -12,6 +13,9 @@ from app.flows import CertificateEntry
 from app.ui.certificate_list import certificate_tree, selected_entry
 from app.ui.flow import Flow
 from app.ui.i18n import tr
+from app.ui.labels import device_description, device_label
+from drivers.base import Device
+from drivers.model import DeviceKind
 
 
 class ChooseDialog(QDialog):
@@ -97,3 +101,40 @@ def choose_certificate(flow: Flow, title: str, then: Callable[[CertificateEntry]
         dialog = ChooseDialog(title, tr("请选择证书"), flow.ctx.icon, tree, lambda: selected_entry(tree))
         dialog.chosen.connect(then)
         flow.open(dialog)
+
+
+@dataclass(frozen=True)
+class PinTarget:
+    """Whose PIN 修改PIN码 changes: a certificate's device, or a USB key or card that holds no certificate."""
+
+    device: Device
+    text: str  # as the dialog names it
+    entry: Optional[CertificateEntry] = None
+
+
+def _target(entry: CertificateEntry) -> PinTarget:
+    return PinTarget(entry.device, f"{entry.subject}（{device_label(entry.device.info)}）", entry)
+
+
+def choose_pin_target(flow: Flow, title: str, then: Callable[[PinTarget], None]) -> None:
+    """The certificate logged in with, or one of the certificates and the USB keys without one (a new key still on
+    its factory PIN, a smart card whose PIN alone is managed here)."""
+    model = flow.ctx.model
+    login = model.login
+    if login is not None and login.entry is not None:
+        then(_target(login.entry))
+        return
+    entries = model.inventory.entries
+    holding = {e.device.info.device_id for e in entries}
+    bare = [
+        PinTarget(d, device_description(d.info))
+        for d in model.inventory.devices
+        if d.info.kind is DeviceKind.HARD and d.info.device_id not in holding
+    ]
+    if not bare:
+        choose_certificate(flow, title, lambda entry: then(_target(entry)))
+    elif not entries and len(bare) == 1:
+        then(bare[0])
+    else:
+        targets = [_target(e) for e in entries] + bare
+        choose_item(flow, title, tr("请选择要修改PIN码的证书或USB Key"), targets, lambda t: t.text, then)

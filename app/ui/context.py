@@ -6,7 +6,7 @@ context's signals, so none of them imports another.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Set, Union
 
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtGui import QIcon
@@ -26,6 +26,7 @@ class AppContext(QObject):
     refresh_requested = Signal()  # devices may have changed (a device error, a finished change)
     login_stale = Signal()  # what the service knows of the login may have changed (刷新, a finished change)
     next_step = Signal(object)  # NextStep: a message box's button for what to do next
+    change_pin_requested = Signal(object, str)  # Device, its current PIN: 修改PIN码 for a key on its factory PIN
 
     def __init__(self, model: AppModel, jobs: JobRunner, icon: QIcon, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -37,6 +38,7 @@ class AppContext(QObject):
         self.dialogs = DialogRegistry()
         # The certificate the last device operation was about: 证书解锁 offered after a locked PIN uses it.
         self.last_entry: Optional[CertificateEntry] = None
+        self.factory_pin_asked: Set[str] = set()  # devices asked this run to leave their factory PIN
         jobs.progress.connect(self._progress)
 
     def _progress(self, text: str) -> None:

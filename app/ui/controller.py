@@ -48,6 +48,7 @@ class Controller(QObject):
         self.settings_actions.bridge_status = self.bridge.describe
         self.settings_actions.bridge_changed.connect(self.bridge.settings_changed)
         self.ctx.next_step.connect(self.act)
+        self.ctx.change_pin_requested.connect(self.actions.change_pin)
 
     # -- what the tray and tests reach ------------------------------------------------------------
     @property

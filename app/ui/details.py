@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 from app.contract import CertificateUsage
 from app.flows import CertificateEntry
 from app.ui.i18n import tr, tr_noop
-from app.ui.labels import device_label
+from app.ui.labels import device_description
 from app.ui.widgets import row
 from gm.x509 import Certificate
 
@@ -182,7 +182,7 @@ class CertificateSummary(QWidget):
             self.labels["issuer"].setText(entry.issuer)
             self.labels["not_after"].setText(f"{entry.sign.not_after:%Y-%m-%d %H:%M:%S}")
             self.labels["key_type"].setText("SM2")
-            self.labels["device"].setText(device_label(entry.device.info))
+            self.labels["device"].setText(device_description(entry.device.info))
             self.labels["status"].setText(expiry_status(entry.days_left, warning_days))
         self.sign_button.setEnabled(entry is not None)
         self.encryption_button.setEnabled(entry is not None and entry.encryption is not None)

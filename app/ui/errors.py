@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from app.api_client import ApiError, InsecureServiceUrl, ProxyUnavailable, ServiceUnavailable
+from app.flows import ContainerNotRemoved
 from app.ui.i18n import tr
 from drivers.errors import (
     DeviceRemoved,
@@ -61,7 +62,18 @@ def _technical(exc: DriverError) -> str:
     return f"{type(exc).__name__}: {exc} [{exc.raw_code_text}]"
 
 
+def _admin(exc: DriverError) -> Explanation:
+    """The USB key refused the admin PIN escrowed at the service (证书解锁): a key changed elsewhere, or locked."""
+    if isinstance(exc, PinLocked):
+        text = tr("USB Key的管理员PIN码已被锁定，无法在线解锁。请联系USB Key厂商或证书颁发机构。")
+    else:
+        text = tr("USB Key拒绝了证书服务托管的管理员PIN码（它可能在别处被修改过），无法在线解锁。请联系证书颁发机构。")
+    return Explanation(text, detail=_technical(exc))
+
+
 def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one branch per error type
+    if isinstance(exc, (PinIncorrect, PinLocked)) and exc.admin:
+        return _admin(exc)
     if isinstance(exc, PinIncorrect):
         if exc.retries_left is None:
             return Explanation(tr("PIN码错误，请重新输入"), pin_retry=True)
@@ -91,8 +103,18 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one br
             pin_retry=True,
         )
     detail = _technical(exc)
+    if isinstance(exc, ContainerNotRemoved):
+        return Explanation(
+            tr("证书服务已完成操作，但证书设备没能删除旧证书（可能已被拔出）。请重新插入USB Key后点击「确定」完成。"),
+            detail=detail,
+        )
     if isinstance(exc, DeviceRemoved):
-        return Explanation(tr("证书设备已被拔出。请重新插入USB Key后再试，设备中的数据没有改动。"), detail=detail)
+        return Explanation(
+            tr(
+                "证书设备已被拔出，操作没有完成，原有证书没有丢失。请重新插入USB Key后重试（在仍打开的窗口中点击「确定」即可继续）。"
+            ),
+            detail=detail,
+        )
     if isinstance(exc, NotSupported):
         return Explanation(
             tr("该设备不支持国密SM2双证书所需的功能。请使用支持国密SM2的USB Key，或选择软证书。"), detail=detail

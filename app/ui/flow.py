@@ -8,20 +8,23 @@ shown, but the device list is refreshed so the tray shows what is there now.
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 from qtpy.QtCore import QObject, Signal
-from qtpy.QtWidgets import QDialog, QMessageBox, QWidget
+from qtpy.QtWidgets import QDialog, QLabel, QMessageBox, QWidget
 
-from app.flows import CertificateEntry
+from app import flows
+from app.flows import CertificateEntry, ContainerNotRemoved
+from app.pin_status import PinStatus, on_factory_pin, read_pin_status
 from app.ui.context import AppContext
 from app.ui.errors import Explanation, explain
 from app.ui.i18n import tr
-from app.ui.labels import device_label
+from app.ui.labels import device_description, device_label
+from app.ui.pin_prompt import PinGuard, factory_pin_question
 from app.ui.pins import PinDialog
 from app.ui.widgets import FormDialog
 from drivers.base import Device
-from drivers.errors import DriverError
+from drivers.errors import DeviceRemoved, DriverError, PinLocked
 
 Inline = Callable[[BaseException, Explanation], bool]
 
@@ -30,8 +33,10 @@ def device_queue(device: Device) -> str:
     return f"device:{device.info.device_id}"
 
 
-def pin_retry(_exc: BaseException, explanation: Explanation) -> bool:
-    return explanation.pin_retry
+def pin_retry(exc: BaseException, explanation: Explanation) -> bool:
+    """Errors a PIN dialog keeps (for another try): a wrong or malformed PIN, and a key pulled out (insert it again
+    and press 确定: the next attempt resumes where this one stopped)."""
+    return explanation.pin_retry or isinstance(exc, (DeviceRemoved, ContainerNotRemoved))
 
 
 class Flow(QObject):
@@ -45,6 +50,7 @@ class Flow(QObject):
         self.succeeded = False
         self.working = False  # a step runs in the background (it cannot be interrupted half-way)
         self._widgets: List[QWidget] = []
+        self.pin_used: Optional[Tuple[Device, PinStatus, str]] = None  # the PIN that worked, for succeed()
 
     # -- life --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,9 +91,14 @@ class Flow(QObject):
         self.finished.emit(ok)
 
     # -- dialogs -----------------------------------------------------------------------------
+    def _track(self, widget: QWidget) -> None:
+        """One of this flow's windows, until Qt deletes it (an answered question is gone before the next step)."""
+        self._widgets.append(widget)
+        widget.destroyed.connect(lambda *_: self._widgets.remove(widget) if widget in self._widgets else None)
+
     def open(self, dialog: QDialog, key: str = "") -> QDialog:
         """Show ``dialog`` as this flow's step; closing it (×, Esc, 取消) ends the flow."""
-        self._widgets.append(dialog)
+        self._track(dialog)
         dialog.rejected.connect(self.cancel)
         self.ctx.dialogs.keep(dialog, key)
         return dialog
@@ -104,7 +115,7 @@ class Flow(QObject):
                 self.finish(False)
 
         box = self.ctx.prompts.ask(text, answered, default_cancel=default_cancel)
-        self._widgets.append(box)
+        self._track(box)
         return box
 
     def info(self, text: str, ok: bool = True) -> None:
@@ -119,8 +130,23 @@ class Flow(QObject):
             self.ctx.refresh_requested.emit()  # a removed key, a changed PIN state: show what is there now
 
     def succeed(self, message: str) -> None:
+        """The last word of a flow that worked; then the question for a USB key still on its factory PIN."""
         self.finish(True)
-        self.ctx.announce(message)
+        used, self.pin_used = self.pin_used, None
+        self.ctx.announce(message, (lambda: self.offer_pin_change(*used)) if used is not None else None)
+
+    def offer_pin_change(self, device: Device, status: PinStatus, pin: str) -> None:
+        """A USB key whose factory PIN just worked is asked (once a run) to change it: 修改PIN码 with that PIN."""
+        ctx = self.ctx
+        if device.info.device_id in ctx.factory_pin_asked or not on_factory_pin(device.info, status, pin):
+            return
+        ctx.factory_pin_asked.add(device.info.device_id)
+        ctx.prompts.ask(
+            factory_pin_question(device_label(device.info)),
+            lambda yes: ctx.change_pin_requested.emit(device, pin) if yes else None,
+            yes_text=tr("修改PIN码"),
+            no_text=tr("稍后"),
+        )
 
     def remember(self, entry: CertificateEntry) -> None:
         self.ctx.last_entry = entry
@@ -194,6 +220,22 @@ class Flow(QObject):
 
         self.ctx.jobs.submit(queue, job, deliver, deliver_error)
 
+    def pin_status(self, device: Device, then: Callable[[PinStatus], None]) -> None:
+        """Read the PIN's tries off the GUI thread, then ``then(status)``; a locked PIN goes to 证书解锁 instead
+        (nothing to type: the device would refuse any PIN)."""
+
+        def read(status: PinStatus) -> None:
+            if status.locked:
+                self.fail(PinLocked("pin_status"))
+            else:
+                then(status)
+
+        self.submit(device_queue(device), lambda: read_pin_status(device), read)
+
+    def guard(self, label: QLabel, status: PinStatus, device: Device) -> PinGuard:
+        """The tries left of ``device`` shown in ``label``; its ``submit`` confirms the last try first."""
+        return PinGuard(self.ctx.prompts, label, status, device_label(device.info))
+
     def with_pin(
         self,
         hint: str,
@@ -201,14 +243,49 @@ class Flow(QObject):
         job: Callable[[str], Any],
         on_done: Callable[[Any], None],
         busy_text: str = "",
-    ) -> PinDialog:
-        """Ask for the PIN of ``device`` and run ``job(pin)`` on its queue; a wrong PIN can be retyped."""
-        dialog = PinDialog(hint, self.ctx.icon, device=device_label(device.info))
+        inline: Inline = pin_retry,
+    ) -> None:
+        """Ask for the PIN of ``device`` (showing its tries left) and run ``job(pin)`` on its queue; a wrong PIN can
+        be retyped, the last try is confirmed first."""
+        self.pin_status(device, lambda status: self._ask_pin(hint, device, status, job, on_done, busy_text, inline))
+
+    def _ask_pin(
+        self,
+        hint: str,
+        device: Device,
+        status: PinStatus,
+        job: Callable[[str], Any],
+        on_done: Callable[[Any], None],
+        busy_text: str,
+        inline: Inline,
+    ) -> None:
+        dialog = PinDialog(hint, self.ctx.icon, device=device_description(device.info))
+        guard = self.guard(dialog.tries, status, device)
+        left: List[ContainerNotRemoved] = []  # the service's part is done; only the device's removal is left
+
+        def attempt(pin: str) -> Any:
+            if left:
+                flows.remove_container(device, left[-1].container, pin)
+                return left[-1].result
+            return job(pin)
+
+        def done(pin: str, value: Any) -> None:
+            self.pin_used = (device, status, pin)
+            on_done(value)
+
+        def kept(exc: BaseException, explanation: Explanation) -> bool:
+            guard.after_error(exc)
+            if isinstance(exc, ContainerNotRemoved):
+                left.append(exc)
+            return inline(exc, explanation)
 
         def submit() -> None:
             pin = dialog.pin.text()
-            self.run_in(dialog, device_queue(device), lambda: job(pin), on_done, busy_text)
+            guard.submit(
+                lambda: self.run_in(
+                    dialog, device_queue(device), lambda: attempt(pin), lambda value: done(pin, value), busy_text, kept
+                )
+            )
 
         dialog.submitted.connect(submit)
         self.open(dialog)
-        return dialog

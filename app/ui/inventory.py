@@ -16,6 +16,8 @@ from app.ui.model import Inventory
 from app.ui.widgets import app_title
 from drivers.errors import DriverError
 from drivers.pcsc.monitor import CardWatcher
+from drivers.skf import SkfBackend
+from drivers.skf.events import DeviceEventKind, SkfDeviceEvent, SkfEventWatcher
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ EXPIRY_CHECK_MS = 3600 * 1000
 class InventoryService(QObject):
     scanning_changed = Signal(bool)
     card_event = Signal()  # from the PC/SC watcher's thread
+    skf_event = Signal(object)  # SkfDeviceEvent, from an SKF library's event thread
+    device_gone = Signal(object)  # SkfDeviceEvent of a removal, once the inventory no longer has the key
 
     def __init__(self, ctx: AppContext, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -43,7 +47,10 @@ class InventoryService(QObject):
         self.expiry_timer.setInterval(EXPIRY_CHECK_MS)
         self.expiry_timer.timeout.connect(self.check_expiry)
         self.watcher: Optional[CardWatcher] = None
+        self.skf_watchers: List[SkfEventWatcher] = []
+        self._watching = False
         self.card_event.connect(self.refresh)
+        self.skf_event.connect(self._skf_event)
         ctx.refresh_requested.connect(self.refresh)
 
     # -- 刷新 --------------------------------------------------------------------------------
@@ -102,9 +109,11 @@ class InventoryService(QObject):
 
     # -- watching ----------------------------------------------------------------------------
     def watch(self) -> None:
-        """Poll PKCS#11 slot lists, listen to PC/SC card events and check expiry every hour."""
+        """Poll PKCS#11 slot lists, listen to PC/SC card and SKF device events, check expiry every hour."""
         self.poll_timer.start()
         self.expiry_timer.start()
+        self._watching = True
+        self.watch_skf()
         watcher = CardWatcher(lambda _event: self.card_event.emit())
         try:
             watcher.start()
@@ -113,7 +122,38 @@ class InventoryService(QObject):
             return
         self.watcher = watcher
 
+    def watch_skf(self) -> None:
+        """One event thread per SKF library (loading a library is device work: it runs on the discovery queue)."""
+        backends = self.ctx.model.backends
+
+        def watchers() -> List[SkfEventWatcher]:
+            return [w for b in backends() if isinstance(b, SkfBackend) for w in b.watchers()]
+
+        def started(found: List[SkfEventWatcher]) -> None:
+            if not self._watching:
+                return
+            for watcher in found:
+                watcher.subscribe(self.skf_event.emit)
+                watcher.start()
+            self.skf_watchers = found
+
+        self.ctx.jobs.submit(DISCOVERY, watchers, started, lambda exc: log.info("no SKF events: %s", exc))
+
+    def _stop_skf(self) -> None:
+        for watcher in self.skf_watchers:
+            watcher.stop(timeout=1.0)
+        self.skf_watchers = []
+
+    def _skf_event(self, event: SkfDeviceEvent) -> None:
+        """A key inserted or pulled out: a pulled key leaves the menu and lists at once, then devices are read again."""
+        if event.kind is DeviceEventKind.REMOVED and self.ctx.model.forget_device(event.library, event.device):
+            self.ctx.changed.emit()
+            self.device_gone.emit(event)
+        self.refresh()
+
     def stop(self) -> None:
+        self._watching = False
+        self._stop_skf()
         self.poll_timer.stop()
         self.expiry_timer.stop()
         if self.watcher is not None:

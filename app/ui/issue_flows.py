@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from app import flows
+from app.contract import IssuedPair
 from app.flows import CertificateEntry
+from app.ui.certificate_flows import issued_text
 from app.ui.choose import choose_item
 from app.ui.context import AppContext
 from app.ui.flow import Flow
 from app.ui.i18n import tr
 from app.ui.issuance_code import ask_issuance_code
-from app.ui.labels import device_label
+from app.ui.labels import capability_label, device_description, device_label
 from app.ui.model import Login
 from app.ui.pins import NewPinDialog
 from drivers.base import Device
 from drivers.errors import DriverError
-from drivers.model import Capability, DeviceKind
+from drivers.model import DeviceKind
 from drivers.soft import SoftBackend
 
 SOFT_QUEUE = "soft:new"  # a new soft keystore has no device id yet
@@ -44,7 +46,12 @@ class IssueFlow(Flow):
         )
 
     def choose_device(self) -> None:
-        """软证书 or one of the USB keys (one without SM2 is listed, and refused when chosen)."""
+        """软证书 or one of the USB keys; a key without SM2 is listed as such and refused when chosen, before any
+        PIN. An issuance a pulled key or the network interrupted resumes on its key without asking."""
+        pending = self.ctx.model.inventory.pending_of(self.login.username)
+        if pending is not None and pending.device.info.kind is DeviceKind.HARD:
+            self.issue_hard(pending.device)
+            return
         soft = tr("软证书（保存在本机）")
         hard = [d for d in self.ctx.model.inventory.devices if d.info.kind is DeviceKind.HARD]
         if not hard:
@@ -54,16 +61,30 @@ class IssueFlow(Flow):
         def label(item: Any) -> str:
             if isinstance(item, str):
                 return item
-            ok = item.info.supports(Capability.SM2_KEYGEN)
-            return f"USB Key：{device_label(item.info)}" + ("" if ok else tr("（不支持国密SM2）"))
+            text = tr("USB Key：{device}").format(device=device_description(item.info))
+            return text + ("" if not flows.missing_sm2(item) else tr("（不支持国密SM2）"))
 
         def chosen(item: Any) -> None:
             if isinstance(item, str):
                 self.issue_soft()
+            elif flows.missing_sm2(item):
+                self.refuse(item)
             else:
                 self.issue_hard(item)
 
         choose_item(self, tr("选择证书设备"), tr("请选择新证书保存的位置"), [soft, *hard], label, chosen)
+
+    def refuse(self, device: Device) -> None:
+        """Up front, before the PIN: this key cannot hold an SM2 dual certificate (e.g. SoftHSM2, a key whose
+        PKCS#11 module offers no SM2 mechanisms)."""
+        missing = "、".join(capability_label(c) for c in flows.missing_sm2(device))
+        self.info(
+            tr(
+                "「{device}」不支持国密SM2双证书（缺少：{missing}），不能在其中签发证书。"
+                "请选择软证书，或使用支持国密SM2的USB Key。"
+            ).format(device=device_label(device.info), missing=missing),
+            ok=False,
+        )
 
     def issue_soft(self) -> None:
         backend = next((b for b in self.ctx.model.backends() if isinstance(b, SoftBackend)), None)
@@ -89,18 +110,22 @@ class IssueFlow(Flow):
         self.open(dialog)
 
     def issue_hard(self, device: Device) -> None:
+        """The key's existing PIN (the guide's 输入原有的硬证书「PIN 码」); the key keeps it."""
         login, report, exchange = self.login, self.ctx.jobs.report, self.exchange
         self.with_pin(
             tr("证书新签时，为了保证您的证书安全，请输入您的证书密码！"),
             device,
             lambda pin: flows.issue_hard(login.client, device, login.username, pin, report, exchange=exchange),
-            self.issued,
+            lambda pair: self.issued(pair, device),
             tr("证书助手正在签发证书，请耐心等待"),
         )
 
-    def issued(self, _result: object) -> None:
+    def issued(self, result: object, device: Optional[Device] = None) -> None:
         self.ctx.login_stale.emit()  # the account may not issue again
-        self.succeed(self.success_text())
+        text = self.success_text()
+        if isinstance(result, IssuedPair) and device is not None:
+            text = issued_text(text, result, device)
+        self.succeed(text)
 
 
 class ExchangeFlow(IssueFlow):
@@ -143,6 +168,6 @@ class ExchangeFlow(IssueFlow):
             tr("证书换发后原证书将被替换，PIN码保持不变。请输入该证书的证书密码！"),
             entry.device,
             lambda pin: flows.exchange(login.client, entry, login.username, pin, report),
-            self.issued,
+            lambda pair: self.issued(pair, entry.device),
             tr("证书助手正在换发证书，请耐心等待"),
         )

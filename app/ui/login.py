@@ -36,6 +36,7 @@ class LoginDialog(QDialog):
     captcha_requested = Signal()
     account_submitted = Signal(str, str, str)  # username, applicant name, captcha answer
     certificate_submitted = Signal(object, str)  # CertificateEntry, PIN
+    certificate_selected = Signal(object)  # the CertificateEntry chosen on the certificate page (its PIN's tries)
 
     def __init__(self, icon: QIcon, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -105,8 +106,12 @@ class LoginDialog(QDialog):
         self.to_account.clicked.connect(lambda: self.show_page(ACCOUNT_PAGE))
         layout.addWidget(self.certificates)
         layout.addWidget(self.no_certificates)
+        self.tries = QLabel()  # 剩余 N 次 of the chosen certificate's device, read before the user types
+        self.tries.setWordWrap(True)
+        self.certificates.currentItemChanged.connect(lambda *_: self._selected())
         form = QFormLayout()
         form.addRow(tr("PIN码"), self.pin)
+        form.addRow(self.tries)
         form.addRow(self.certificate_message)
         layout.addLayout(form)
         layout.addWidget(row(None, self.to_account, self.certificate_button))
@@ -128,6 +133,14 @@ class LoginDialog(QDialog):
         self.account_message.clear()
         self.certificate_message.clear()
         (self.username if page == ACCOUNT_PAGE else self.pin).setFocus()
+        self._selected()
+
+    def _selected(self) -> None:
+        if self.pages.currentIndex() == CERTIFICATE_PAGE:
+            self.tries.clear()
+            entry = selected_entry(self.certificates)
+            if entry is not None:
+                self.certificate_selected.emit(entry)
 
     def set_entries(self, entries: List[CertificateEntry]) -> None:
         fill_certificate_tree(self.certificates, entries)

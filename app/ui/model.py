@@ -7,18 +7,19 @@ calls) run as jobs on worker threads and hand their results back to the GUI thre
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, List, Optional, Sequence
 
 from app.api_client import IssuingClient
 from app.contract import Account, CertificateStatus, SessionInfo, SessionKind
 from app.credentials import CredentialCache
-from app.flows import CertificateEntry, list_certificates, soft_label_name
+from app.flows import CertificateEntry, Pending, scan_devices, soft_label_name
 from app.messages import Message, message
 from app.settings import ProxyMode, Settings, proxy_with_credentials
 from drivers.base import Backend, Device
 from drivers.model import DeviceKind
 from drivers.registry import default_backends, discover
+from drivers.skf.driver import SkfDevice
 
 
 @dataclass
@@ -50,6 +51,21 @@ class Inventory:
     entries: List[CertificateEntry] = field(default_factory=list)
     problems: List[Message] = field(default_factory=list)  # devices or drivers that could not be read
     smartcard_service: bool = True  # False: the PC/SC service is not running (only USB keys need it)
+    pending: List[Pending] = field(default_factory=list)  # interrupted issuances (证书签发 resumes them)
+
+    def pending_of(self, username: str) -> Optional[Pending]:
+        """An issuance of this account that a pulled key or the network interrupted (its container is named
+        after the user, app.flows)."""
+        return next((p for p in self.pending if p.container.startswith(f"{username}-")), None)
+
+    def without(self, removed: Callable[[Device], bool]) -> Inventory:
+        """This inventory less the devices ``removed`` names (a USB key pulled out), before the next scan."""
+        return replace(
+            self,
+            devices=[d for d in self.devices if not removed(d)],
+            entries=[e for e in self.entries if not removed(e.device)],
+            pending=[p for p in self.pending if not removed(p.device)],
+        )
 
 
 class AppModel:
@@ -87,7 +103,8 @@ class AppModel:
 
     def scan(self) -> Inventory:
         found = discover(self.backends())
-        entries, unreadable = list_certificates(found.devices)
+        scanned = scan_devices(found.devices)
+        entries, unreadable = scanned.entries, scanned.problems
         problems: List[Message] = []
         for name in found.problems:
             if name == "pcsc":  # no smart-card service: only a USB key user needs one (环境修复 says so)
@@ -111,7 +128,21 @@ class AppModel:
                         label=device.info.label,
                     )
                 )
-        return Inventory(found.devices, entries, problems, smartcard_service="pcsc" not in found.problems)
+        return Inventory(
+            found.devices, entries, problems, smartcard_service="pcsc" not in found.problems, pending=scanned.pending
+        )
+
+    def forget_device(self, library: str, name: str) -> bool:
+        """A USB key its SKF library reported removed: gone from the inventory at once (the scan that follows
+        confirms it). True when the inventory changed."""
+
+        def removed(device: Device) -> bool:
+            return isinstance(device, SkfDevice) and device.library.path == library and device.skf.name == name
+
+        if not any(removed(d) for d in self.inventory.devices):
+            return False
+        self.inventory = self.inventory.without(removed)
+        return True
 
     def device_ids(self) -> List[str]:
         return sorted(d.info.device_id for d in discover(self.backends()).devices)

@@ -11,6 +11,12 @@ from app.ui.i18n import tr
 from app.ui.widgets import FormDialog, PinEdit
 
 
+def tries_line() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    return label
+
+
 class NewPinDialog(FormDialog):
     """软证书签发: "您是第一次新签证书，需输入新的证书密码…" (6-20, twice)."""
 
@@ -36,6 +42,8 @@ class PinDialog(FormDialog):
             self.add_row(tr("证书设备"), QLabel(device))
         self.pin = PinEdit(tr("请您输入证书密码"))
         self.add_row(tr("证书密码"), self.pin)
+        self.tries = tries_line()  # 剩余 N 次, read from the device before the dialog opened
+        self.form.addRow(self.tries)
 
 
 class ChangePinDialog(FormDialog):
@@ -48,6 +56,8 @@ class ChangePinDialog(FormDialog):
         self.new_pin = PinEdit(tr("请您输入证书新密码(6~20位)"))
         self.confirmation = PinEdit(tr("请您确认证书新密码(6~20位)"))
         self.add_row(tr("证书旧密码"), self.old_pin)
+        self.tries = tries_line()  # of the old PIN
+        self.form.addRow(self.tries)
         self.add_row(tr("证书新密码"), self.new_pin)
         self.add_row(tr("确认新密码"), self.confirmation)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Optional, Tuple
 
 from qtpy.QtCore import QObject
 
@@ -11,6 +11,8 @@ from app import flows
 from app.api_client import ApiError, IssuingClient
 from app.contract import Captcha, SessionInfo, SessionKind
 from app.flows import CertificateEntry
+from app.pin_status import PinStatus, read_pin_status
+from app.ui.certificate_list import selected_entry
 from app.ui.context import AppContext
 from app.ui.errors import Explanation, NextStep, explain
 from app.ui.flow import Flow, device_queue
@@ -18,7 +20,9 @@ from app.ui.i18n import tr
 from app.ui.jobs import NETWORK
 from app.ui.login import ACCOUNT_PAGE, CERTIFICATE_PAGE, LoginDialog
 from app.ui.model import Login
+from app.ui.pin_prompt import PinGuard
 from app.ui.widgets import app_title
+from drivers.base import Device
 from drivers.errors import PinLocked
 
 log = logging.getLogger(__name__)
@@ -37,12 +41,14 @@ class LoginFlow(Flow):
         self.client: IssuingClient = ctx.model.new_client()
         self.captcha_id = ""
         self.dialog = LoginDialog(ctx.icon)
+        self.tries_guard: Optional[PinGuard] = None  # the chosen certificate's PIN tries, once read
 
     def start(self) -> None:
         dialog = self.dialog
         dialog.captcha_requested.connect(self.captcha)
         dialog.account_submitted.connect(self.account)
         dialog.certificate_submitted.connect(self.certificate)
+        dialog.certificate_selected.connect(self.read_tries)
         dialog.set_entries(self.ctx.model.inventory.entries)
         dialog.show_page(self.page)
         self.open(dialog)
@@ -87,33 +93,61 @@ class LoginFlow(Flow):
         self.captcha()
 
     # -- 证书登录 -------------------------------------------------------------------------------
+    def read_tries(self, entry: CertificateEntry) -> None:
+        """The chosen certificate's PIN tries, read off the GUI thread and shown under the PIN field."""
+        self.tries_guard = None
+        device = entry.device
+
+        def read(status: PinStatus) -> None:
+            if selected_entry(self.dialog.certificates) is entry:  # still the one chosen
+                self.tries_guard = self.guard(self.dialog.tries, status, device)
+
+        self.submit(device_queue(device), lambda: read_pin_status(device), read, lambda _exc: None)
+
     def certificate(self, entry: CertificateEntry, pin: str) -> None:
-        self.dialog.set_busy(True)
-        self.remember(entry)
+        guard = self.tries_guard if selected_entry(self.dialog.certificates) is entry else None
+        status = guard.status if guard is not None else PinStatus()
 
         def failed(exc: BaseException) -> None:
             self.dialog.set_busy(False)
             self.dialog.pin.clear()
+            if guard is not None:
+                guard.after_error(exc)
             if isinstance(exc, PinLocked):
                 self.fail(exc)
                 self.dialog.close()
                 return
             self.dialog.show_message(explain(exc).text)
 
-        self.submit(
-            device_queue(entry.device),
-            lambda: flows.certificate_login(self.client, entry, pin),
-            lambda info: self._logged_in(info, entry),
-            failed,
-        )
+        def go() -> None:
+            self.dialog.set_busy(True)
+            self.remember(entry)
+            self.submit(
+                device_queue(entry.device),
+                lambda: flows.certificate_login(self.client, entry, pin),
+                lambda info: self._logged_in(info, entry, (entry.device, status, pin)),
+                failed,
+            )
 
-    def _logged_in(self, info: SessionInfo, entry: Optional[CertificateEntry]) -> None:
+        if guard is not None:
+            guard.submit(go)
+        else:
+            go()
+
+    def _logged_in(
+        self,
+        info: SessionInfo,
+        entry: Optional[CertificateEntry],
+        used: Optional[Tuple[Device, PinStatus, str]] = None,
+    ) -> None:
         self.ctx.model.set_login(Login(info, self.client, entry))
         self.dialog.set_busy(False)
         self.finish(True)
         self.dialog.accept()
         self.ctx.changed.emit()
         self.ctx.notify.emit(app_title(), tr("登录成功：{name}").format(name=info.account.applicant_name))
+        if used is not None:
+            self.offer_pin_change(*used)
 
 
 class SessionController(QObject):

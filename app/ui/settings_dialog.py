@@ -29,7 +29,13 @@ from qtpy.QtWidgets import (
 
 from app.contract import SessionKind
 from app.settings import InvalidServiceUrl, Language, ProxyMode, Settings, check_proxy_url, check_service_url
-from app.ui.certificate_list import certificate_tree, fill_certificate_tree, selected_entry
+from app.ui.certificate_list import (
+    certificate_tree,
+    device_tree,
+    fill_certificate_tree,
+    fill_device_tree,
+    selected_entry,
+)
 from app.ui.details import CertificateSummary
 from app.ui.i18n import tr
 from app.ui.labels import account_type_label
@@ -184,11 +190,14 @@ class SettingsDialog(QDialog):
         self.certificates.currentItemChanged.connect(lambda *_: self._show_selected())
         self.problems = QLabel()
         self.problems.setWordWrap(True)
+        self.devices = device_tree()  # the USB keys (vendor, label, serial) and soft certificates found
+        self.devices.setMaximumHeight(90)
         self.list_summary = CertificateSummary(self.settings_actions.open_certificate)
         self.refresh_status = QLabel()
         self.refresh_button = QPushButton(tr("刷新"))
         self.refresh_button.clicked.connect(self.settings_actions.refresh)
         layout.addWidget(self.certificates, 1)
+        layout.addWidget(self.devices)
         layout.addWidget(self.problems)
         layout.addWidget(self.list_summary)
         layout.addWidget(row(self.refresh_status, None, self.refresh_button))
@@ -330,6 +339,7 @@ class SettingsDialog(QDialog):
             shown = model.inventory.entries[0]
         self.summary.show_entry(shown, model.settings.expiry_warning_days)
         fill_certificate_tree(self.certificates, model.inventory.entries, with_device=True)
+        fill_device_tree(self.devices, model.inventory.devices)
         problems = [problem.render(tr) for problem in model.inventory.problems]
         if not model.inventory.entries and not model.inventory.smartcard_service:
             problems.append(tr("使用USB Key时需要智能卡服务：它没有运行，可在「环境修复」中启动。"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Callable, List, Optional, Tuple
 
-from qtpy.QtCore import QObject, QRectF, Qt
+from qtpy.QtCore import QObject, QRectF, Qt, Signal
 from qtpy.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
 from qtpy.QtWidgets import QApplication, QLabel, QMenu, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
 
@@ -13,8 +13,10 @@ from app.contract import SessionKind
 from app.ui.certificate_flows import update_refusal
 from app.ui.controller import Controller
 from app.ui.i18n import tr
+from app.ui.labels import device_description
 from app.ui.settings_dialog import ABOUT
 from app.ui.widgets import app_title
+from drivers.model import DeviceKind
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class Splash(QWidget):
 
 
 class TrayApp(QObject):
+    menu_changed = Signal()  # what the menu shows changed (its next opening, or now if it is open)
+
     def __init__(self, controller: Controller, tooltip_extra: str = "") -> None:
         super().__init__()
         self.controller = controller
@@ -65,6 +69,7 @@ class TrayApp(QObject):
         self.menu = QMenu()
         self.menu.setToolTipsVisible(True)
         self.menu.aboutToShow.connect(self.rebuild_menu)
+        controller.changed.connect(self._changed)  # a key pulled out while the menu is open leaves it at once
         self.tray.setContextMenu(self.menu)
         self.tray.activated.connect(self._activated)
         controller.notify.connect(self.show_message)
@@ -105,10 +110,13 @@ class TrayApp(QObject):
         login = model.login
         by_account = model.logged_in_as(SessionKind.ACCOUNT)
         by_certificate = model.logged_in_as(SessionKind.CERTIFICATE)
-        may_issue = by_account and login is not None and login.account.may_receive_new
+        # an interrupted 证书签发 (its key was pulled out, the network dropped) resumes even once the service issued
+        resumable = login is not None and model.inventory.pending_of(login.username) is not None
+        may_issue = by_account and login is not None and (login.account.may_receive_new or resumable)
         may_exchange = by_account and login is not None and login.account.exchange_required
         may_update = by_certificate and login is not None and login.info.may_update
         has_certificates = bool(model.inventory.entries)
+        has_pins = has_certificates or any(d.info.kind is DeviceKind.HARD for d in model.inventory.devices)
         need_account = tr("请先使用「账号登录」")
         need_certificate = tr("请先使用「证书登录」")
         no_certificate = tr("没有找到证书")
@@ -134,13 +142,22 @@ class TrayApp(QObject):
             ),
             (tr("证书废除"), c.revoke, by_certificate, need_certificate),
             (tr("证书解锁"), c.unlock, has_certificates, no_certificate),
-            (tr("修改PIN码"), c.change_pin, has_certificates, no_certificate),
+            (tr("修改PIN码"), c.change_pin, has_pins, tr("没有找到证书或USB Key")),
             (tr("环境修复"), c.repair, True, ""),
             (tr("刷新"), c.refresh, True, ""),
             (tr("关于"), lambda: c.open_settings(page=ABOUT), True, ""),
             (tr("设置"), c.open_settings, True, ""),
             (tr("清除代理登录缓存"), c.clear_proxy_cache, True, ""),
             (tr("退出"), self.quit, True, ""),
+        ]
+
+    def device_lines(self) -> List[str]:
+        """The USB keys present, as the menu lists them: vendor, label and serial."""
+        devices = self.controller.model.inventory.devices
+        return [
+            tr("USB Key：{device}").format(device=device_description(d.info))
+            for d in devices
+            if d.info.kind is DeviceKind.HARD
         ]
 
     def rebuild_menu(self) -> None:
@@ -152,6 +169,13 @@ class TrayApp(QObject):
             header.setEnabled(False)
             self.menu.addAction(header)
             self.menu.addSeparator()
+        lines = self.device_lines()
+        for line in lines:  # shown, not chosen: the key a flow uses is asked in that flow
+            action = QAction(line, self.menu)
+            action.setEnabled(False)
+            self.menu.addAction(action)
+        if lines:
+            self.menu.addSeparator()
         for text, handler, enabled, why in self.menu_items():
             action = QAction(text, self.menu)
             action.setEnabled(enabled)
@@ -161,6 +185,11 @@ class TrayApp(QObject):
             self.menu.addAction(action)
             if text in (tr("修改PIN码"), tr("清除代理登录缓存")):
                 self.menu.addSeparator()
+
+    def _changed(self) -> None:
+        if self.menu.isVisible():
+            self.rebuild_menu()
+        self.menu_changed.emit()
 
     def action(self, text: str) -> QAction:
         """The menu item with this text, as the menu would show it now (for tests and automation)."""

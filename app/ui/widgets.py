@@ -78,15 +78,22 @@ class Prompts:
         box.open()
         return box
 
-    def ask(self, text: str, answered: Callable[[bool], None], default_cancel: bool = False) -> QMessageBox:
-        """The guide's question with 取消 | 确认 in this order on every platform.
+    def ask(
+        self,
+        text: str,
+        answered: Callable[[bool], None],
+        default_cancel: bool = False,
+        yes_text: str = "",
+        no_text: str = "",
+    ) -> QMessageBox:
+        """The guide's question with 取消 | 确认 (or ``no_text`` | ``yes_text``) in this order on every platform.
 
         ``default_cancel`` makes 取消 the button that Enter presses (before an irreversible action).
         """
         box = self._box(QMessageBox.Icon.Question, text)
         # Buttons of one role keep the order they were added in; QMessageBox sorts roles per platform.
-        cancel = box.addButton(tr("取消"), QMessageBox.ButtonRole.ActionRole)
-        yes = box.addButton(tr("确认"), QMessageBox.ButtonRole.ActionRole)
+        cancel = box.addButton(no_text or tr("取消"), QMessageBox.ButtonRole.ActionRole)
+        yes = box.addButton(yes_text or tr("确认"), QMessageBox.ButtonRole.ActionRole)
         box.setEscapeButton(cancel)
         box.setDefaultButton(cancel if default_cancel else yes)
         box.finished.connect(lambda _result: answered(box.clickedButton() is yes))

@@ -274,7 +274,7 @@ class PcscSession(PinSession):
         self._command(INS_RESET_RETRY, self._iso.pin_ref, self._encode(admin_credential) + self._encode(new_pin), True)
 
     @serialized
-    def rotate_admin_credential(self, current: Optional[str] = None) -> str:
+    def rotate_admin_credential(self, current: Optional[str] = None, new: Optional[str] = None) -> str:
         puk_ref = self._iso.puk_ref
         if puk_ref is None or not current:
             raise (
@@ -282,7 +282,11 @@ class PcscSession(PinSession):
                 if puk_ref is None
                 else ValueError("the current unblock code is needed to replace it")
             )
-        length = min(self._iso.pad_length, self.policy.max_length)
-        new = "".join(secrets.choice(string.digits) for _ in range(max(self.policy.min_length, min(16, length))))
+        new = new or self.new_admin_credential()
         self._command(INS_CHANGE, puk_ref, self._encode(current) + self._encode(new), True)
         return new
+
+    def new_admin_credential(self) -> str:
+        """Digits (an unblock code, PUK), as long as the card's PIN field and bounds allow, at most 16."""
+        length = min(self._iso.pad_length, self.policy.max_length)
+        return "".join(secrets.choice(string.digits) for _ in range(max(self.policy.min_length, min(16, length))))

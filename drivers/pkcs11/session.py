@@ -212,10 +212,10 @@ class Pkcs11Session(KeySession):
             pins.init_pin(session, self._dev.module.path, new_pin)
 
     @serialized
-    def rotate_admin_credential(self, current: Optional[str] = None) -> str:
+    def rotate_admin_credential(self, current: Optional[str] = None, new: Optional[str] = None) -> str:
         if not current:
             raise ValueError("the current SO PIN is needed to replace it")
-        new = "".join(secrets.choice(ADMIN_ALPHABET) for _ in range(16))
+        new = new or "".join(secrets.choice(ADMIN_ALPHABET) for _ in range(16))
         with self._as_so(current) as session:
             pins.set_pin(session, self._dev.module.path, current, new)
         return new

@@ -9,8 +9,6 @@ becomes DeviceRemoved.
 from __future__ import annotations
 
 import contextlib
-import secrets
-import string
 import sys
 from ctypes import byref, create_string_buffer
 from typing import Any, Optional, Tuple
@@ -41,8 +39,6 @@ from drivers.skf.errors import Context, map_error
 from drivers.skf.keys import SkfKeySession
 from drivers.skf.library import SkfLibrary
 
-ADMIN_ALPHABET = string.ascii_letters + string.digits
-ADMIN_LENGTH = 16
 # Without a profile: the app's bounds (6-20). A narrower key refuses a new PIN with SAR_PIN_LEN_RANGE (no try
 # spent); a narrower default here could refuse a key's own valid PIN before the key is even asked.
 DEFAULT_SKF_POLICY = PinPolicy()
@@ -272,16 +268,19 @@ class SkfSession(SkfKeySession):
         if code != Sar.SAR_OK:
             self._raise(code, self._context(True, int(retries.value)))
 
-    @serialized
-    def rotate_admin_credential(self, current: Optional[str] = None) -> str:
-        """A fresh random admin PIN (to escrow at the issuing service). Without ``current`` the profile's documented
-        vendor default is tried, once: an admin PIN locks too, so it is never guessed."""
+    def admin_default(self) -> Optional[str]:
         skf = self.device.profile.skf if self.device.profile is not None else None
-        current = current or (skf.admin_pin_default if skf is not None else None)
+        return skf.admin_pin_default if skf is not None else None
+
+    @serialized
+    def rotate_admin_credential(self, current: Optional[str] = None, new: Optional[str] = None) -> str:
+        """A fresh admin PIN (``new``, else a random one) to escrow at the issuing service. Without ``current`` the
+        profile's documented vendor default is tried, once: an admin PIN locks too, so it is never guessed."""
+        current = current or self.admin_default()
         if not current:
             raise ValueError("the key's current admin PIN is needed to replace it (its profile names no default)")
-        length = max(self.policy.min_length, min(ADMIN_LENGTH, self.policy.max_length))
-        new = "".join(secrets.choice(ADMIN_ALPHABET) for _ in range(length))
+        new = new or self.new_admin_credential()
+        check_pin_format(new, self.policy)
         self._change(True, current, new)
         return new
 

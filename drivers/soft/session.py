@@ -75,7 +75,11 @@ class SoftSession(EnvelopedKeySession):
         self._store.unblock(admin_credential, new_pin)
 
     @serialized
-    def rotate_admin_credential(self, current: Optional[str] = None) -> str:
+    def rotate_admin_credential(self, current: Optional[str] = None, new: Optional[str] = None) -> str:
+        """A new random admin unblock secret, wrapping the container key (the user's login opens it: no current
+        secret is needed, so the keystore always makes its own)."""
+        if new is not None:
+            raise ValueError("a soft keystore makes its own admin secret")
         return self._store.rotate_admin(self._need_login())
 
     # -- containers and keys ---------------------------------------------------------------

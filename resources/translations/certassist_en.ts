@@ -28,6 +28,10 @@
         <translation>The PIN is locked (too many wrong tries). Use "Unlock certificate" to set a new PIN with the unlock code sent to your registered email.</translation>
     </message>
     <message>
+        <source>PIN码已被锁定，请使用「证书解锁」</source>
+        <translation>The PIN is locked; use Unlock certificate</translation>
+    </message>
+    <message>
         <source>PIN码状态</source>
         <translation>PIN status</translation>
     </message>
@@ -48,6 +52,10 @@
         <translation>SHA-1 fingerprint</translation>
     </message>
     <message>
+        <source>SM2签名</source>
+        <translation>SM2 signing</translation>
+    </message>
+    <message>
         <source>SM3指纹</source>
         <translation>SM3 fingerprint</translation>
     </message>
@@ -56,8 +64,24 @@
         <translation>USB key drivers (PKCS#11)</translation>
     </message>
     <message>
+        <source>USB Key拒绝了证书服务托管的管理员PIN码（它可能在别处被修改过），无法在线解锁。请联系证书颁发机构。</source>
+        <translation>The USB key refused the admin PIN escrowed at the certificate service (it may have been changed elsewhere), so it cannot be unlocked online. Please contact the certificate authority.</translation>
+    </message>
+    <message>
+        <source>USB Key的管理员PIN码已被锁定，无法在线解锁。请联系USB Key厂商或证书颁发机构。</source>
+        <translation>The USB key's admin PIN is locked, so it cannot be unlocked online. Please contact the USB key's vendor or the certificate authority.</translation>
+    </message>
+    <message>
         <source>USB Key驱动程序无法加载：{modules}。请重新安装USB Key的驱动程序，或在设置文件中改正模块路径</source>
         <translation>USB key drivers cannot be loaded: {modules}. Reinstall the USB key's driver, or correct the module path in the settings file</translation>
+    </message>
+    <message>
+        <source>USB Key：{device}</source>
+        <translation>USB key: {device}</translation>
+    </message>
+    <message>
+        <source>USB Key：{label}</source>
+        <translation>USB key: {label}</translation>
     </message>
     <message>
         <source>{count} 个软证书，保存在 {directory}</source>
@@ -70,6 +94,14 @@
     <message>
         <source>{devices} 个证书设备，{certificates} 张证书</source>
         <translation>{devices} certificate device(s), {certificates} certificate(s)</translation>
+    </message>
+    <message>
+        <source>{label}（{vendor}，序列号 {serial}）</source>
+        <translation>{label} ({vendor}, serial {serial})</translation>
+    </message>
+    <message>
+        <source>{label}（序列号 {serial}）</source>
+        <translation>{label} (serial {serial})</translation>
     </message>
     <message>
         <source>{n} 张证书均可验证到证书服务的根证书</source>
@@ -106,6 +138,22 @@
     <message>
         <source>{what}，为防止绕过PIN码错误次数限制，已拒绝使用。请恢复证书助手最后保存的文件，或使用「证书签发」重新申请。</source>
         <translation>{what}; it is refused so that the limit on wrong PIN tries cannot be bypassed. Restore the file CertAssist saved last, or apply again with "Issue certificate".</translation>
+    </message>
+    <message>
+        <source>。新的管理员PIN码暂未托管到证书服务，下次「证书登录」时将自动完成。</source>
+        <translation>. The key's new admin PIN is not yet escrowed at the certificate service; this completes automatically at the next certificate login.</translation>
+    </message>
+    <message>
+        <source>。注意：该USB Key的管理员PIN码不是出厂值，没有托管到证书服务，忘记PIN码时无法在线「证书解锁」，需联系USB Key厂商或证书颁发机构。</source>
+        <translation>. Note: this USB key's admin PIN is not the factory one and could not be escrowed at the certificate service, so a forgotten PIN cannot be unlocked online (Unlock certificate); contact the USB key's vendor or the certificate authority.</translation>
+    </message>
+    <message>
+        <source>「{device}」不支持国密SM2双证书（缺少：{missing}），不能在其中签发证书。请选择软证书，或使用支持国密SM2的USB Key。</source>
+        <translation>"{device}" does not support SM2 dual certificates (missing: {missing}), so no certificate can be issued onto it. Choose a soft certificate, or use a USB key with SM2.</translation>
+    </message>
+    <message>
+        <source>「{device}」仍在使用出厂默认PIN码，拿到这个USB Key的人都能试出它。为了您的证书安全，请现在修改PIN码。</source>
+        <translation>"{device}" still uses its factory PIN, which anyone holding this USB key can guess. To keep your certificate safe, change the PIN now.</translation>
     </message>
     <message>
         <source>不使用代理</source>
@@ -260,12 +308,24 @@
         <translation>Refreshed: no certificate found. Insert your USB key, or use Issue certificate to apply for one.</translation>
     </message>
     <message>
+        <source>剩余 1 次：这是最后一次尝试机会，输错后PIN码将被锁定</source>
+        <translation>1 try left: this is the last try; a wrong PIN locks it</translation>
+    </message>
+    <message>
+        <source>剩余 {n} 次：PIN码连续输错 {n} 次后将被锁定</source>
+        <translation>{n} tries left: {n} wrong PINs in a row lock it</translation>
+    </message>
+    <message>
         <source>加密证书</source>
         <translation>encryption certificate</translation>
     </message>
     <message>
         <source>加密证书详情</source>
         <translation>Encryption certificate details</translation>
+    </message>
+    <message>
+        <source>厂商</source>
+        <translation>Vendor</translation>
     </message>
     <message>
         <source>发生了意外错误（{kind}）。请运行「环境修复」检查；如仍有问题，请把日志文件发送给技术支持。</source>
@@ -294,6 +354,10 @@
     <message>
         <source>启动智能卡服务失败：{detail}</source>
         <translation>Could not start the smart card service: {detail}</translation>
+    </message>
+    <message>
+        <source>在设备中生成SM2密钥</source>
+        <translation>SM2 key generation on the device</translation>
     </message>
     <message>
         <source>字段</source>
@@ -330,6 +394,10 @@
     <message>
         <source>密钥类型</source>
         <translation>Key type</translation>
+    </message>
+    <message>
+        <source>导入加密密钥对</source>
+        <translation>importing the encryption key pair</translation>
     </message>
     <message>
         <source>导出失败：{detail}</source>
@@ -556,6 +624,10 @@
         <translation>Not logged in</translation>
     </message>
     <message>
+        <source>未知厂商</source>
+        <translation>unknown vendor</translation>
+    </message>
+    <message>
         <source>未配置USB Key驱动程序；只使用软证书时不需要</source>
         <translation>No USB key driver is set up; none is needed for soft certificates</translation>
     </message>
@@ -672,6 +744,10 @@
         <translation>No certificate found. Insert your USB key and click "Refresh", or log in with your account and use "Issue certificate".</translation>
     </message>
     <message>
+        <source>没有找到证书或USB Key</source>
+        <translation>No certificate or USB key found</translation>
+    </message>
+    <message>
         <source>没有找到证书或证书设备。请插入USB Key后点击「刷新」。</source>
         <translation>No certificate or certificate device found. Insert your USB key and click Refresh.</translation>
     </message>
@@ -686,6 +762,14 @@
     <message>
         <source>注意</source>
         <translation>Attention</translation>
+    </message>
+    <message>
+        <source>注意：PIN码已多次输错，剩余尝试次数不多，请仔细输入</source>
+        <translation>Note: the PIN was mistyped several times and few tries are left; type it carefully</translation>
+    </message>
+    <message>
+        <source>注意：PIN码连续输错多次后将被锁定</source>
+        <translation>Note: several wrong PINs in a row lock it</translation>
     </message>
     <message>
         <source>测试连接</source>
@@ -782,6 +866,10 @@
     <message>
         <source>确认新密码</source>
         <translation>Confirm new PIN</translation>
+    </message>
+    <message>
+        <source>稍后</source>
+        <translation>Later</translation>
     </message>
     <message>
         <source>签发码</source>
@@ -988,6 +1076,10 @@
         <translation>The certificate service URL must use https:// (only addresses of this computer such as http://127.0.0.1 may use http://). Correct it and save again.</translation>
     </message>
     <message>
+        <source>证书服务已完成操作，但证书设备没能删除旧证书（可能已被拔出）。请重新插入USB Key后点击「确定」完成。</source>
+        <translation>The certificate service has done its part, but the device could not remove the old certificate (it may have been pulled out). Insert the USB key again and click OK to finish.</translation>
+    </message>
+    <message>
         <source>证书服务正在启动…</source>
         <translation>The certificate service is starting…</translation>
     </message>
@@ -1036,8 +1128,8 @@
         <translation>Certificate device</translation>
     </message>
     <message>
-        <source>证书设备已被拔出。请重新插入USB Key后再试，设备中的数据没有改动。</source>
-        <translation>The certificate device was removed. Insert the USB key again and retry; nothing on it was changed.</translation>
+        <source>证书设备已被拔出，操作没有完成，原有证书没有丢失。请重新插入USB Key后重试（在仍打开的窗口中点击「确定」即可继续）。</source>
+        <translation>The certificate device was pulled out before the operation finished; no certificate was lost. Insert the USB key again and retry (in a window still open, click OK to continue).</translation>
     </message>
     <message>
         <source>证书设备操作失败。请重新插入设备后重试，或运行「环境修复」。</source>
@@ -1148,6 +1240,10 @@
         <translation>Choose where to keep the new certificate</translation>
     </message>
     <message>
+        <source>请选择要修改PIN码的证书或USB Key</source>
+        <translation>Choose the certificate or USB key whose PIN to change</translation>
+    </message>
+    <message>
         <source>请选择要换发的证书</source>
         <translation>Choose the certificate to exchange</translation>
     </message>
@@ -1202,6 +1298,10 @@
     <message>
         <source>输入证书密码</source>
         <translation>Enter certificate PIN</translation>
+    </message>
+    <message>
+        <source>这是最后一次尝试机会：如果PIN码输错，「{device}」的PIN码将被锁定，需要通过「证书解锁」才能继续使用。确定要提交吗？</source>
+        <translation>This is the last try: if the PIN is wrong, the PIN of "{device}" locks and only Unlock certificate can open it again. Submit it?</translation>
     </message>
     <message>
         <source>这里显示的是客户端工具登录验证时的用户信息</source>

@@ -70,16 +70,26 @@ class Issuance:
         )
 
     def issue_later(
-        self, token: str, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+        self,
+        token: str,
+        csr_der: bytes,
+        admin_credential: Optional[str],
+        client: Optional[str] = None,
+        admin_credential_of: Optional[str] = None,
     ) -> Future[IssueResult]:
         """证书签发 on an issuing thread: first issuances that arrive together share one transaction."""
-        return self._batcher.submit(IssueRequest(token, csr_der, admin_credential, client))
+        return self._batcher.submit(IssueRequest(token, csr_der, admin_credential, client, admin_credential_of))
 
     def issue(
-        self, token: str, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+        self,
+        token: str,
+        csr_der: bytes,
+        admin_credential: Optional[str],
+        client: Optional[str] = None,
+        admin_credential_of: Optional[str] = None,
     ) -> IssueResult:
         """证书签发; waits for the answer (see ``issue_later``)."""
-        return self.issue_later(token, csr_der, admin_credential, client).result()
+        return self.issue_later(token, csr_der, admin_credential, client, admin_credential_of).result()
 
     def close(self) -> None:
         """Answer the issuances under way, then stop the issuing threads."""
@@ -109,7 +119,10 @@ class Issuance:
         chosen = self._choose_first_issuances(session, requests)
         if not chosen:
             return {}
-        pairs = [self.pairs.make(session, c.holder, c.sign_public, c.request.admin_credential) for c in chosen]
+        pairs = [
+            self.pairs.make(session, c.holder, c.sign_public, self.pairs.escrow_secret(session, c.holder, c.request))
+            for c in chosen
+        ]
         self.pairs.store(session, pairs)
         if claim_first_issuances(session, [c.holder.id for c in chosen]) != len(chosen):
             raise _ClaimLost()
@@ -174,7 +187,7 @@ class Issuance:
             refusal = first_issuance_refusal(holder) or issuance_secret_refusal(found)
             if refusal is not None:  # only a refused request may be a retry: a first issuance has no pair yet
                 return self.pairs.resend_or_refuse(session, holder, sign_public, request, refusal)
-            result = self.pairs.issue(session, holder, sign_public, request.admin_credential)
+            result = self.pairs.issue(session, holder, sign_public, self.pairs.escrow_secret(session, holder, request))
             if not claim_first_issuances(session, [holder.id]):
                 return self.pairs.came_second(session, holder, sign_public, request, issue_not_allowed())
             assert found.issuance_grant is not None

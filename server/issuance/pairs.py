@@ -7,7 +7,7 @@ lost asks again with the same key and receives the same pair, enveloped afresh.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -44,6 +44,7 @@ class IssueRequest:
     csr_der: bytes
     admin_credential: Optional[str]
     client: Optional[str]
+    admin_credential_of: Optional[str] = None  # an earlier pair of the account on the same USB key (its escrow is kept)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class IssueResult:
     ca_chain_pem: bytes
     sign_serial: str
     not_after: str  # YYYY-MM-DD
+    admin_escrowed: bool = False  # the pair has an escrowed admin credential (证书解锁 works online)
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class PairMaker:
             self.ca.chain_pem(session, fresh=False),
             pair,
             f"{sign.not_after:%Y-%m-%d}",
+            admin_escrowed=admin is not None,
         )
         return NewPair(result, rows, escrow, admin)
 
@@ -212,6 +215,23 @@ class PairMaker:
         pair = self.make(session, holder, sign_public, admin_credential, name)
         self.store(session, [pair])
         return pair.result
+
+    def escrow_secret(self, session: Session, holder: Holder, request: IssueRequest) -> Optional[str]:
+        """The admin credential to escrow with a new pair: the one the request sends, or the one escrowed with the
+        holder's earlier pair it names (a USB key whose admin PIN did not change); None when there is neither."""
+        if request.admin_credential:
+            return request.admin_credential
+        if not request.admin_credential_of:
+            return None
+        earlier = session.scalar(
+            select(models.Certificate).where(
+                models.Certificate.serial == request.admin_credential_of.upper(),
+                models.Certificate.account_id == holder.id,
+                models.Certificate.usage == CertificateUsage.SIGN,
+            )
+        )
+        stored = self.register.admin_credential(session, earlier.pair_serial) if earlier is not None else None
+        return self.register.open_admin_credential(stored) if stored is not None else None
 
     # -- the same pair again ---------------------------------------------------------------
     def issued_before(self, session: Session, holder: Holder, sign_public: SM2PublicKey) -> Optional[IssueResult]:
@@ -250,6 +270,7 @@ class PairMaker:
                 self.ca.chain_pem(session, fresh=False),
                 row.serial,
                 f"{sign_cert.not_after:%Y-%m-%d}",
+                admin_escrowed=self.register.admin_credential(session, row.pair_serial) is not None,
             )
         return None
 
@@ -259,8 +280,10 @@ class PairMaker:
         """The pair issued before for this key (a retry), with the admin credential the client now sends."""
         existing = self.issued_before(session, holder, sign_public)
         if existing is not None:
-            if request.admin_credential:  # a resumed client rotated its admin credential: escrow the new one
-                self.register.escrow_admin_credential(session, existing.sign_serial, request.admin_credential)
+            secret = self.escrow_secret(session, holder, request)
+            if secret:  # a resumed client rotated its admin credential (or names the pair whose one it keeps)
+                self.register.escrow_admin_credential(session, existing.sign_serial, secret)
+                existing = replace(existing, admin_escrowed=True)
             audit(session, "certificate_resent", holder.id, existing.sign_serial, client=request.client)
         return existing
 

@@ -42,10 +42,15 @@ class Renewal:
         self.outbox = outbox
 
     def exchange(
-        self, token: str, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+        self,
+        token: str,
+        csr_der: bytes,
+        admin_credential: Optional[str],
+        client: Optional[str] = None,
+        admin_credential_of: Optional[str] = None,
     ) -> IssueResult:
         """证书换发: every valid pair of the account is superseded by the new one."""
-        request = IssueRequest(token, csr_der, admin_credential, client)
+        request = IssueRequest(token, csr_der, admin_credential, client, admin_credential_of)
         with self.db.session() as session:
             found = authorize(session, token)
             holder = found.holder
@@ -59,7 +64,7 @@ class Renewal:
             if refusal is not None:
                 raise refusal
             old_pairs = self.register.valid_pairs(session, holder.id)
-            result = self.pairs.issue(session, holder, sign_public, admin_credential)
+            result = self.pairs.issue(session, holder, sign_public, self.pairs.escrow_secret(session, holder, request))
             if not claim_exchange(session, holder.id):
                 return self.pairs.came_second(session, holder, sign_public, request, exchange_not_required())
             if found.issuance_grant is not None and not spend_grants(
@@ -73,11 +78,16 @@ class Renewal:
         return result
 
     def update(
-        self, login: CertificateLogin, csr_der: bytes, admin_credential: Optional[str], client: Optional[str] = None
+        self,
+        login: CertificateLogin,
+        csr_der: bytes,
+        admin_credential: Optional[str],
+        client: Optional[str] = None,
+        admin_credential_of: Optional[str] = None,
     ) -> IssueResult:
         """证书更新 of the pair the session logged in with: renewal (from N days before expiry) or the company
         name an operator approved."""
-        request = IssueRequest(login.token, csr_der, admin_credential, client)
+        request = IssueRequest(login.token, csr_der, admin_credential, client, admin_credential_of)
         with self.db.session() as session:
             holder = authorize(session, login.token).holder
             row = self.register.of_session(session, login.certificate_serial, lock=True)
@@ -87,7 +97,8 @@ class Renewal:
                 return resent
             new_name = holder.pending_name if holder.name_change_approved else None
             self._check_renewal_window(self.register.check_usable(session, row), new_name)
-            result = self.pairs.issue(session, holder, sign_public, admin_credential, name=new_name)
+            escrow = self.pairs.escrow_secret(session, holder, request)
+            result = self.pairs.issue(session, holder, sign_public, escrow, name=new_name)
             if not self.revocation.supersede(session, row.pair_serial):  # a concurrent 证书更新 committed first
                 return self.pairs.came_second(session, holder, sign_public, request, certificate_revoked())
             if new_name is not None:

@@ -435,15 +435,17 @@ def test_a_flow_runs_and_cancels_on_its_own(qtbot: Any, live: LiveService, soft_
 
         cancelled = ChangePinFlow(ctx)
         cancelled.finished.connect(results.append)
-        cancelled.start()
+        cancelled.start()  # the PIN's tries are read off the GUI thread, then the dialog opens
+        qtbot.waitUntil(lambda: ctx.dialogs.find(ChangePinDialog) is not None, timeout=30000)
         dialog = ctx.dialogs.find(ChangePinDialog)
-        assert dialog is not None and dialog.isVisible()
+        assert dialog is not None and dialog.isVisible() and dialog.tries.text().startswith("剩余 10 次")
         cancelled.cancel()
         assert results == [False, False] and not dialog.isVisible() and not cancelled.running
 
         done = ChangePinFlow(ctx)
         done.finished.connect(results.append)
         done.start()
+        qtbot.waitUntil(lambda: ctx.dialogs.find(ChangePinDialog) is not None, timeout=30000)
         dialog = ctx.dialogs.find(ChangePinDialog)
         assert dialog is not None
         dialog.old_pin.setText(PIN)

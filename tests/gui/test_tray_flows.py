@@ -202,9 +202,11 @@ def test_wrong_pin_locks_then_unlock_by_mailed_code_then_revoke(gui: Gui, live: 
     issue_soft_certificate(gui, user)
     gui.controller.logout()
     gui.idle()
-    # 修改PIN码 with a wrong old PIN: the dialog stays open and counts down; the 10th try locks
+    # 修改PIN码 with a wrong old PIN: the dialog says the tries left before the first try, stays open and counts
+    # down; the last try is confirmed first (取消 keeps it), and the 10th wrong PIN locks
     gui.menu("修改PIN码")
     change = gui.dialog(ChangePinDialog)
+    assert change.tries.text().startswith("剩余 10 次")
     for left in range(9, 0, -1):
         gui.type_into(change.old_pin, "000000")
         gui.type_into(change.new_pin, "11112222")
@@ -212,7 +214,13 @@ def test_wrong_pin_locks_then_unlock_by_mailed_code_then_revoke(gui: Gui, live: 
         gui.submit(change)
         gui.idle()
         assert f"PIN码错误，还可以尝试{left}次" in change.error_label.text()
+        assert change.tries.text().startswith(f"剩余 {left} 次")
     gui.submit(change)
+    gui.answer("取消", expect="这是最后一次尝试机会")  # not sent: the try is kept
+    gui.idle()
+    assert ChangePinDialog in gui.controller.dialogs and change.tries.text().startswith("剩余 1 次")
+    gui.submit(change)
+    gui.answer("确认", expect="这是最后一次尝试机会")
     gui.idle()
     assert ChangePinDialog not in gui.controller.dialogs  # locked: the dialog gives way to the next step
     box = gui.box()
@@ -407,6 +415,7 @@ def test_usb_key_on_softhsm2(
         # 修改PIN码 on the key: a wrong old PIN is refused in place, then the change works on the token
         gui.menu("修改PIN码")
         change = gui.dialog(ChangePinDialog)
+        assert change.tries.text() == "注意：PIN码连续输错多次后将被锁定"  # SoftHSM2 tells no count
         for old in ("999999", USER_PIN):
             gui.type_into(change.old_pin, old)
             gui.type_into(change.new_pin, "65432100")
@@ -418,7 +427,7 @@ def test_usb_key_on_softhsm2(
         gui.answer("确定", expect="修改PIN码成功")
         with device.open() as session:
             session.login("65432100")
-        # 证书签发 onto the key: the device list says it lacks SM2, and choosing it is refused up front
+        # 证书签发 onto the key: the device list says it lacks SM2, and choosing it is refused up front (no PIN)
         user = live.new_user("usbuser", "钱八")
         account_login(gui, user)
         gui.menu("证书签发")
@@ -429,17 +438,16 @@ def test_usb_key_on_softhsm2(
         gui.idle()
         choose = gui.dialog(ChooseDialog)
         [listing] = choose.findChildren(QListWidget)
+        serial = device.info.serial
         assert [listing.item(i).text() for i in range(listing.count())] == [
             "软证书（保存在本机）",
-            f"USB Key：{label}（不支持国密SM2）",
+            f"USB Key：{label}（SoftHSM project，序列号 {serial}）（不支持国密SM2）",
         ]
         listing.setCurrentRow(1)
         gui.click(choose.ok_button)
-        pin_dialog = gui.dialog(PinDialog)
-        gui.type_into(pin_dialog.pin, "65432100")
-        gui.submit(pin_dialog)
-        gui.idle()
-        assert "不支持国密SM2双证书" in gui.box().text()
+        text = gui.answer("确定")
+        assert "不支持国密SM2双证书（缺少：在设备中生成SM2密钥、SM2签名、导入加密密钥对）" in text
+        assert PinDialog not in gui.controller.dialogs
         with device.open() as session:
             assert [c.name for c in session.containers()] == ["usbkey"]  # nothing was written
     finally:

@@ -10,14 +10,3 @@ from tests.softhsm import SoftHsm, start_softhsm
 @pytest.fixture(scope="session")
 def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
     yield start_softhsm(tmp_path_factory.mktemp("softhsm"))
-
-
-@pytest.fixture(scope="session")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    from tests.pcsc_daemon import start_pcscd
-
-    daemon = start_pcscd(tmp_path_factory.mktemp("pcscd"))
-    try:
-        yield
-    finally:
-        daemon.stop()

@@ -4,10 +4,12 @@ PostgreSQL with mail via real SMTP."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Dict
 
 from sqlalchemy import select
 
+from gm.sm2 import SM2PrivateKey
+from gm.x509 import Certificate
 from server import models
 from tests.server.conftest import (
     ADMIN,
@@ -16,6 +18,7 @@ from tests.server.conftest import (
     account_login,
     b64,
     certificate_login,
+    csr_for,
     issue,
     new_user,
     unb64,
@@ -120,6 +123,47 @@ def test_unlock_needs_escrow_and_our_certificate(server: Server) -> None:
 
 
 # -- recovery without traps --------------------------------------------------------------------
+
+
+def serial_of(body: Dict[str, Any]) -> str:
+    return f"{Certificate.from_der(unb64(body['sign_certificate'])).serial_number:X}"
+
+
+def test_a_usb_key_whose_admin_pin_did_not_change_keeps_its_escrow(make_server: ServerFactory) -> None:
+    """证书更新 on the same key names the pair it replaces: the new pair keeps that escrowed admin credential (the
+    key's admin PIN did not change), also when the answer was lost and the request comes again."""
+    server = make_server(validity_days=20)  # inside the renewal window
+    user = new_user(server)
+    key, body = issue(server, user)
+    assert body["admin_credential_escrowed"] is True
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    new_key = SM2PrivateKey.generate()
+    request = {"csr": csr_for(new_key), "admin_credential_of": serial_of(body)}
+    kept = server.api("POST", "/api/v1/certificates/update", token, json=request)
+    assert kept.status_code == 200 and kept.json()["admin_credential_escrowed"] is True
+    again = server.api("POST", "/api/v1/certificates/update", token, json=request)
+    assert again.json()["sign_certificate"] == kept.json()["sign_certificate"]
+    assert again.json()["admin_credential_escrowed"] is True
+    new_cert = kept.json()["sign_certificate"]
+    ticket = server.api("POST", "/api/v1/unlock/request", json={"certificate": new_cert}).json()
+    released = complete_unlock(server, ticket["unlock_id"], new_cert, unlock_code(server, user["email"]))
+    assert released.json() == {"admin_credential": ADMIN}
+
+
+def test_only_the_accounts_own_escrow_is_kept(make_server: ServerFactory) -> None:
+    server = make_server(validity_days=20)
+    user, stranger = new_user(server), new_user(server)
+    key, body = issue(server, user)
+    _other_key, other = issue(server, stranger, admin="strangers-admin-pin")
+    token = certificate_login(server, key, unb64(body["sign_certificate"]))
+    both = {"csr": csr_for(SM2PrivateKey.generate()), "admin_credential": "x", "admin_credential_of": serial_of(body)}
+    assert server.api("POST", "/api/v1/certificates/update", token, json=both).status_code == 422
+    foreign = {"csr": csr_for(SM2PrivateKey.generate()), "admin_credential_of": serial_of(other)}
+    renewed = server.api("POST", "/api/v1/certificates/update", token, json=foreign)
+    assert renewed.status_code == 200 and renewed.json()["admin_credential_escrowed"] is False
+    cert = renewed.json()["sign_certificate"]
+    refused = server.api("POST", "/api/v1/unlock/request", json={"certificate": cert})
+    assert refused.status_code == 409 and refused.json()["error"] == "no_admin_credential"
 
 
 def test_email_and_password_by_certificate_login(server: Server) -> None:

@@ -96,3 +96,46 @@ def test_the_command_line_says_it_in_chinese_with_exit_2() -> None:
     assert _classify(error) is ExitCode.USAGE
     line = describe(error)
     assert line.startswith("新PIN码过于简单（连续的数字或字母）") and "123456" in line
+
+
+# -- factory PINs (a USB key still on one is asked to change it at first use) ----------------------------
+
+
+def test_factory_pins_come_from_the_profile_or_the_common_vendor_defaults(tmp_path: Path) -> None:
+    from drivers.pins import FACTORY_PINS, is_factory_pin
+    from drivers.profiles import load_profile_file
+
+    profile_file = tmp_path / "vendor.json"
+    profile_file.write_text(
+        '{"profiles": [{"id": "v", "vendor": "V", "sm2": null, "pin": {"min_length": 4, "defaults": ["9999"]}}]}'
+    )
+    [profile] = load_profile_file(profile_file)
+    assert profile.pin_policy == PinPolicy(4, 20, ("9999",))
+    assert is_factory_pin("9999", profile.pin_policy) and not is_factory_pin("9999", PinPolicy())
+    assert {"12345678", "123456", "111111", "000000"} <= FACTORY_PINS
+    assert all(is_factory_pin(pin, PinPolicy()) for pin in FACTORY_PINS)
+    assert not is_factory_pin(PIN, PinPolicy())
+    # none of them can be chosen again as a new PIN of 6 or more characters
+    assert all(weakness(pin) is not None for pin in FACTORY_PINS if len(pin) >= 6)
+
+
+def test_a_bad_defaults_list_is_a_profile_error(tmp_path: Path) -> None:
+    from drivers.profiles import ProfileError, load_profile_file
+
+    profile_file = tmp_path / "vendor.json"
+    profile_file.write_text('{"profiles": [{"id": "v", "sm2": null, "pin": {"defaults": "12345678"}}]}')
+    with pytest.raises(ProfileError):
+        load_profile_file(profile_file)
+
+
+def test_only_a_usb_key_that_says_so_or_whose_pin_is_a_factory_one_is_on_its_factory_pin() -> None:
+    from app.pin_status import PinStatus, on_factory_pin
+    from drivers.model import DeviceInfo, DeviceKind
+
+    key = DeviceInfo("skf", "skf:lib:1", DeviceKind.HARD, "Key", "1", "Vendor")
+    soft = DeviceInfo("soft", "soft:1", DeviceKind.SOFT, "软证书 u", "1", "CertAssist")
+    assert not on_factory_pin(soft, PinStatus(factory_default=True), "12345678")  # soft: chosen by the user
+    assert on_factory_pin(key, PinStatus(factory_default=True), PIN)  # the key says so
+    assert not on_factory_pin(key, PinStatus(factory_default=False), "12345678")  # the key says it was changed
+    assert on_factory_pin(key, PinStatus(), "12345678")  # the key cannot tell: the list decides
+    assert not on_factory_pin(key, PinStatus(), PIN)
