@@ -3,8 +3,8 @@
 The mail outbox (issue 13.14): mail written in the transaction of its event, delivered by any worker.
 service_jobs: when housekeeping last ran (issue 13.9). Existing rows of other tables are not touched.
 
-Revision ID: 0002_mail_outbox
-Revises: 0001
+Revision ID: 0003_mail_outbox
+Revises: 0002_auth
 Create Date: 2026-11-30 07:40:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_mail_outbox"
-down_revision = "0001"
+revision = "0003_mail_outbox"
+down_revision = "0002_auth"
 branch_labels = None
 depends_on = None
 
