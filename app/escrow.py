@@ -239,3 +239,9 @@ def after_unblock(session: PinSession, journal: AdminJournal, used: str) -> Escr
 def released_before(journal: AdminJournal, info: DeviceInfo) -> Optional[str]:
     """The value an earlier 证书解锁 released for this key and could not use (the key was pulled out)."""
     return journal.get(device_key(info)).released
+
+
+def forget_released(journal: AdminJournal, info: DeviceInfo) -> None:
+    """The key refused the released value: drop it, so no retry spends another admin try on it."""
+    key = device_key(info)
+    journal.put(key, replace(journal.get(key), released=None))

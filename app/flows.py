@@ -467,7 +467,12 @@ def unlock_complete(
         released = earlier
     with entry.device.open() as session:
         admin = escrow.admin_for_unblock(session, journal, released)
-        session.unblock_pin(admin, new_pin)
+        try:
+            session.unblock_pin(admin, new_pin)
+        except (PinIncorrect, PinLocked) as exc:
+            if exc.admin:  # the key refused it: keep no copy of a value that will never work
+                escrow.forget_released(journal, entry.device.info)
+            raise
         try:
             escrow.after_unblock(session, journal, admin)
         except DriverError as exc:  # unlocked all the same; the journal finishes the change at the next login

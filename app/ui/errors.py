@@ -110,9 +110,7 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one br
         )
     if isinstance(exc, DeviceRemoved):
         return Explanation(
-            tr(
-                "证书设备已被拔出，操作没有完成，原有证书没有丢失。请重新插入USB Key后重试（在仍打开的窗口中点击「确定」即可继续）。"
-            ),
+            tr("证书设备已被拔出，操作没有完成，原有证书没有丢失。请重新插入USB Key后重试。"),
             detail=detail,
         )
     if isinstance(exc, NotSupported):

@@ -1128,8 +1128,8 @@
         <translation>Certificate device</translation>
     </message>
     <message>
-        <source>证书设备已被拔出，操作没有完成，原有证书没有丢失。请重新插入USB Key后重试（在仍打开的窗口中点击「确定」即可继续）。</source>
-        <translation>The certificate device was pulled out before the operation finished; no certificate was lost. Insert the USB key again and retry (in a window still open, click OK to continue).</translation>
+        <source>证书设备已被拔出，操作没有完成，原有证书没有丢失。请重新插入USB Key后重试。</source>
+        <translation>The certificate device was pulled out before the operation finished; no certificate was lost. Insert the USB key again and retry.</translation>
     </message>
     <message>
         <source>证书设备操作失败。请重新插入设备后重试，或运行「环境修复」。</source>

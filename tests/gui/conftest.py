@@ -10,14 +10,14 @@ event loop.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import os
 import re
 import subprocess
-import sys
+import tempfile
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Type, TypeVar
@@ -126,6 +126,21 @@ def live(tmp_path: Path, smtp: SmtpServer) -> Iterator[LiveService]:
     service.stop()
 
 
+def stack_of(dump: str, thread: int) -> str:
+    """One thread's stack in a faulthandler dump, innermost first: ``file.py:line; ...``."""
+    where: List[str] = []
+    inside = False
+    for line in dump.splitlines():
+        header = re.match(r"(?:Current thread|Thread) (0x[0-9a-f]+)", line)
+        if header:
+            inside = int(header.group(1), 16) == thread
+        elif inside:
+            call = re.match(r'\s+File "(.*)", line (\S+)', line)
+            if call:
+                where.append(f"{Path(call.group(1)).name}:{call.group(2)}")
+    return "; ".join(where)
+
+
 class StallMeter:
     """A 5 ms heartbeat on the GUI thread; the largest gap between beats is the worst stall.
 
@@ -153,13 +168,20 @@ class StallMeter:
         threading.Thread(target=self._watch, name="stall-watchdog", daemon=True).start()
 
     def _watch(self) -> None:
-        while self._running:
-            time.sleep(0.01)
-            if time.monotonic() - self._last > 0.03:
-                frame = sys._current_frames().get(self._gui_thread)
-                if frame is not None:
-                    where = "; ".join(f"{Path(f.f_code.co_filename).name}:{n}" for f, n in traceback.walk_stack(frame))
-                    self._samples[where] = self._samples.get(where, 0) + 1
+        # faulthandler reads the GUI thread's stack without making frame objects. A frame object held here can
+        # outlive its call and then be freed on this thread, with the PySide slots it held: PySide disconnects them
+        # here, holding a Qt lock while it waits for the GIL, and the GUI thread holding the GIL waits for that lock.
+        with tempfile.TemporaryFile() as dump:
+            while self._running:
+                time.sleep(0.01)
+                if time.monotonic() - self._last > 0.03:
+                    dump.seek(0)
+                    dump.truncate()
+                    faulthandler.dump_traceback(dump, all_threads=True)
+                    dump.seek(0)
+                    where = stack_of(dump.read().decode("utf-8", "replace"), self._gui_thread)
+                    if where:
+                        self._samples[where] = self._samples.get(where, 0) + 1
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:

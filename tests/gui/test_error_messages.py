@@ -8,7 +8,7 @@ import pytest
 
 from app.ui import i18n
 from app.ui.errors import NextStep, explain
-from drivers.errors import KeyMismatch, KeystoreTampered, PinTooWeak
+from drivers.errors import DeviceRemoved, KeyMismatch, KeystoreTampered, PinTooWeak
 from drivers.model import PinWeakness
 
 
@@ -40,3 +40,10 @@ def test_a_tampered_or_rolled_back_keystore_points_to_repair(qapp: Any) -> None:
 
 def test_a_key_mismatch_says_nothing_was_written(qapp: Any) -> None:
     assert "没有写入任何内容" in explain(KeyMismatch("this certificate is not for the sign key of 'c'")).text
+
+
+def test_a_pulled_key_is_explained_for_an_error_box_as_well_as_an_open_dialog(qapp: Any) -> None:
+    """The same text ends a flow in an error box (no window left to press 确定 in) and stays in an open PIN dialog."""
+    shown = explain(DeviceRemoved("SAR_DEVICE_REMOVED"))
+    assert shown.text == "证书设备已被拔出，操作没有完成，原有证书没有丢失。请重新插入USB Key后重试。"
+    assert shown.detail and "SAR_DEVICE_REMOVED" in shown.detail

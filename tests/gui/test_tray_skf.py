@@ -5,7 +5,7 @@ and serial; the PIN's tries shown before the user types; a key on its factory PI
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import httpx
 import pytest
@@ -260,9 +260,10 @@ def test_usb_key_locked_unlocked_twice_then_exchanged_keeping_its_pin(
     unlock_in_tray(gui, live, user, NEW_PIN, codes)
 
 
-def test_pulling_the_key_updates_the_menu_within_a_second(skf_gui: Gui, softskf: SoftSkf) -> None:
-    """SKF_WaitForDevEvent feeds the inventory: the key leaves the menu on its removal event, not at the next poll.
-    The latency is measured from the event (and from the file's removal) to the menu's change."""
+def test_pulling_the_key_takes_it_out_of_the_menu_on_its_event(skf_gui: Gui, softskf: SoftSkf) -> None:
+    """SKF_WaitForDevEvent feeds the inventory: the key leaves the menu on its removal event itself, before any scan,
+    with the slot poll stopped. The latency from the event (and from the file's removal) to the menu's change is
+    measured and written to test-output/skf-hotplug.json (a number to report, not a timed assertion)."""
     import json
     import time
 
@@ -271,21 +272,28 @@ def test_pulling_the_key_updates_the_menu_within_a_second(skf_gui: Gui, softskf:
     gui = skf_gui
     device = the_key(softskf)
     gui.qtbot.waitUntil(lambda: bool(gui.controller.inventory.skf_watchers))
-    [watcher] = gui.controller.inventory.skf_watchers
+    inventory = gui.controller.inventory
+    [watcher] = inventory.skf_watchers
     assert watcher.mode == "wait"
+    inventory.poll_timer.stop()  # only the removal event can take the key out of the menu now
+    gui.qtbot.waitUntil(lambda: not inventory.scanning)
+    scans = inventory.scans
     events: List[float] = []
     watcher.subscribe(lambda _event: events.append(time.monotonic()))
-    changes: List[float] = []
-    gui.tray.menu_changed.connect(lambda: changes.append(time.monotonic()) if not menu_lines(gui) else None)
+    changes: List[Tuple[float, int]] = []  # (when, scans finished by then) of each menu without the key
+    gui.tray.menu_changed.connect(
+        lambda: changes.append((time.monotonic(), inventory.scans)) if not menu_lines(gui) else None
+    )
     assert menu_lines(gui) == [key_line(device)]
     pulled = time.monotonic()
     softskf.remove()
     gui.qtbot.waitUntil(lambda: bool(changes), timeout=5000)
     assert events, "the watcher saw no removal"
-    measured = {"event_to_menu_ms": (changes[0] - events[0]) * 1000, "removal_to_menu_ms": (changes[0] - pulled) * 1000}
+    changed, scans_then = changes[0]
+    assert scans_then == scans  # the event itself changed the menu, not a scan of the devices it started
+    measured = {"event_to_menu_ms": (changed - events[0]) * 1000, "removal_to_menu_ms": (changed - pulled) * 1000}
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / "skf-hotplug.json").write_text(json.dumps({k: round(v, 1) for k, v in measured.items()}))
-    assert measured["removal_to_menu_ms"] < 1000, measured
     assert gui.model.inventory.devices == [d for d in gui.model.inventory.devices if d.info.backend != "skf"]
     # a key inserted appears too (the event starts a scan)
     softskf.insert("softskf1")
@@ -299,125 +307,6 @@ def issue_directly(live: LiveService, user: Dict[str, str], softskf: SoftSkf) ->
     client.login_account(user["username"], user["applicant_name"], client.captcha().captcha_id, CAPTCHA)
     flows.issue_hard(client, the_key(softskf), user["username"], USER_PIN)
     client.close()
-
-
-# -- the key pulled out in the middle of each write ---------------------------------------------------
-
-# (case, the SKF call the key is pulled out at (just before it), which PIN call of that name: user or admin)
-PULLS = {
-    "issue": "SKF_ImportECCKeyPair",  # the signing key generated, the pair issued, nothing written yet
-    "update-install": "SKF_ImportCertificate",  # the new container half written; the old one untouched
-    "update-cleanup": "SKF_DeleteContainer",  # the new pair in; the old container not yet removed
-    "exchange": "SKF_ImportCertificate",
-    "revoke": "SKF_DeleteContainer",  # revoked at the service; the container still on the key
-    "change-pin": "SKF_ChangePIN",
-    "unlock": "SKF_UnblockPIN",  # the code already spent at the service
-}
-
-
-@pytest.mark.parametrize("case", list(PULLS))
-def test_key_pulled_out_mid_write_then_the_next_attempt_resumes(
-    qtbot: Any,
-    live: LiveService,
-    soft_backend: SoftBackend,
-    softskf: SoftSkf,
-    monkeypatch: Any,
-    request: Any,
-    case: str,
-) -> None:
-    """The key leaves its port in the middle of the write: a typed error in the open dialog (it stays open), the old
-    certificate still on the key, and 确定 after re-inserting it finishes from where it stopped."""
-    user = live.new_user(f"pull{list(PULLS).index(case)}", "拔出")
-    if case != "issue":
-        issue_directly(live, user, softskf)
-    if case == "exchange":
-        live.operator("ca", "rotate")
-        live.operator("account", "flag-exchange", user["username"])
-    device = the_key(softskf)
-    old = flows.list_certificates([device])[0]
-    if case == "unlock":
-        lock_by_driver(device)
-    gui = make_gui(qtbot, live.url, [soft_backend, SkfBackend([str(softskf.library)])])
-    try:
-        puller = KeyPuller(softskf, monkeypatch)
-        dialog = start_write(gui, live, user, device, case)
-        puller.at(device.library, PULLS[case], when=(lambda args: args[1] == 1) if case == "change-pin" else None)
-        gui.submit(dialog)
-        gui.idle()
-        assert puller.pulled == 1
-        expected = "证书服务已完成操作" if case in ("update-cleanup", "revoke") else "证书设备已被拔出"
-        assert expected in dialog.error_label.text() and dialog.isVisible()
-        gui.qtbot.waitUntil(lambda: menu_lines(gui) == [])  # the removal event took the key out of the menu
-        puller.reinsert()
-        if case in ("update-install", "exchange", "revoke", "change-pin", "unlock"):
-            assert flows.list_certificates([device])[0] == old  # the old certificate is still there
-        gui.qtbot.waitUntil(lambda: menu_lines(gui) == [key_line(device)])
-        gui.submit(dialog)  # the next attempt, in the same dialog
-        gui.idle()
-        done = {
-            "issue": "证书签发操作成功",
-            "update-install": "证书更新成功",
-            "update-cleanup": "证书更新成功",
-            "exchange": "证书换发成功",
-            "revoke": "证书废除成功",
-            "change-pin": "修改PIN码成功",
-            "unlock": "解锁成功",
-        }[case]
-        assert gui.answer("确定") == done
-        check_after(device, case, old)
-    finally:
-        close_gui(gui, request.node.name)
-
-
-def start_write(gui: Gui, live: LiveService, user: Dict[str, str], device: SkfDevice, case: str) -> Any:
-    """The flow of ``case`` up to its dialog, filled in and ready to submit."""
-    if case == "issue":
-        account_login(gui, user)
-        gui.menu("证书签发")
-        gui.answer("确认")
-        choose_key(gui, device)
-    elif case == "exchange":
-        account_login(gui, user)
-        gui.menu("证书换发")
-        gui.answer("确认")
-    elif case in ("update-install", "update-cleanup", "revoke"):
-        certificate_login(gui, USER_PIN)
-        gui.answer("稍后", expect="仍在使用出厂默认PIN码")  # the key's factory PIN, used for the first time here
-        gui.menu("证书更新" if case != "revoke" else "证书废除")
-        gui.answer("确认")
-    elif case == "change-pin":
-        gui.menu("修改PIN码")
-        change = gui.dialog(ChangePinDialog)
-        gui.type_into(change.old_pin, USER_PIN)
-        gui.type_into(change.new_pin, NEW_PIN)
-        gui.type_into(change.confirmation, NEW_PIN)
-        return change
-    elif case == "unlock":
-        gui.menu("证书解锁")
-        gui.answer("确认")
-        unlock = gui.dialog(UnlockDialog)
-        gui.type_into(unlock.pin, NEW_PIN)
-        gui.type_into(unlock.confirmation, NEW_PIN)
-        gui.type_into(unlock.code, unlock_code(live, user["email"]))
-        return unlock
-    pin = gui.dialog(PinDialog)
-    gui.type_into(pin.pin, USER_PIN)
-    return pin
-
-
-def check_after(device: SkfDevice, case: str, old: List[flows.CertificateEntry]) -> None:
-    entries = flows.list_certificates([device])[0]
-    with device.open() as session:
-        names = [c.name for c in session.containers()]
-    if case == "revoke":
-        assert entries == [] and names == []
-        return
-    assert len(entries) == 1 and names == [entries[0].container]  # one container: resumed, not started again
-    if case in ("update-install", "update-cleanup", "exchange"):
-        assert entries[0].sign != old[0].sign
-    with device.open() as session:
-        session.login(NEW_PIN if case in ("change-pin", "unlock") else USER_PIN)
-        assert session.pin_info(admin=True).remaining == 5
 
 
 def test_an_issuance_the_key_interrupted_resumes_from_the_menu(
@@ -467,7 +356,7 @@ def test_the_last_try_is_confirmed_before_login_and_before_a_write(
         issue_directly(live, user, softskf)
 
     def nine_wrong() -> None:
-        with device.open() as session:
+        with gui.stall.paused(), device.open() as session:  # the test's own blocking step, not the tray's
             for _ in range(9):
                 with pytest.raises(PinIncorrect):
                     session.login("00000000")

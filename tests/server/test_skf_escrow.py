@@ -180,6 +180,28 @@ def test_a_key_whose_admin_pin_was_changed_elsewhere_is_never_asked(server: Serv
     assert refused.value.code == "no_admin_credential"
 
 
+def test_an_escrowed_admin_pin_the_key_refuses_is_not_kept_for_a_retry(server: Server, softskf: SoftSkf) -> None:
+    """The admin PIN was changed by another tool after it was escrowed: the released value costs one admin try and
+    is then forgotten, so a retry with the spent code is refused by the service instead of trying it again."""
+    user = new_user(server)
+    device = the_key(softskf)
+    pair = flows.issue_hard(logged_in(server, user), device, user["username"], USER_PIN)
+    first = escrowed(server, f"{pair.sign.serial_number:X}")
+    with device.open() as session:
+        session.rotate_admin_credential(first, "Elsewhere2024")
+    entry = the_entry(softskf)
+    lock(entry.device)
+    client = client_for(server)
+    unlock_id, code = request_code(server, client, entry, user["email"])
+    with pytest.raises(PinIncorrect) as refused:
+        flows.unlock_complete(client, entry, unlock_id, code, NEW_PIN, NEW_PIN)
+    assert refused.value.admin and admin_tries(device) == ADMIN_TRIES - 1
+    assert journal_of(device)["released"] is None  # no copy of a value that will never work
+    with pytest.raises(ApiError) as spent:
+        flows.unlock_complete(client, entry, unlock_id, code, NEW_PIN, NEW_PIN)
+    assert spent.value.code == flows.UNLOCK_CODE_USED and admin_tries(device) == ADMIN_TRIES - 1
+
+
 def test_a_wrong_vendor_default_is_tried_once_ever(server: Server, softskf: SoftSkf) -> None:
     """A profile whose documented default is wrong for this key: one admin try, remembered, never again."""
     user_profiles_dir().mkdir(parents=True)
