@@ -77,16 +77,19 @@ def service_python() -> str:
     return sys.executable
 
 
-def _server_command(data_dir: Path, port: int) -> List[str]:
+def _server_command(data_dir: Path, port: int, bridge_port: int = 0) -> List[str]:
+    """``bridge_port``: the tray's browser bridge port, which the web portal's page calls (0: the default)."""
+    portal = ["--bridge-port", str(bridge_port)] if bridge_port else []
     if getattr(sys, "frozen", False):  # a frozen build ships the server as its own executable
         return [
             str(server_executable()),
             "--data-dir",
             str(data_dir),
+            *portal,
             "--port",
             str(port),
         ]
-    return [service_python(), "-m", "server.cli", "--data-dir", str(data_dir), "--port", str(port)]
+    return [service_python(), "-m", "server.cli", "--data-dir", str(data_dir), *portal, "--port", str(port)]
 
 
 @dataclass
@@ -196,6 +199,7 @@ def start_demo(
     timeout: float = START_TIMEOUT,
     port: Optional[int] = None,
     control: Optional[StartControl] = None,
+    bridge_port: int = 0,
 ) -> DemoService:
     """Start the service, wait until it answers, and make sure the demo account exists.
 
@@ -205,7 +209,7 @@ def start_demo(
     data_dir = private_dir((data_dir or default_demo_dir()).resolve())
     ensure_demo_account(data_dir)  # also creates the database and the CA on the first run
     port = port or _free_port()
-    process = control.spawn(_server_command(data_dir, port), data_dir / "server.log")
+    process = control.spawn(_server_command(data_dir, port, bridge_port), data_dir / "server.log")
     service = DemoService(data_dir, f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -230,8 +234,9 @@ class DemoLauncher:
     thread until the service is up and raises DemoError if it never comes up.
     """
 
-    def __init__(self, data_dir: Optional[Path] = None, timeout: float = START_TIMEOUT) -> None:
+    def __init__(self, data_dir: Optional[Path] = None, timeout: float = START_TIMEOUT, bridge_port: int = 0) -> None:
         self.data_dir = (data_dir or default_demo_dir()).resolve()
+        self.bridge_port = bridge_port  # the tray's browser bridge, for the portal's page (0: the default)
         reservation = _reserve_port()
         self.port = int(reservation.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
@@ -252,7 +257,7 @@ class DemoLauncher:
 
     def _run(self) -> None:
         try:
-            self.service = start_demo(self.data_dir, self.timeout, self.port, self._control)
+            self.service = start_demo(self.data_dir, self.timeout, self.port, self._control, self.bridge_port)
         except Exception as exc:  # reported to whoever waits for the service
             if not self._control.stopped:
                 log.error("the demo service did not start: %s", exc)

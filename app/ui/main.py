@@ -77,7 +77,11 @@ def _start_demo(model: Any, data_dir: Optional[Path]) -> Any:
     the client's calls wait for it."""
     from app.demo import DemoLauncher
 
-    launcher = DemoLauncher(data_dir)
+    try:
+        bridge_port = model.settings.effective_bridge_port()
+    except ValueError:  # the bridge says why when it starts
+        bridge_port = 0
+    launcher = DemoLauncher(data_dir, bridge_port=bridge_port)  # the portal's page calls this tray's bridge
     launcher.start()
     os.environ[ENV_SERVICE_URL] = launcher.url
     model.wait_for_service = launcher.wait

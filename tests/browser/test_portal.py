@@ -195,8 +195,11 @@ def test_account_login_with_the_captcha(playwright: Any, browser_setup: BrowserS
     setup = browser_setup
     user = setup.live.new_user("zhangsan", "张三")
     portal = open_portal(playwright, setup.gui, setup.live.url, tmp_path / "profile")
+
+    def image() -> str:
+        return str(portal.page.locator("#captcha-image").get_attribute("src") or "")
+
     try:
-        image = lambda: portal.page.locator("#captcha-image").get_attribute("src") or ""  # noqa: E731
         first = portal.wait(lambda: image().startswith("data:image/png;base64,") and image())
         page = portal.page
         portal.call(lambda: page.fill("#username", user["username"]))

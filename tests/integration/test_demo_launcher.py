@@ -54,3 +54,18 @@ def test_quitting_while_the_service_starts_leaves_no_service_behind(tmp_path: Pa
     if launcher.service is None:  # given up while starting (it nearly always is): clients are told so
         with pytest.raises(ServiceUnavailable):
             launcher.wait()
+
+
+def test_the_portal_calls_the_trays_bridge_port(tmp_path: Path) -> None:
+    """With the bridge moved (设置 or CERTASSIST_BRIDGE_PORT), the demo's portal page calls the new port."""
+    launcher = DemoLauncher(tmp_path / "demo", bridge_port=18471)
+    launcher.start()
+    try:
+        launcher.wait()
+        page = httpx.get(f"{launcher.url}/", timeout=5)
+        assert page.status_code == 200
+        assert "http://127.0.0.1:18471" in page.headers["Content-Security-Policy"]
+        assert 'data-bridge-port="18471"' in page.text
+    finally:
+        launcher.stop()
+    assert servers_of(launcher.data_dir) == []

@@ -114,3 +114,16 @@ def test_web_login_refusals(server: Server) -> None:
         headers={"Origin": "https://evil.example"},
     )
     assert sent_elsewhere.status_code == 403 and sent_elsewhere.json()["error"] == "portal_origin"
+
+
+def test_web_login_refuses_a_revoked_certificate(server: Server) -> None:
+    user = new_user(server)
+    key, body = issue(server, user)
+    cert = body["sign_certificate"]
+    first = web_login(server, key, cert)
+    assert first.status_code == 200, first.text
+    token = first.json()["token"]  # a certificate session from the web login may revoke (证书废除)
+    revoked = server.api("POST", "/api/v1/certificates/revoke", token, json={"reason": "key_compromise"})
+    assert revoked.status_code == 200, revoked.text
+    again = web_login(server, key, cert)
+    assert again.status_code == 403 and again.json()["error"] == "certificate_revoked"

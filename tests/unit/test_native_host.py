@@ -45,7 +45,7 @@ def frames(*messages: Dict[str, Any]) -> io.BytesIO:
 
 def replies(stream: io.BytesIO) -> List[Dict[str, Any]]:
     stream.seek(0)
-    found = []
+    found: List[Dict[str, Any]] = []
     while True:
         message = read_message(stream)
         if message is None:
@@ -68,13 +68,17 @@ def test_framing_round_trip_and_limits() -> None:
 
 def test_only_our_extension_may_call_and_a_bad_frame_ends_the_host() -> None:
     called: List[Dict[str, Any]] = []
+
+    def forward(message: Dict[str, Any]) -> Dict[str, Any]:
+        called.append(message)
+        return {"status": 200, "body": {}}
+
     out = io.BytesIO()
-    assert (
-        serve("chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/", frames({"type": "status"}), out, called.append)
-        == 1
-    )  # type: ignore[arg-type]
+    stranger = "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"
+    assert serve(stranger, frames({"type": "status"}), out, forward) == 1
     assert called == [] and out.getvalue() == b""
-    assert serve(EXTENSION_ORIGINS[0], io.BytesIO(b"\x05\x00"), out, called.append) == 2  # type: ignore[arg-type]
+    assert serve(EXTENSION_ORIGINS[0], io.BytesIO(b"\x05\x00"), out, forward) == 2
+    assert called == [] and out.getvalue() == b""
 
 
 @pytest.fixture()
