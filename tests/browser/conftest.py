@@ -202,6 +202,7 @@ def browser_setup(
     monkeypatch.setenv("CERTASSIST_BRIDGE_PORT", str(bridge_port))  # the native host (a child of Chromium) too
     live = start_service(tmp_path / "server", smtp, bridge_port=bridge_port)
     gui = make_gui(qtbot, live.url, [SoftBackend(kdf=FAST_KDF)])
+    gui.inbox = live.smtp.inbox  # 证书签发 reads the mailed issuance code
     gui.controller.bridge.sign_timeout = 60
     yield BrowserSetup(gui, live, bridge_port, tmp_path)
     close_gui(gui, request.node.name)
