@@ -25,11 +25,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from gm.challenge import ChallengePurpose, LoginChallenge
 from gm.sm2 import SM2PrivateKey
 from gm.x509 import build_csr
 from server import captcha
 from server.app import build_service, create_app
 from server.config import ServerConfig
+from server.issuance import codes as issuance_codes
 from tests.mutator import Mutator
 from tests.server.conftest import CAPTCHA, PASSING_ID
 
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.integration
 
 CASES = int(os.environ.get("CERTASSIST_FUZZ_CASES", "500"))  # per kind of input
 SEED = os.environ.get("CERTASSIST_FUZZ_SEED", "0")
+ISSUANCE_CODE = "ACDE-FGHJ-KLMN-PQRT"  # every issuance code of this in-process service
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "fuzz"
 _addresses = (f"10.{a}.{b}.{c}" for a, b, c in itertools.product(range(1, 255), range(256), range(1, 255)))
 
@@ -72,16 +75,21 @@ class Fuzzed:
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     patcher = pytest.MonkeyPatch()
     patcher.setattr(captcha, "new_answer", lambda: CAPTCHA)
+    patcher.setattr(issuance_codes, "new_code_text", lambda: ISSUANCE_CODE)  # the approval mail's 签发码
     target = Fuzzed(tmp_path_factory.mktemp("fuzz"))
     accounts = target.service.accounts
     accounts.register("fuzzholder", "张三", "natural", PASSING_ID, "holder@example.com")
     accounts.approve("fuzzholder")
     token = account_token(target, "fuzzholder", "张三")
+    opened = {"secret": ISSUANCE_CODE}
+    target.call("POST", "/api/v1/account/issuance-authorization", json=opened, headers=bearer(token))
     key = SM2PrivateKey.generate()
     csr = build_csr({"common_name": "fuzz"}, key).to_der()
     pair = target.call("POST", "/api/v1/certificates/issue", json={"csr": b64(csr)}, headers=bearer(token)).json()
     challenge = target.call("POST", "/api/v1/login/challenge").json()
-    signature = key.sign(base64.b64decode(challenge["nonce"]))
+    origin = target.service.logins.public_origin()
+    signed = LoginChallenge.for_service(ChallengePurpose.TRAY_LOGIN, origin, challenge["nonce"]).to_be_signed()
+    signature = key.sign(signed)
     corpus = {p.stem: p.read_bytes() for p in sorted(CORPUS.glob("*.der"))}
     yield {
         "target": target,
