@@ -16,7 +16,7 @@ from server.batcher import Batcher
 from server.errors import ServiceError
 from server.issuance.first import Issuance
 from server.issuance.pairs import IssueRequest, IssueResult, NewPair, PairMaker
-from tests.server.conftest import Server, certificate_login, csr_for, issuing_login, new_user, unb64
+from tests.server.conftest import Server, account_login, certificate_login, csr_for, issuing_login, new_user, unb64
 
 ADMIN = "escrowed-admin-secret-0123456789abcdef"
 
@@ -109,8 +109,9 @@ def _error(outcome: Any) -> str:
 
 @dataclass
 class MixedBatch:
-    """Two plain first issuances (alice, bob) and five requests that are not: alice again in the same batch (a
-    retry), carol who holds a pair, an unknown session, a CSR that is not one, carol's certificate session."""
+    """Two plain first issuances (alice, bob) and six requests that are not: alice again in the same batch (a
+    retry), carol who holds a pair, an unknown session, a CSR that is not one, carol's certificate session,
+    erin's account login that no issuance code opened (issue 13.3)."""
 
     requests: List[IssueRequest]
     keys: Dict[str, SM2PrivateKey]
@@ -119,7 +120,7 @@ class MixedBatch:
 
 def mixed_batch(server: Server) -> MixedBatch:
     issuance = server.service.issuance
-    users = {name: new_user(server) for name in ("alice", "bob", "carol", "dave")}
+    users = {name: new_user(server) for name in ("alice", "bob", "carol", "dave", "erin")}
     keys = {name: SM2PrivateKey.generate() for name in ("alice", "bob", "carol")}
     carol_token = issuing_login(server, users["carol"])
     carol_pair = issuance.issue(carol_token, unb64(csr_for(keys["carol"])), ADMIN)
@@ -133,6 +134,7 @@ def mixed_batch(server: Server) -> MixedBatch:
         _request("not-a-session", SM2PrivateKey.generate()),
         _request(dave_token, SM2PrivateKey.generate(), csr="bm90IGEgQ1NS"),
         _request(carol_cert_token, SM2PrivateKey.generate()),
+        _request(account_login(server, users["erin"]), SM2PrivateKey.generate()),
     ]
     return MixedBatch(requests, keys, users)
 
@@ -165,6 +167,7 @@ def test_a_batch_answers_every_request_as_it_would_be_answered_alone(server: Ser
         "session_invalid",
         "csr_invalid",
         "account_login_required",
+        "issuance_secret_required",
     ]
     with server.service.db.session() as session:
         by_account = dict(
