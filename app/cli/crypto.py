@@ -284,6 +284,7 @@ def _describe_certificate(data: bytes, issuer: Optional[Certificate]) -> Dict[st
         "key_usage": sorted(cert.key_usage or []),
         "extended_key_usage": cert.extended_key_usage,
         "crl_urls": cert.crl_urls,
+        "ca_issuers_urls": cert.ca_issuers_urls,  # authorityInfoAccess: where the issuer's certificate is
         "fingerprint_sm3": cert.fingerprint,
     }
     if cert.anomalies:

@@ -183,3 +183,15 @@ def test_a_bad_trusted_proxy_is_refused_at_start(bad: str) -> None:
 
     result = CliRunner().invoke(main, ["--trusted-proxy", bad, "ca", "chain"])
     assert result.exit_code == 2 and bad in result.output
+
+
+def test_a_data_folder_an_earlier_version_left_open_is_made_private(tmp_path: Path) -> None:
+    """Keys and personal data live in the data folder: 0700, also when it already existed as 0755."""
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o755)  # as an earlier version (or an administrator's mkdir) left it
+    service = build_service(ServerConfig(data_dir=data))
+    try:
+        assert data.stat().st_mode & 0o777 == 0o700
+    finally:
+        service.close()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import List
 
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from app.cli import ExitCode, cli
 from gm.sm2 import SM2PrivateKey, SM2PublicKey
+from gm.x509 import build_certificate
 from tests.pki import make_pki
 
 
@@ -144,6 +146,27 @@ def test_inspect_certificate_csr_crl_and_keys(tmp_path: Path) -> None:
     (tmp_path / "k.pem").write_bytes(key.to_pem())
     out = json.loads(run(["crypto", "inspect", "--json", str(tmp_path / "k.pem")]).stdout)
     assert out["type"] == "private_key" and key.to_raw().hex() not in json.dumps(out)
+
+
+def test_inspect_shows_where_the_issuer_and_the_crl_are(tmp_path: Path) -> None:
+    """authorityInfoAccess (caIssuers) and the CRL distribution points, as a relying party follows them."""
+    pki = make_pki()
+    leaf = build_certificate(
+        subject={"common_name": "aia"},
+        public_key=pki.leaf_key.public_key,
+        issuer=pki.ca,
+        issuer_key=pki.ca_key,
+        not_after=datetime.now(timezone.utc) + timedelta(days=1),
+        crl_urls=["http://127.0.0.1:8765/crl/ca.crl"],
+        ca_issuers_urls=["http://127.0.0.1:8765/ca/ca.cer"],
+    )
+    (tmp_path / "leaf.pem").write_bytes(leaf.to_pem())
+    result = run(["crypto", "inspect", "--json", str(tmp_path / "leaf.pem")])
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["ca_issuers_urls"] == ["http://127.0.0.1:8765/ca/ca.cer"]
+    assert info["crl_urls"] == ["http://127.0.0.1:8765/crl/ca.crl"]
+    assert "http://127.0.0.1:8765/ca/ca.cer" in run(["crypto", "inspect", str(tmp_path / "leaf.pem")]).stdout.decode()
 
 
 def test_one_line_errors_for_bad_input(tmp_path: Path) -> None:
