@@ -9,6 +9,8 @@ them through this object:
 - ``issuance`` and ``renewal``: 证书签发 (batched), 证书换发, 证书更新 (server.issuance)
 - ``revocation``: 证书废除 and CRLs (server.revocation); ``authority``: CA chain, CRLs, rotation
 - ``unlock`` and ``recovery``: 证书解锁, email and password by certificate login (server.unlock, server.recovery)
+- ``key_history``: the audit record of a backup, earlier escrowed encryption keys by certificate login
+  (server.keyhistory)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from server.db import Database
 from server.issuance.first import Issuance
 from server.issuance.pairs import PairMaker
 from server.issuance.renewal import Renewal
+from server.keyhistory import KeyHistory
 from server.logins import Logins
 from server.mail import Mailer, Outbox
 from server.recovery import Recovery
@@ -51,6 +54,7 @@ class IssuingService:
         self.renewal = Renewal(db, config, pairs, register, self.revocation, outbox)
         self.unlock = Unlock(db, config, register, outbox, pepper)
         self.recovery = Recovery(db, outbox)
+        self.key_history = KeyHistory(db, register, sealer)
 
     def start(self) -> None:
         """Migrate the database and set up the CA (on first start)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api import accounts, certificates, logins, service, unlock
+from server.api import accounts, certificates, keyhistory, logins, service, unlock
 
 ROUTERS: tuple[APIRouter, ...] = (
     service.router,
     accounts.router,
     logins.router,
     certificates.router,
+    keyhistory.router,
     unlock.router,
 )

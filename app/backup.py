@@ -1,0 +1,269 @@
+"""备份证书 / 恢复证书: a soft keystore's certificates and keys in one password-protected PKCS#12 file.
+
+A backup holds every container's signing and encryption key pairs with their certificates, the earlier
+encryption key pairs (history) and the CA chain, under a backup password (gm.pkcs12: PBES2 with PBKDF2 and
+SM4-CBC, an HMAC-SM3 MAC; ``openssl pkcs12`` reads it). Friendly names say where each key belongs:
+``certassist:<container>:sign|encrypt`` and ``certassist-history:<container>:<retired>``; files from other
+tools (one or two SM2 keys with certificates) are sorted by their certificates' key usage.
+
+Only soft keystores are backed up: keys on a USB key never leave it. A restore creates a new soft keystore
+with a new PIN; nothing is created until the whole file has been read and checked, and a restore that fails
+half-way removes what it created. Files are written atomically and never replace an existing file unless
+the caller says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from app.api_client import IssuingClient
+from app.backup_policy import AttemptLimiter, check_backup_password
+from app.flows import SOFT_LABEL_PREFIX, CertificateEntry, certificate_login, list_certificates
+from drivers.base import check_new_pin
+from drivers.errors import AlreadyExists, NotSupported
+from drivers.model import KeyUsage, PinPolicy
+from drivers.soft import SoftBackend, SoftDevice
+from drivers.soft.storage import atomic_write
+from gm import pkcs12
+from gm.errors import EncodingError, PasswordIncorrect
+from gm.pem import is_pem, unarmor
+from gm.sm2 import SM2PrivateKey
+from gm.x509 import Certificate
+from gm.x509.certificate import ENCRYPTION_KEY_USAGE, SIGNING_KEY_USAGE
+
+SUFFIX = ".pfx"
+_OURS = "certassist"
+_HISTORY = "certassist-history"
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    containers: int
+    history: int
+
+
+@dataclass
+class _Container:
+    name: str
+    sign: Tuple[SM2PrivateKey, Optional[Certificate]]
+    encrypt: Optional[Tuple[SM2PrivateKey, Optional[Certificate]]] = None
+
+
+@dataclass
+class RestorePlan:
+    """What a backup file holds, sorted into containers: checked before anything is written."""
+
+    containers: List[_Container] = field(default_factory=list)
+    history: List[Tuple[str, SM2PrivateKey, Optional[Certificate], int]] = field(default_factory=list)
+
+    @property
+    def username(self) -> str:
+        first = self.containers[0]
+        parts = first.name.rsplit("-", 2)
+        if len(parts) == 3 and parts[1].isdigit():
+            return parts[0]
+        cert = first.sign[1]
+        return (cert.common_name if cert is not None else None) or first.name
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    device: SoftDevice
+    containers: List[str]
+    history: int
+    admin_secret: str  # the new keystore's unblock secret: escrow it (``escrow_restored``) for 证书解锁
+
+
+# -- 备份证书 ---------------------------------------------------------------------------------------
+
+
+def _chain(chain_pem: Optional[bytes]) -> Tuple[Certificate, ...]:
+    if not chain_pem:
+        return ()
+    blocks = [b"-----BEGIN CERTIFICATE-----" + part for part in chain_pem.split(b"-----BEGIN CERTIFICATE-----")[1:]]
+    return tuple(Certificate.load(block) for block in blocks)
+
+
+def write_new_file(path: Path, data: bytes, overwrite: bool = False) -> None:
+    """Atomically: readers see no file or the whole one. Without ``overwrite`` an existing file is never
+    replaced (FileExistsError), even one that appears between the check and the write."""
+    if overwrite:
+        atomic_write(path, data)
+        return
+    if path.exists():
+        raise FileExistsError(17, "文件已存在；请换一个文件名，或确认覆盖", str(path))
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)  # fails if the name was taken meanwhile: never a silent overwrite
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def make_backup(
+    device: SoftDevice,
+    pin: str,
+    password: str,
+    confirmation: str,
+    target: Path,
+    overwrite: bool = False,
+    chain_pem: Optional[bytes] = None,
+) -> BackupResult:
+    """备份证书: the PIN is verified, then every key of the keystore goes into ``target``."""
+    if not isinstance(device, SoftDevice):
+        raise NotSupported("备份USB Key上的证书（USB Key中的私钥不可导出）；只有软证书可以备份")
+    check_backup_password(password, confirmation)
+    if target.exists() and not overwrite:
+        raise FileExistsError(17, "文件已存在；请换一个文件名，或确认覆盖", str(target))
+    with device.open() as session:
+        session.login(pin)
+        exported = session.export_keys()
+    items: List[pkcs12.PfxKey] = []
+    containers = set()
+    history = 0
+    for item in exported:
+        if item.retired is not None:
+            name = f"{_HISTORY}:{item.container}:{item.retired}"
+            history += 1
+        else:
+            name = f"{_OURS}:{item.container}:{item.usage.value}"
+            containers.add(item.container)
+        items.append(pkcs12.PfxKey(item.key, item.certificate, name))
+    data = pkcs12.dump(pkcs12.PfxContents(tuple(items), _chain(chain_pem)), password)
+    write_new_file(target, data, overwrite)
+    return BackupResult(target, len(containers), history)
+
+
+# -- 恢复证书 ---------------------------------------------------------------------------------------
+
+
+def read_backup(data: bytes, password: str, limiter: Optional[AttemptLimiter] = None) -> pkcs12.PfxContents:
+    """The file's contents; a wrong password is counted (persistently) and tries are limited per minute."""
+    limiter = limiter or AttemptLimiter.default()
+    limiter.check()
+    if is_pem(data):
+        data = unarmor(data, ("PKCS12",), pkcs12.MAX_FILE_SIZE)
+    try:
+        return pkcs12.load(data, password)
+    except PasswordIncorrect:
+        limiter.failed()
+        raise PasswordIncorrect("备份密码错误（或文件已被改动），请重新输入") from None
+
+
+def _usage_of(item: pkcs12.PfxKey) -> KeyUsage:
+    usage = item.certificate.key_usage if item.certificate is not None else None
+    if usage and usage & ENCRYPTION_KEY_USAGE and not usage & SIGNING_KEY_USAGE:
+        return KeyUsage.ENCRYPT
+    return KeyUsage.SIGN
+
+
+def plan_restore(contents: pkcs12.PfxContents) -> RestorePlan:
+    """Sort the keys into containers and history; refuse a file that gives no signing key."""
+    plan = RestorePlan()
+    by_name: Dict[str, _Container] = {}
+    loose_encrypt: List[Tuple[SM2PrivateKey, Optional[Certificate]]] = []
+    stamp = time.strftime("%Y%m%d")
+    for item in contents.keys:
+        parts = (item.name or "").split(":")
+        pair = (item.key, item.certificate)
+        if len(parts) == 3 and parts[0] == _HISTORY and parts[2].isdigit():
+            plan.history.append((parts[1], item.key, item.certificate, int(parts[2])))
+        elif len(parts) == 3 and parts[0] == _OURS and parts[2] in ("sign", "encrypt") and parts[1]:
+            container = by_name.setdefault(parts[1], _Container(parts[1], pair))
+            if parts[2] == "sign":
+                container.sign = pair
+            else:
+                container.encrypt = pair
+        elif _usage_of(item) is KeyUsage.ENCRYPT:
+            loose_encrypt.append(pair)
+        else:  # a signing key from another tool: a container of its own
+            cn = (item.certificate.common_name if item.certificate is not None else None) or "restored"
+            name = f"{cn}-{stamp}-{secrets.token_hex(3)}"
+            by_name[name] = _Container(name, pair)
+    plan.containers = list(by_name.values())
+    if any(c.sign[0] is None for c in plan.containers) or not plan.containers:
+        raise EncodingError("这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）")
+    for key, cert in loose_encrypt:  # another tool's encryption key: with the signing key of the same subject
+        target = next(
+            (
+                c
+                for c in plan.containers
+                if c.encrypt is None and (cert is None or c.sign[1] is None or c.sign[1].subject == cert.subject)
+            ),
+            None,
+        )
+        if target is None:
+            raise EncodingError("这个文件中的加密私钥找不到对应的签名证书，无法恢复")
+        target.encrypt = (key, cert)
+    return plan
+
+
+def _already_here(backend: SoftBackend, plan: RestorePlan) -> None:
+    wanted = {c.sign[1].fingerprint for c in plan.containers if c.sign[1] is not None}
+    entries, _problems = list_certificates(list(backend.devices()))
+    for entry in entries:
+        if entry.sign.fingerprint in wanted:
+            raise AlreadyExists(
+                f"证书“{entry.subject}”已在本机的软证书 {entry.device.info.serial} 中，无需恢复；"
+                "如需替换，请先删除该软证书"
+            )
+
+
+def restore_backup(
+    backend: SoftBackend,
+    data: bytes,
+    password: str,
+    new_pin: str,
+    confirmation: str,
+    limiter: Optional[AttemptLimiter] = None,
+) -> RestoreResult:
+    """恢复证书 into a new soft keystore protected by ``new_pin``."""
+    check_new_pin(new_pin, confirmation, PinPolicy())
+    plan = plan_restore(read_backup(data, password, limiter))
+    _already_here(backend, plan)
+    device, admin = backend.create_device(SOFT_LABEL_PREFIX + plan.username, new_pin, confirmation)
+    try:
+        with device.open() as session:
+            session.login(new_pin)
+            for container in plan.containers:
+                session.create_container(container.name)
+                pairs = [(KeyUsage.SIGN, container.sign)]
+                if container.encrypt is not None:
+                    pairs.append((KeyUsage.ENCRYPT, container.encrypt))
+                for usage, (key, _cert) in pairs:
+                    session.import_key_pair(container.name, usage, key)
+                for usage, (_key, cert) in reversed(pairs):  # the signing certificate last: it marks completion
+                    if cert is not None:
+                        session.write_certificate(container.name, usage, cert)
+            added = sum(1 for name, key, cert, retired in plan.history if session.add_history(name, key, cert, retired))
+    except BaseException:
+        device.destroy()  # a restore that failed half-way leaves nothing behind
+        raise
+    return RestoreResult(device, [c.name for c in plan.containers], added, admin)
+
+
+# -- telling the service ----------------------------------------------------------------------------
+
+
+def report_backup(client: IssuingClient, entry: CertificateEntry, pin: str) -> None:
+    """The service's audit log records the backup (certificate login first; nothing secret is sent)."""
+    certificate_login(client, entry, pin)
+    client.report_backup()
+
+
+def escrow_restored(client: IssuingClient, entry: CertificateEntry, pin: str, admin_secret: str) -> None:
+    """The restored keystore's new unblock secret goes to the service, so 证书解锁 works for it."""
+    certificate_login(client, entry, pin)
+    client.escrow_admin_credential(admin_secret)
