@@ -72,7 +72,7 @@ def token() -> None:
 def list_devices(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], as_json: bool) -> None:
     """List every certificate device (exit 3 when there is none)."""
     found = discover(_backends(pkcs11_modules, skf_modules))
-    rows = [
+    rows: List[Dict[str, Any]] = [
         {
             "id": d.info.device_id,
             "backend": d.info.backend,
@@ -83,6 +83,16 @@ def list_devices(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], 
         }
         for d in found.devices
     ]
+    if as_json:  # what each device holds (read without a PIN), e.g. to check a restore in a script
+        from app.flows import list_certificates
+
+        entries, _problems = list_certificates(list(found.devices))
+        for row, device in zip(rows, found.devices):
+            row["certificates"] = [
+                {"container": e.container, "subject": e.subject, "serial": e.serial, "not_after": e.not_after}
+                for e in entries
+                if e.device is device
+            ]
     data: Dict[str, Any] = {"devices": rows, "problems": found.problems}
     lines = [f"{r['kind']:<5} {r['backend']:<7} {r['label']}  serial {r['serial']}  ({r['id']})" for r in rows]
     lines = lines or ["no certificate device found"]
@@ -216,3 +226,13 @@ def _format_skf_libraries(libraries: List[Dict[str, Any]]) -> List[str]:
                 f"{flags}"
             )
     return lines
+
+
+def _add_backup_commands() -> None:
+    from app.cli.backup import backup, decrypt, restore
+
+    for command in (backup, restore, decrypt):
+        token.add_command(command)
+
+
+_add_backup_commands()

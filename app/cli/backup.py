@@ -1,0 +1,186 @@
+"""``certassist token backup|restore|decrypt``: 备份证书, 恢复证书, and decryption with the keys a device holds
+(its current encryption keys and the earlier ones kept since 证书更新/证书换发)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional, Tuple
+
+import click
+
+from app.platform.console import json_ascii
+
+if TYPE_CHECKING:
+    from app.flows import CertificateEntry
+
+BACKUP_FILE_LIMIT = 2 * 1024 * 1024  # a PKCS#12 backup is a few KB; gm.pkcs12 refuses over 1 MB anyway
+
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the backup password from stdin (the first line) instead of prompting."
+)
+pin_stdin_option = click.option(
+    "--pin-stdin",
+    is_flag=True,
+    help="Read the PIN from stdin (one line, after the backup password when --password-stdin is given).",
+)
+
+
+def _stdin_lines(count: int) -> List[str]:
+    lines = sys.stdin.read().splitlines()
+    if len(lines) < count:
+        raise click.UsageError(f"stdin needs {count} line(s) (backup password first, then the PIN), got {len(lines)}")
+    return lines[:count]
+
+
+def _secrets(password_stdin: bool, pin_stdin: bool, restoring: bool) -> Tuple[str, str]:
+    """(backup password, PIN): from stdin lines in that order where asked, else hidden prompts. What is being
+    set is asked twice: the backup password when backing up, the new keystore's PIN when restoring."""
+    lines = _stdin_lines(int(password_stdin) + int(pin_stdin)) if password_stdin or pin_stdin else []
+    if password_stdin:
+        password = lines.pop(0)
+    else:
+        password = click.prompt("Backup password (备份密码)", hide_input=True, confirmation_prompt=not restoring)
+    if pin_stdin:
+        pin = lines.pop(0)
+    else:
+        pin = click.prompt("New PIN" if restoring else "PIN", hide_input=True, confirmation_prompt=restoring)
+    return password, pin
+
+
+def _service_note(action: str, exc: Exception) -> None:
+    click.echo(f"note: the issuing service was not told ({action}): {exc}", err=True)
+
+
+def _tell_service(entry: CertificateEntry, pin: str, admin_secret: Optional[str]) -> bool:
+    """Report a backup (or escrow a restored keystore's unblock secret) with a certificate login."""
+    from app.api_client import ApiError, IssuingClient, ServiceUnavailable
+    from app.backup import escrow_restored, report_backup
+    from app.settings import Settings
+
+    settings = Settings.load()
+    client = IssuingClient(settings.effective_service_url(), timeout=15.0)
+    action = "证书解锁 needs it" if admin_secret else "audit record of the backup"
+    try:
+        if admin_secret:
+            escrow_restored(client, entry, pin, admin_secret)
+        else:
+            report_backup(client, entry, pin)
+        return True
+    except (ApiError, ServiceUnavailable) as exc:
+        _service_note(action, exc)
+        return False
+    finally:
+        client.close()
+
+
+@click.command()
+@click.option("--device", "selector", metavar="ID|SERIAL|LABEL", help="Which soft keystore (see `token list`).")
+@click.option(
+    "-o", "--out", "target", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Backup file (.pfx)."
+)
+@click.option("--force", is_flag=True, help="Replace an existing file (never done without it).")
+@click.option("--no-report", is_flag=True, help="Do not tell the issuing service (its audit log records backups).")
+@password_stdin_option
+@pin_stdin_option
+def backup(
+    selector: Optional[str], target: Path, force: bool, no_report: bool, password_stdin: bool, pin_stdin: bool
+) -> None:
+    """备份证书: every key and certificate of a soft keystore (earlier encryption keys too) into one PKCS#12
+    file under a backup password (10+ characters, 3 kinds of character or 16+ characters; asked twice).
+
+    `openssl pkcs12 -info -in FILE` reads it with the password. Keys on USB keys never leave them.
+    """
+    from app.backup import make_backup
+    from app.backup_policy import check_backup_password
+    from app.cli.token import _backends
+    from app.flows import list_certificates
+    from drivers.registry import discover, select_device
+    from drivers.soft import SoftDevice
+
+    device = select_device(discover(_backends(())).devices, selector)
+    if not isinstance(device, SoftDevice):
+        raise click.UsageError(f"{device.info.label} is not a soft keystore: keys on a USB key cannot be exported")
+    password, pin = _secrets(password_stdin, pin_stdin, restoring=False)
+    check_backup_password(password, password)
+    result = make_backup(device, pin, password, password, target, overwrite=force)
+    click.echo(
+        f"backup written: {result.path} ({result.containers} certificate pair(s), {result.history} earlier "
+        "encryption key(s)) (备份证书成功)"
+    )
+    if not no_report:
+        entries, _problems = list_certificates([device])
+        if entries and _tell_service(entries[0], pin, None):
+            click.echo("the issuing service recorded the backup")
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--no-escrow", is_flag=True, help="Do not send the new keystore's unblock secret to the service.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@password_stdin_option
+@pin_stdin_option
+def restore(source: Path, no_escrow: bool, as_json: bool, password_stdin: bool, pin_stdin: bool) -> None:
+    """恢复证书: a backup (or a .pfx/.p12 with SM2 keys from OpenSSL or another GM tool) into a new soft
+    keystore protected by a new PIN (asked twice). A wrong password is refused; 5 wrong passwords a minute,
+    then wait."""
+    from app.backup import restore_backup
+    from app.flows import list_certificates
+    from drivers.soft import SoftBackend
+
+    with source.open("rb") as fh:
+        data = fh.read(BACKUP_FILE_LIMIT + 1)
+    password, pin = _secrets(password_stdin, pin_stdin, restoring=True)
+    result = restore_backup(SoftBackend(), data, password, pin, pin)
+    entries, _problems = list_certificates([result.device])
+    escrowed = False
+    if entries and not no_escrow:
+        escrowed = _tell_service(entries[0], pin, result.admin_secret)
+    if as_json:
+        out = {
+            "device": result.device.info.device_id,
+            "serial": result.device.info.serial,
+            "containers": result.containers,
+            "history": result.history,
+            "certificates": [{"subject": e.subject, "serial": e.serial, "not_after": e.not_after} for e in entries],
+            "unblock_secret_escrowed": escrowed,
+        }
+        click.echo(json.dumps(out, ensure_ascii=json_ascii(), indent=2))
+        return
+    for entry in entries:
+        click.echo(f"restored {entry.subject} (serial {entry.serial}, until {entry.not_after})")
+    click.echo(
+        f"new soft keystore {result.device.info.serial}; {result.history} earlier encryption key(s) (恢复证书成功)"
+    )
+    if not escrowed:
+        click.echo(
+            "note: 证书解锁 (forgotten PIN) works for this keystore once its unblock secret is escrowed", err=True
+        )
+
+
+@click.command()
+@click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--device", "selector", metavar="ID|SERIAL|LABEL", help="Which soft keystore (see `token list`).")
+@click.option("-o", "--out", "target", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@pin_stdin_option
+def decrypt(source: Path, selector: Optional[str], target: Path, force: bool, pin_stdin: bool) -> None:
+    """Decrypt an SM2 ciphertext (GM/T 0009 DER) with the device's keys: the current encryption keys, then
+    the earlier ones kept since 证书更新/证书换发 (the ciphertext's hash tells which key fits)."""
+    from app.backup import write_new_file
+    from app.cli.token import _backends
+    from drivers.registry import discover, select_device
+    from drivers.soft import SoftDevice
+
+    device = select_device(discover(_backends(())).devices, selector)
+    if not isinstance(device, SoftDevice):
+        raise click.UsageError(f"{device.info.label}: decryption with earlier keys needs a soft keystore")
+    with source.open("rb") as fh:
+        ciphertext = fh.read(BACKUP_FILE_LIMIT + 1)
+    pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)
+    with device.open() as session:
+        session.login(pin)
+        plaintext, container = session.decrypt_any(ciphertext)
+    write_new_file(target, plaintext, overwrite=force)
+    click.echo(f"decrypted with the encryption key of {container!r}: {target}", err=True)
