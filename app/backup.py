@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from app.api_client import IssuingClient
-from app.backup_policy import AttemptLimiter, check_backup_password
+from app.backup_policy import AttemptLimiter, BackupUnreadable, check_backup_password
 from app.flows import SOFT_LABEL_PREFIX, CertificateEntry, certificate_login, list_certificates
 from drivers.base import check_new_pin
 from drivers.errors import AlreadyExists, NotSupported
@@ -31,7 +31,7 @@ from drivers.model import KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
 from drivers.soft.storage import atomic_write
 from gm import pkcs12
-from gm.errors import EncodingError, PasswordIncorrect
+from gm.errors import EncodingError, InvalidKey, PasswordIncorrect
 from gm.pem import is_pem, unarmor
 from gm.sm2 import SM2PrivateKey
 from gm.x509 import Certificate
@@ -153,13 +153,15 @@ def read_backup(data: bytes, password: str, limiter: Optional[AttemptLimiter] = 
     """The file's contents; a wrong password is counted (persistently) and tries are limited per minute."""
     limiter = limiter or AttemptLimiter.default()
     limiter.check()
-    if is_pem(data):
-        data = unarmor(data, ("PKCS12",), pkcs12.MAX_FILE_SIZE)
     try:
+        if is_pem(data):
+            data = unarmor(data, ("PKCS12",), pkcs12.MAX_FILE_SIZE)
         return pkcs12.load(data, password)
     except PasswordIncorrect:
         limiter.failed()
         raise PasswordIncorrect("备份密码错误（或文件已被改动），请重新输入") from None
+    except (EncodingError, InvalidKey) as exc:
+        raise BackupUnreadable(f"文件已损坏，或不是可以读取的证书备份文件（.pfx/.p12，SM2密钥）：{exc}") from exc
 
 
 def _usage_of(item: pkcs12.PfxKey) -> KeyUsage:
@@ -194,7 +196,7 @@ def plan_restore(contents: pkcs12.PfxContents) -> RestorePlan:
             by_name[name] = _Container(name, pair)
     plan.containers = list(by_name.values())
     if any(c.sign[0] is None for c in plan.containers) or not plan.containers:
-        raise EncodingError("这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）")
+        raise BackupUnreadable("这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）")
     for key, cert in loose_encrypt:  # another tool's encryption key: with the signing key of the same subject
         target = next(
             (
@@ -205,7 +207,7 @@ def plan_restore(contents: pkcs12.PfxContents) -> RestorePlan:
             None,
         )
         if target is None:
-            raise EncodingError("这个文件中的加密私钥找不到对应的签名证书，无法恢复")
+            raise BackupUnreadable("这个文件中的加密私钥找不到对应的签名证书，无法恢复")
         target.encrypt = (key, cert)
     return plan
 

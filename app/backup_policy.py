@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List
 
-from drivers.soft.driver import certassist_home
-from drivers.soft.storage import atomic_write, locked
-
 MIN_LENGTH = 10
 MAX_LENGTH = 128
 FAILURES_PER_WINDOW = 5
@@ -26,6 +23,10 @@ _COMMON = ("password", "passw0rd", "qwerty", "123456", "abc123", "111111", "ilov
 
 class BackupPasswordInvalid(ValueError):
     """A new backup password that may not be used (too short or weak, or the two entries differ)."""
+
+
+class BackupUnreadable(ValueError):
+    """The file is damaged, or not a PKCS#12 file with SM2 keys that can be read; nothing was changed."""
 
 
 class TooManyAttempts(Exception):
@@ -71,6 +72,8 @@ class AttemptLimiter:
 
     @classmethod
     def default(cls) -> AttemptLimiter:
+        from drivers.soft.driver import certassist_home  # here: the command line's error table imports this module
+
         return cls(certassist_home() / "backup-attempts.json")
 
     def _failures(self, now: float) -> List[float]:
@@ -90,6 +93,8 @@ class AttemptLimiter:
 
     def failed(self) -> None:
         """Count one wrong password (durably, before the caller reports it)."""
+        from drivers.soft.storage import atomic_write, locked
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with locked(self.path):
             now = time.time()

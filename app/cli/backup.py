@@ -14,6 +14,7 @@ from app.platform.console import json_ascii
 
 if TYPE_CHECKING:
     from app.flows import CertificateEntry
+    from drivers.soft import SoftDevice
 
 BACKUP_FILE_LIMIT = 2 * 1024 * 1024  # a PKCS#12 backup is a few KB; gm.pkcs12 refuses over 1 MB anyway
 
@@ -47,6 +48,17 @@ def _secrets(password_stdin: bool, pin_stdin: bool, restoring: bool) -> Tuple[st
     else:
         pin = click.prompt("New PIN" if restoring else "PIN", hide_input=True, confirmation_prompt=restoring)
     return password, pin
+
+
+def _soft_device(selector: Optional[str], what: str) -> SoftDevice:
+    """The soft keystore named by ``selector`` (the only one when there is one)."""
+    from drivers.registry import select_device
+    from drivers.soft import SoftBackend, SoftDevice
+
+    device = select_device(SoftBackend().devices(), selector)
+    if not isinstance(device, SoftDevice):
+        raise click.UsageError(f"{device.info.label}: {what}")
+    return device
 
 
 def _service_note(action: str, exc: Exception) -> None:
@@ -94,14 +106,9 @@ def backup(
     """
     from app.backup import make_backup
     from app.backup_policy import check_backup_password
-    from app.cli.token import _backends
     from app.flows import list_certificates
-    from drivers.registry import discover, select_device
-    from drivers.soft import SoftDevice
 
-    device = select_device(discover(_backends(())).devices, selector)
-    if not isinstance(device, SoftDevice):
-        raise click.UsageError(f"{device.info.label} is not a soft keystore: keys on a USB key cannot be exported")
+    device = _soft_device(selector, "not a soft keystore: keys on a USB key cannot be exported")
     password, pin = _secrets(password_stdin, pin_stdin, restoring=False)
     check_backup_password(password, password)
     result = make_backup(device, pin, password, password, target, overwrite=force)
@@ -169,13 +176,8 @@ def decrypt(source: Path, selector: Optional[str], target: Path, force: bool, pi
     """Decrypt an SM2 ciphertext (GM/T 0009 DER) with the device's keys: the current encryption keys, then
     the earlier ones kept since 证书更新/证书换发 (the ciphertext's hash tells which key fits)."""
     from app.backup import write_new_file
-    from app.cli.token import _backends
-    from drivers.registry import discover, select_device
-    from drivers.soft import SoftDevice
 
-    device = select_device(discover(_backends(())).devices, selector)
-    if not isinstance(device, SoftDevice):
-        raise click.UsageError(f"{device.info.label}: decryption with earlier keys needs a soft keystore")
+    device = _soft_device(selector, "decryption with earlier keys needs a soft keystore")
     with source.open("rb") as fh:
         ciphertext = fh.read(BACKUP_FILE_LIMIT + 1)
     pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)

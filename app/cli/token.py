@@ -43,6 +43,37 @@ def _backends(pkcs11_modules: Sequence[str], skf_modules: Sequence[str] = ()) ->
     )
 
 
+def _soft_certificates(path: str) -> List[Dict[str, str]]:
+    """The signing certificates in a soft keystore file (container, subject, serial, expiry) without opening
+    it: no keyring, no crypto, only asn1crypto over the stored DER (``token list`` stays cheap)."""
+    from pathlib import Path
+
+    from asn1crypto import x509
+
+    from drivers.errors import DriverError
+    from drivers.soft.state import decode_document, state_from_document
+
+    try:
+        state = state_from_document(decode_document(Path(path).read_bytes(), path), path)
+    except (OSError, DriverError):
+        return []
+    result = []
+    for name, entry in sorted(state.containers.items()):
+        if entry.sign is None or entry.sign.certificate is None:
+            continue
+        try:
+            cert = x509.Certificate.load(entry.sign.certificate)
+            subject = cert.subject.native.get("common_name") or cert.subject.human_friendly
+            if isinstance(subject, list):
+                subject = subject[-1]
+            not_after = f"{cert.not_valid_after:%Y-%m-%d}"
+            serial = f"{cert.serial_number:X}"
+        except (ValueError, TypeError, KeyError):
+            continue
+        result.append({"container": name, "subject": str(subject), "serial": serial, "not_after": not_after})
+    return result
+
+
 def _emit(data: Any, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=json_ascii(), indent=2) if as_json else text)
 
@@ -83,16 +114,10 @@ def list_devices(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], 
         }
         for d in found.devices
     ]
-    if as_json:  # what each device holds (read without a PIN), e.g. to check a restore in a script
-        from app.flows import list_certificates
-
-        entries, _problems = list_certificates(list(found.devices))
+    if as_json:  # a soft keystore's certificates, read from its file alone (e.g. to check a restore)
         for row, device in zip(rows, found.devices):
-            row["certificates"] = [
-                {"container": e.container, "subject": e.subject, "serial": e.serial, "not_after": e.not_after}
-                for e in entries
-                if e.device is device
-            ]
+            if device.info.backend == "soft":
+                row["certificates"] = _soft_certificates(device.info.detail)
     data: Dict[str, Any] = {"devices": rows, "problems": found.problems}
     lines = [f"{r['kind']:<5} {r['backend']:<7} {r['label']}  serial {r['serial']}  ({r['id']})" for r in rows]
     lines = lines or ["no certificate device found"]

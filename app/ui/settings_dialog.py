@@ -168,9 +168,14 @@ class SettingsDialog(QDialog):
         self.refresh_status = QLabel()
         self.refresh_button = QPushButton(tr("刷新"))
         self.refresh_button.clicked.connect(self.settings_actions.refresh)
+        self.backup_button = QPushButton(tr("备份证书"))
+        self.backup_button.clicked.connect(lambda: self.settings_actions.backup(selected_entry(self.certificates)))
+        self.restore_button = QPushButton(tr("恢复证书"))
+        self.restore_button.clicked.connect(self.settings_actions.restore)
         layout.addWidget(self.certificates, 1)
         layout.addWidget(self.problems)
         layout.addWidget(self.list_summary)
+        layout.addWidget(row(self.backup_button, self.restore_button, None))
         layout.addWidget(row(self.refresh_status, None, self.refresh_button))
         return page
 
