@@ -49,11 +49,14 @@ class BackupResult:
     history: int
 
 
+Pair = Tuple[SM2PrivateKey, Optional[Certificate]]
+
+
 @dataclass
 class _Container:
     name: str
-    sign: Tuple[SM2PrivateKey, Optional[Certificate]]
-    encrypt: Optional[Tuple[SM2PrivateKey, Optional[Certificate]]] = None
+    sign: Pair
+    encrypt: Optional[Pair] = None
 
 
 @dataclass
@@ -175,19 +178,18 @@ def plan_restore(contents: pkcs12.PfxContents) -> RestorePlan:
     """Sort the keys into containers and history; refuse a file that gives no signing key."""
     plan = RestorePlan()
     by_name: Dict[str, _Container] = {}
-    loose_encrypt: List[Tuple[SM2PrivateKey, Optional[Certificate]]] = []
+    ours_encrypt: Dict[str, Pair] = {}
+    loose_encrypt: List[Pair] = []
     stamp = time.strftime("%Y%m%d")
     for item in contents.keys:
         parts = (item.name or "").split(":")
         pair = (item.key, item.certificate)
         if len(parts) == 3 and parts[0] == _HISTORY and parts[2].isdigit():
             plan.history.append((parts[1], item.key, item.certificate, int(parts[2])))
-        elif len(parts) == 3 and parts[0] == _OURS and parts[2] in ("sign", "encrypt") and parts[1]:
-            container = by_name.setdefault(parts[1], _Container(parts[1], pair))
-            if parts[2] == "sign":
-                container.sign = pair
-            else:
-                container.encrypt = pair
+        elif len(parts) == 3 and parts[0] == _OURS and parts[2] == "sign" and parts[1]:
+            by_name[parts[1]] = _Container(parts[1], pair)
+        elif len(parts) == 3 and parts[0] == _OURS and parts[2] == "encrypt" and parts[1]:
+            ours_encrypt[parts[1]] = pair
         elif _usage_of(item) is KeyUsage.ENCRYPT:
             loose_encrypt.append(pair)
         else:  # a signing key from another tool: a container of its own
@@ -195,21 +197,25 @@ def plan_restore(contents: pkcs12.PfxContents) -> RestorePlan:
             name = f"{cn}-{stamp}-{secrets.token_hex(3)}"
             by_name[name] = _Container(name, pair)
     plan.containers = list(by_name.values())
-    if any(c.sign[0] is None for c in plan.containers) or not plan.containers:
+    if not plan.containers:
         raise BackupUnreadable("这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）")
-    for key, cert in loose_encrypt:  # another tool's encryption key: with the signing key of the same subject
-        target = next(
-            (
-                c
-                for c in plan.containers
-                if c.encrypt is None and (cert is None or c.sign[1] is None or c.sign[1].subject == cert.subject)
-            ),
-            None,
-        )
-        if target is None:
-            raise BackupUnreadable("这个文件中的加密私钥找不到对应的签名证书，无法恢复")
-        target.encrypt = (key, cert)
+    for name, pair in ours_encrypt.items():
+        if name not in by_name:
+            raise BackupUnreadable(f"备份文件中容器 {name} 只有加密私钥、没有签名私钥，文件不完整")
+        by_name[name].encrypt = pair
+    for key, cert in loose_encrypt:  # another tool's encryption key: with its signing key
+        _attach(plan.containers, key, cert)
     return plan
+
+
+def _attach(containers: List[_Container], key: SM2PrivateKey, cert: Optional[Certificate]) -> None:
+    """An encryption key from another tool joins the signing key of the same subject, or the only one."""
+    free = [c for c in containers if c.encrypt is None]
+    same = [c for c in free if cert is not None and c.sign[1] is not None and c.sign[1].subject == cert.subject]
+    target = same[0] if same else free[0] if len(free) == 1 else None
+    if target is None:
+        raise BackupUnreadable("这个文件中的加密私钥找不到对应的签名证书，无法恢复")
+    target.encrypt = (key, cert)
 
 
 def _already_here(backend: SoftBackend, plan: RestorePlan) -> None:
