@@ -29,8 +29,6 @@ from app.ui.widgets import FormDialog, PinEdit
 from drivers.soft import SoftBackend, SoftDevice
 from gm.errors import PasswordIncorrect
 
-BACKUP_FILTER = "证书备份文件 (*.pfx *.p12)"
-
 
 def _inline(exc: BaseException, explanation: Explanation) -> bool:
     """What the user can correct in the dialog (everything but a device or service failure)."""
@@ -57,7 +55,7 @@ class _FileRow(QWidget):
         layout.addWidget(self.browse)
 
     def _browse(self) -> None:
-        dialog = QFileDialog(self, self.title, str(documents_dir()), tr(BACKUP_FILTER))
+        dialog = QFileDialog(self, self.title, str(documents_dir()), tr("证书备份文件 (*.pfx *.p12)"))
         if self.save:
             dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
             dialog.setFileMode(QFileDialog.FileMode.AnyFile)

@@ -56,6 +56,10 @@
         <translation>USB key drivers (PKCS#11)</translation>
     </message>
     <message>
+        <source>USB Key中的私钥不能导出，无法备份；USB Key本身就是证书的安全载体，请妥善保管。</source>
+        <translation>Private keys on a USB key cannot be exported, so it cannot be backed up; the USB key itself keeps the certificate safe: keep it in a safe place.</translation>
+    </message>
+    <message>
         <source>USB Key驱动程序无法加载：{modules}。请重新安装USB Key的驱动程序，或在设置文件中改正模块路径</source>
         <translation>USB key drivers cannot be loaded: {modules}. Reinstall the USB key's driver, or correct the module path in the settings file</translation>
     </message>
@@ -122,6 +126,10 @@
     <message>
         <source>两次输入的新PIN码不一致，请重新输入</source>
         <translation>The two new PINs differ, please enter them again</translation>
+    </message>
+    <message>
+        <source>从备份文件（.pfx/.p12，SM2密钥）恢复证书到本机新的软证书中，并设置新的证书密码，请牢记！</source>
+        <translation>Restore certificates from a backup file (.pfx/.p12 with SM2 keys) into a new soft certificate on this computer, with a new certificate PIN. Remember it!</translation>
     </message>
     <message>
         <source>代理地址</source>
@@ -280,6 +288,34 @@
         <translation>Could not start the smart card service: {detail}</translation>
     </message>
     <message>
+        <source>备份密码</source>
+        <translation>Backup password</translation>
+    </message>
+    <message>
+        <source>备份密码错误次数过多，请{seconds}秒后再试。</source>
+        <translation>Too many wrong backup passwords; try again in {seconds} seconds.</translation>
+    </message>
+    <message>
+        <source>备份密码错误（或文件已被改动），请重新输入。</source>
+        <translation>Wrong backup password (or the file was altered); please enter it again.</translation>
+    </message>
+    <message>
+        <source>备份文件</source>
+        <translation>Backup file</translation>
+    </message>
+    <message>
+        <source>备份文件包含证书和私钥（含历史加密密钥），由备份密码保护，可在新电脑上「恢复证书」。请妥善保管备份文件并牢记备份密码：得到文件的人可以离线猜测密码，所以备份密码要足够长。</source>
+        <translation>The backup file holds the certificates and private keys (earlier encryption keys included), protected by the backup password; use "Restore certificate" on a new computer. Keep the file safe and remember the password: whoever gets the file can guess passwords offline, so make it long.</translation>
+    </message>
+    <message>
+        <source>备份证书</source>
+        <translation>Back up certificate</translation>
+    </message>
+    <message>
+        <source>备份证书成功：{path}</source>
+        <translation>Certificate backed up: {path}</translation>
+    </message>
+    <message>
         <source>字段</source>
         <translation>Field</translation>
     </message>
@@ -364,6 +400,14 @@
         <translation>Start CertAssist when I log in</translation>
     </message>
     <message>
+        <source>恢复证书</source>
+        <translation>Restore certificate</translation>
+    </message>
+    <message>
+        <source>恢复证书成功：{names}</source>
+        <translation>Certificate restored: {names}</translation>
+    </message>
+    <message>
         <source>您是第一次新签证书，需输入新的证书密码，将用于证书以后使用中的验证，请牢记！</source>
         <translation>This is your first certificate: choose a new certificate PIN. It protects the certificate from now on; please remember it!</translation>
     </message>
@@ -422,6 +466,10 @@
     <message>
         <source>数据加密</source>
         <translation>Data encipherment</translation>
+    </message>
+    <message>
+        <source>文件 {path} 已存在，是否覆盖？</source>
+        <translation>The file {path} exists. Replace it?</translation>
     </message>
     <message>
         <source>文件夹 {path} 不属于当前用户，或其他用户也能进入</source>
@@ -592,6 +640,14 @@
         <translation>Working, please wait…</translation>
     </message>
     <message>
+        <source>正在备份证书…</source>
+        <translation>Backing up the certificate…</translation>
+    </message>
+    <message>
+        <source>正在恢复证书…</source>
+        <translation>Restoring the certificate…</translation>
+    </message>
+    <message>
         <source>正在检查证书助手的运行环境，请稍等…</source>
         <translation>Checking CertAssist's environment, please wait…</translation>
     </message>
@@ -658,6 +714,10 @@
     <message>
         <source>测试连接</source>
         <translation>Test connection</translation>
+    </message>
+    <message>
+        <source>浏览…</source>
+        <translation>Browse…</translation>
     </message>
     <message>
         <source>清除代理登录缓存</source>
@@ -728,6 +788,10 @@
         <translation>Confirm</translation>
     </message>
     <message>
+        <source>确认备份密码</source>
+        <translation>Confirm backup password</translation>
+    </message>
+    <message>
         <source>确认密码</source>
         <translation>Confirm PIN</translation>
     </message>
@@ -762,6 +826,10 @@
     <message>
         <source>自然人</source>
         <translation>Natural person</translation>
+    </message>
+    <message>
+        <source>至少10位，含大小写字母、数字、符号中的三类</source>
+        <translation>At least 10 characters, 3 of: upper case, lower case, digits, symbols</translation>
     </message>
     <message>
         <source>获取失败</source>
@@ -838,6 +906,10 @@
     <message>
         <source>证书即将过期</source>
         <translation>Certificate about to expire</translation>
+    </message>
+    <message>
+        <source>证书备份文件 (*.pfx *.p12)</source>
+        <translation>Certificate backup files (*.pfx *.p12)</translation>
     </message>
     <message>
         <source>证书密码</source>
@@ -1004,12 +1076,24 @@
         <translation>Log in with your account first</translation>
     </message>
     <message>
+        <source>请先在列表中选择要备份的证书</source>
+        <translation>Select the certificate to back up in the list first</translation>
+    </message>
+    <message>
         <source>请先输入PIN码</source>
         <translation>Enter the PIN first</translation>
     </message>
     <message>
         <source>请填写用户名和申请人名称（可从审核通过邮件中复制）</source>
         <translation>Enter the user name and applicant name (you can copy them from the approval email)</translation>
+    </message>
+    <message>
+        <source>请您再次输入备份密码</source>
+        <translation>Enter the backup password again</translation>
+    </message>
+    <message>
+        <source>请您再次输入新的证书密码</source>
+        <translation>Enter the new certificate PIN again</translation>
     </message>
     <message>
         <source>请您再次输入证书密码</source>
@@ -1022,6 +1106,14 @@
     <message>
         <source>请您输入你获取的解锁码</source>
         <translation>Enter the unlock code you received</translation>
+    </message>
+    <message>
+        <source>请您输入备份密码</source>
+        <translation>Enter the backup password</translation>
+    </message>
+    <message>
+        <source>请您输入新的证书密码(6~20位)</source>
+        <translation>Enter a new certificate PIN (6-20 characters)</translation>
     </message>
     <message>
         <source>请您输入登录用户名</source>
@@ -1064,8 +1156,16 @@
         <translation>Enter the captcha</translation>
     </message>
     <message>
+        <source>请选择备份文件的保存位置</source>
+        <translation>Choose where to save the backup file</translation>
+    </message>
+    <message>
         <source>请选择新证书保存的位置</source>
         <translation>Choose where to keep the new certificate</translation>
+    </message>
+    <message>
+        <source>请选择要恢复的备份文件</source>
+        <translation>Choose the backup file to restore</translation>
     </message>
     <message>
         <source>请选择要换发的证书</source>
@@ -1186,6 +1286,14 @@
     <message>
         <source>（已保存）</source>
         <translation>(saved)</translation>
+    </message>
+    <message>
+        <source>（未能连接证书服务：在证书服务记录新的解锁凭据之前，本证书无法使用「证书解锁」）</source>
+        <translation> (The certificate service could not be reached: until it records the new unblock credential, "Unlock certificate" does not work for this certificate.)</translation>
+    </message>
+    <message>
+        <source>（证书服务未能记录本次备份：{detail}）</source>
+        <translation> (The certificate service did not record this backup: {detail})</translation>
     </message>
 </context>
 </TS>

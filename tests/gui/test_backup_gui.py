@@ -1,0 +1,133 @@
+"""设置 → 证书列表 → 备份证书 / 恢复证书 through the real widgets, against the service running as its own process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qtpy.QtWidgets import QFileDialog
+
+from app.ui.backup_flows import BackupDialog, RestoreDialog
+from app.ui.settings_dialog import CERTIFICATES, SettingsDialog
+from gm import pkcs12
+from tests.gui.conftest import Gui, LiveService
+from tests.gui.test_tray_fixes import shot
+from tests.gui.test_tray_flows import PIN, issue_soft_certificate
+
+PASSWORD = "Backup-Pass-2026"
+NEW_PIN = "739146"
+
+
+def open_certificate_list(gui: Gui) -> SettingsDialog:
+    gui.menu("设置")
+    settings = gui.dialog(SettingsDialog)
+    settings.nav.setCurrentRow(CERTIFICATES)
+    return settings
+
+
+def test_backup_then_restore_on_a_new_computer(
+    gui: Gui, live: LiveService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOCUMENTS_DIR", raising=False)
+    issue_soft_certificate(gui, live.new_user("zhoushi", "周十"))
+    [entry] = gui.model.inventory.entries
+    settings = open_certificate_list(gui)
+
+    gui.click(settings.backup_button)
+    dialog = gui.dialog(BackupDialog)
+    assert Path(dialog.file.path.text()).parent == home / "Documents"
+    gui.click(dialog.file.browse)  # 浏览… opens a save dialog in the documents folder
+    save = dialog.file.dialog
+    assert isinstance(save, QFileDialog)
+    gui.qtbot.waitUntil(save.isVisible)
+    assert Path(save.directory().absolutePath()) == home / "Documents"
+    target = home / "Documents" / "周十.pfx"
+    save.selectFile(str(target))
+    save.accept()
+    gui.qtbot.waitUntil(lambda: dialog.file.path.text() == str(target))
+
+    # a weak backup password stays in the dialog with the reason
+    gui.type_into(dialog.pin, PIN)
+    gui.type_into(dialog.password, "12345678")
+    gui.type_into(dialog.confirmation, "12345678")
+    gui.submit(dialog)
+    gui.qtbot.waitUntil(lambda: "备份密码" in dialog.error_label.text())
+    assert not target.exists()
+    # a wrong PIN too, with the tries left
+    gui.type_into(dialog.pin, "000000")
+    gui.type_into(dialog.password, PASSWORD)
+    gui.type_into(dialog.confirmation, PASSWORD)
+    gui.submit(dialog)
+    gui.qtbot.waitUntil(lambda: "9" in dialog.error_label.text())
+    assert not target.exists()
+    shot(dialog, "backup-wrong-pin")
+    gui.type_into(dialog.pin, PIN)
+    gui.submit(dialog)
+    gui.idle()
+    text = gui.answer("确定", expect="备份证书成功")
+    assert str(target) in text and "未能记录" not in text  # the service recorded it
+    with gui.stall.paused():  # the test's own check of the file, not the tray's work
+        contents = pkcs12.load(target.read_bytes(), PASSWORD)
+    assert {item.certificate for item in contents.keys} == {entry.sign, entry.encryption}
+
+    # 备份证书 again to the same file: asked before replacing it
+    gui.click(settings.backup_button)
+    again = gui.dialog(BackupDialog)
+    again.file.path.setText(str(target))
+    gui.type_into(again.pin, PIN)
+    gui.type_into(again.password, PASSWORD)
+    gui.type_into(again.confirmation, PASSWORD)
+    gui.submit(again)
+    gui.answer("取消", expect="已存在，是否覆盖")
+    assert target.read_bytes() and again.isVisible()
+    again.close()
+
+    # a new computer: the keystore is gone
+    entry.device.destroy()  # type: ignore[attr-defined]
+    gui.refreshed()
+    assert gui.model.inventory.entries == []
+    settings = open_certificate_list(gui)
+    gui.click(settings.restore_button)
+    restore = gui.dialog(RestoreDialog)
+    restore.file.path.setText(str(target))
+    gui.type_into(restore.password, "Wrong-Pass-2026")
+    gui.type_into(restore.pin, NEW_PIN)
+    gui.type_into(restore.confirmation, NEW_PIN)
+    gui.submit(restore)
+    gui.qtbot.waitUntil(lambda: "备份密码错误" in restore.error_label.text(), timeout=30000)
+    shot(restore, "restore-wrong-password")
+    gui.type_into(restore.password, PASSWORD)
+    gui.submit(restore)
+    gui.idle()
+    done = gui.answer("确定", expect="恢复证书成功")
+    assert "周十" in done and "未能连接" not in done  # the new unblock secret reached the service
+    gui.qtbot.waitUntil(lambda: len(gui.model.inventory.entries) == 1)
+    [restored] = gui.model.inventory.entries
+    assert restored.sign == entry.sign and restored.encryption == entry.encryption
+    with restored.device.open() as session:
+        session.login(NEW_PIN)
+
+
+def test_a_damaged_backup_file_is_explained_in_the_dialog(gui: Gui, live: LiveService, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pfx"
+    broken.write_bytes(b"0\x82\x10\x00 not really a pfx")
+    settings = open_certificate_list(gui)
+    gui.click(settings.restore_button)
+    restore = gui.dialog(RestoreDialog)
+    restore.file.path.setText(str(broken))
+    gui.type_into(restore.password, PASSWORD)
+    gui.type_into(restore.pin, NEW_PIN)
+    gui.type_into(restore.confirmation, NEW_PIN)
+    gui.submit(restore)
+    gui.qtbot.waitUntil(lambda: "文件已损坏" in restore.error_label.text(), timeout=30000)
+    assert gui.model.inventory.entries == [] and broken.read_bytes().startswith(b"0\x82")
+
+
+def test_backup_needs_a_selected_certificate(gui: Gui, live: LiveService, qtbot: Any) -> None:
+    settings = open_certificate_list(gui)
+    gui.click(settings.backup_button)
+    gui.answer("确定", expect="请先在列表中选择要备份的证书")
