@@ -186,3 +186,36 @@ def decrypt(source: Path, selector: Optional[str], target: Path, force: bool, pi
         plaintext, container = session.decrypt_any(ciphertext)
     write_new_file(target, plaintext, overwrite=force)
     click.echo(f"decrypted with the encryption key of {container!r}: {target}", err=True)
+
+
+@click.command("recover-keys")
+@click.option("--device", "selector", metavar="ID|SERIAL|LABEL", help="Which soft keystore (see `token list`).")
+@pin_stdin_option
+def recover_keys(selector: Optional[str], pin_stdin: bool) -> None:
+    """找回历史加密密钥: the KMC's earlier encryption keys of this certificate's holder (before 证书更新/证书换发),
+    by certificate login to the issuing service (CERTASSIST_SERVICE_URL or the settings' service address);
+    they are kept in the soft keystore's history so that files encrypted to them open again."""
+    from app.api_client import ApiError, IssuingClient, ServiceUnavailable
+    from app.cli.errors import ExitCode
+    from app.flows import certificate_login, list_certificates, recover_earlier_keys
+    from app.settings import Settings
+    from drivers.errors import NotFound
+
+    device = _soft_device(selector, "earlier encryption keys are kept in a soft keystore")
+    entries, _problems = list_certificates([device])
+    if not entries:
+        raise NotFound(f"{device.info.label} holds no certificate to log in with")
+    pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)
+    client = IssuingClient(Settings.load().effective_service_url(), timeout=30.0)
+    try:
+        certificate_login(client, entries[0], pin)
+        added = recover_earlier_keys(client, entries[0], pin)
+    except ServiceUnavailable as exc:
+        click.echo(f"certassist: {exc}", err=True)
+        sys.exit(ExitCode.UNAVAILABLE)
+    except ApiError as exc:
+        click.echo(f"certassist: {exc.message}", err=True)
+        sys.exit(ExitCode.FAILED_CHECK)
+    finally:
+        client.close()
+    click.echo(f"{added} earlier encryption key(s) recovered from the KMC into {device.info.serial}")

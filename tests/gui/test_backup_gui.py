@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from qtpy.QtWidgets import QFileDialog
 
+from app import flows
+from app.api_client import IssuingClient
 from app.ui.backup_flows import BackupDialog, RestoreDialog
 from app.ui.settings_dialog import CERTIFICATES, SettingsDialog
+from drivers.soft import SoftBackend
+from drivers.soft.session import SoftSession
 from gm import pkcs12
 from tests.gui.conftest import Gui, LiveService
 from tests.gui.test_tray_fixes import shot
@@ -131,3 +138,59 @@ def test_backup_needs_a_selected_certificate(gui: Gui, live: LiveService, qtbot:
     settings = open_certificate_list(gui)
     gui.click(settings.backup_button)
     gui.answer("确定", expect="请先在列表中选择要备份的证书")
+
+
+def test_earlier_keys_come_back_from_the_kmc_on_the_command_line(
+    gui: Gui, live: LiveService, soft_backend: SoftBackend, tmp_path: Path
+) -> None:
+    """A holder who renewed, then lost the keystore that kept the earlier key (and whose backup predates
+    nothing useful), recovers it with `token recover-keys` (a certificate login to the service)."""
+    user = live.new_user("wushi", "吴十")
+    issue_soft_certificate(gui, user)
+    [before] = gui.model.inventory.entries
+    assert before.encryption is not None
+    with gui.stall.paused():  # the test's own work, off the tray's flows
+        bid = before.encryption.public_key.encrypt(b"bid from before the renewal")
+        client = IssuingClient(live.url)
+        flows.certificate_login(client, before, PIN)
+        flows.update(client, before, user["username"], PIN)
+        client.close()
+        [after], _ = flows.list_certificates(soft_backend.devices())
+        with after.device.open() as session:  # a keystore made from a backup without history
+            assert isinstance(session, SoftSession)
+            session.login(PIN)
+            current = [k for k in session.export_keys() if k.retired is None]
+        after.device.destroy()  # type: ignore[attr-defined]
+        device, _admin = soft_backend.create_device("软证书 wushi", PIN, PIN)
+        with device.open() as session:
+            session.login(PIN)
+            session.create_container(after.container)
+            for item in current:
+                session.import_key_pair(after.container, item.usage, item.key)
+            for item in reversed(current):
+                assert item.certificate is not None
+                session.write_certificate(after.container, item.usage, item.certificate)
+        (tmp_path / "bid.enc").write_bytes(bid)
+        env = {**os.environ, "CERTASSIST_SERVICE_URL": live.url}
+        command = [sys.executable, "-c", "from app.cli import main; main()", "token"]
+        decrypt = [*command, "decrypt", "--device", device.info.serial, "-o", str(tmp_path / "bid.txt"), "--pin-stdin"]
+        before_recovery = subprocess.run(
+            [*decrypt, str(tmp_path / "bid.enc")], input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False
+        )
+        assert before_recovery.returncode == 1 and not (tmp_path / "bid.txt").exists()
+        recovered = subprocess.run(
+            [*command, "recover-keys", "--device", device.info.serial, "--pin-stdin"],
+            input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False, timeout=120,
+        )  # fmt: skip
+        assert recovered.returncode == 0, recovered.stderr
+        assert recovered.stdout.decode().startswith("1 earlier encryption key(s) recovered")
+        decrypted = subprocess.run(
+            [*decrypt, str(tmp_path / "bid.enc")], input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False
+        )
+        assert decrypted.returncode == 0, decrypted.stderr
+        assert (tmp_path / "bid.txt").read_bytes() == b"bid from before the renewal"
+        wrong = subprocess.run(
+            [*command, "recover-keys", "--device", device.info.serial, "--pin-stdin"],
+            input=b"000000\n", capture_output=True, env=env, check=False, timeout=120,
+        )  # fmt: skip
+        assert wrong.returncode == 1 and "wrong PIN" in wrong.stderr.decode()
