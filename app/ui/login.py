@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 from app.flows import CertificateEntry
 from app.ui.certificate_list import certificate_tree, fill_certificate_tree, selected_entry
 from app.ui.i18n import tr
-from app.ui.widgets import PinEdit, app_title, link_button, message_line, row
+from app.ui.widgets import PinEdit, app_title, link_button, message_line, row, set_message
 
 ACCOUNT_PAGE, CERTIFICATE_PAGE = 0, 1
 WIDTH = 500
@@ -164,8 +164,7 @@ class LoginDialog(QDialog):
             self.certificate_button.setEnabled(self.certificates.topLevelItemCount() > 0)
 
     def show_message(self, text: str, error: bool = True) -> None:
-        self.message.setStyleSheet("color: #c0392b;" if error else "color: #555;")
-        self.message.setText(text)
+        set_message(self.message, text, error)
 
     def _submit_account(self) -> None:
         username, applicant, answer = self.username.text().strip(), self.applicant.text().strip(), self.captcha.text()

@@ -174,21 +174,22 @@ class FormDialog(QDialog):
         for child in self.findChildren(QLineEdit):
             child.setEnabled(not busy)
         if busy and text:
-            self.error_label.setStyleSheet("color: #555;")
-            self.error_label.setText(text)
+            set_message(self.error_label, text, error=False)
 
     def show_error(self, text: str) -> None:
         self.set_busy(False)
-        self.error_label.setStyleSheet("color: #c0392b;")
-        self.error_label.setText(text)
+        set_message(self.error_label, text)
 
     def reject(self) -> None:
         if not self._busy:  # closing while the device works would hide the outcome
             super().reject()
 
 
-def message_line(lines: int = 2) -> QLabel:
-    """An error or status line that keeps its room (``lines`` high) while empty."""
+MESSAGE_LINES = 2  # the room an empty message line keeps
+
+
+def message_line(lines: int = MESSAGE_LINES) -> QLabel:
+    """An error or status line that keeps its room (``lines`` high) while empty; fill it with set_message."""
     label = QLabel()
     label.setWordWrap(True)
     label.setStyleSheet("color: #c0392b;")
@@ -196,6 +197,23 @@ def message_line(lines: int = 2) -> QLabel:
     label.setMinimumHeight(label.fontMetrics().lineSpacing() * lines)
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
     return label
+
+
+def set_message(label: QLabel, text: str, error: bool = True) -> None:
+    """Show ``text`` in a message line; a text longer than its kept room makes the window taller, never
+    the fields around it smaller (the line's width is kept, so the text wraps as the user sees it)."""
+    label.setStyleSheet("color: #c0392b;" if error else "color: #555;")
+    label.setText(text)
+    room = label.fontMetrics().lineSpacing() * MESSAGE_LINES
+    needed = label.heightForWidth(label.width()) if label.width() > 0 else room
+    label.setMinimumHeight(max(room, needed))
+    window = label.window()
+    layout = window.layout()
+    if layout is not None:
+        layout.activate()
+        wanted = layout.totalSizeHint().height()
+        if window.height() < wanted:
+            window.resize(window.width(), wanted)
 
 
 def row(*widgets: Any) -> QWidget:

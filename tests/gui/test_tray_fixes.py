@@ -313,6 +313,19 @@ def test_pin_fields_keep_their_size_when_an_error_shows(gui: Gui, live: LiveServ
     assert [field.geometry() for field in (change.old_pin, change.new_pin, change.confirmation)] == before
     assert change.size() == size
     shot(change, "change-pin-error")
+    # a message longer than the kept room (the weak-PIN advice wraps to three lines): the dialog grows, the
+    # fields keep their size and place, and every line of the message shows
+    gui.type_into(change.new_pin, "123456")
+    gui.type_into(change.confirmation, "123456")
+    gui.submit(change)
+    gui.idle()
+    QCoreApplication.processEvents()
+    label = change.error_label
+    assert "过于简单" in label.text()
+    assert [field.geometry() for field in (change.old_pin, change.new_pin, change.confirmation)] == before
+    assert label.height() >= label.heightForWidth(label.width()) > 2 * label.fontMetrics().lineSpacing()
+    assert change.height() > size.height()
+    shot(change, "change-pin-long-error")
 
 
 def _columns_fit(tree: QTreeWidget) -> None:

@@ -18,7 +18,6 @@ from installer.winbuild.targets import WIN10
 from installer.winbuild.wine import WinePrefix, new_prefix
 from tests.windows.desktop import Desktop
 
-pytestmark = pytest.mark.windows
 HERE = Path(__file__).resolve().parent
 INSTALL_DIR = r"C:\Program Files\CertAssist"
 CONSOLE_EXE = INSTALL_DIR + r"\certassist.exe"
