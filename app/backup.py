@@ -19,10 +19,13 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from app.api_client import IssuingClient
+from asn1crypto import pem
+
+from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from app.backup_policy import AttemptLimiter, BackupUnreadable, check_backup_password
 from app.flows import SOFT_LABEL_PREFIX, CertificateEntry, certificate_login, list_certificates
 from drivers.base import check_new_pin
@@ -31,10 +34,10 @@ from drivers.model import KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
 from drivers.soft.storage import atomic_write
 from gm import pkcs12
-from gm.errors import EncodingError, InvalidKey, PasswordIncorrect
+from gm.errors import EncodingError, GMError, InvalidKey, PasswordIncorrect
 from gm.pem import is_pem, unarmor
 from gm.sm2 import SM2PrivateKey
-from gm.x509 import Certificate
+from gm.x509 import Certificate, verify_chain
 from gm.x509.certificate import ENCRYPTION_KEY_USAGE, SIGNING_KEY_USAGE
 
 SUFFIX = ".pfx"
@@ -47,6 +50,7 @@ class BackupResult:
     path: Path
     containers: int
     history: int
+    chain: int = 0  # CA certificates in the file
 
 
 Pair = Tuple[SM2PrivateKey, Optional[Certificate]]
@@ -87,11 +91,20 @@ class RestoreResult:
 # -- 备份证书 ---------------------------------------------------------------------------------------
 
 
-def _chain(chain_pem: Optional[bytes]) -> Tuple[Certificate, ...]:
-    if not chain_pem:
+def issuing_chain(client: IssuingClient, certificate: Certificate) -> Tuple[Certificate, ...]:
+    """The CA certificates above ``certificate`` (issuing CA first, root last) from the service's published
+    chain, checked to be the ones that signed it; () when the service cannot be reached or its chain did not
+    issue this certificate (a backup without the chain still restores: the chain is only for other tools)."""
+    try:
+        text = client.ca_chain()
+        chain = [Certificate.from_der(der) for _label, _headers, der in pem.unarmor(text.encode(), multiple=True)]
+        roots = [cert for cert in chain if cert.is_self_issued]
+        others = [cert for cert in chain if not cert.is_self_issued]
+        # checked as of the certificate's issuance: an expired certificate is still worth backing up
+        path = verify_chain(certificate, roots, others, at=certificate.not_before + timedelta(seconds=1))
+    except (ApiError, ServiceUnavailable, GMError, ValueError):
         return ()
-    blocks = [b"-----BEGIN CERTIFICATE-----" + part for part in chain_pem.split(b"-----BEGIN CERTIFICATE-----")[1:]]
-    return tuple(Certificate.load(block) for block in blocks)
+    return tuple(path[1:])
 
 
 def write_new_file(path: Path, data: bytes, overwrite: bool = False) -> None:
@@ -122,9 +135,10 @@ def make_backup(
     confirmation: str,
     target: Path,
     overwrite: bool = False,
-    chain_pem: Optional[bytes] = None,
+    chain: Sequence[Certificate] = (),
 ) -> BackupResult:
-    """备份证书: the PIN is verified, then every key of the keystore goes into ``target``."""
+    """备份证书: the PIN is verified, then every key of the keystore goes into ``target``, with ``chain`` (the CA
+    certificates, see ``issuing_chain``)."""
     if not isinstance(device, SoftDevice):
         raise NotSupported("备份USB Key上的证书（USB Key中的私钥不可导出）；只有软证书可以备份")
     check_backup_password(password, confirmation)
@@ -144,9 +158,9 @@ def make_backup(
             name = f"{_OURS}:{item.container}:{item.usage.value}"
             containers.add(item.container)
         items.append(pkcs12.PfxKey(item.key, item.certificate, name))
-    data = pkcs12.dump(pkcs12.PfxContents(tuple(items), _chain(chain_pem)), password)
+    data = pkcs12.dump(pkcs12.PfxContents(tuple(items), tuple(chain)), password)
     write_new_file(target, data, overwrite)
-    return BackupResult(target, len(containers), history)
+    return BackupResult(target, len(containers), history, len(chain))
 
 
 # -- 恢复证书 ---------------------------------------------------------------------------------------
@@ -274,4 +288,17 @@ def report_backup(client: IssuingClient, entry: CertificateEntry, pin: str) -> N
 def escrow_restored(client: IssuingClient, entry: CertificateEntry, pin: str, admin_secret: str) -> None:
     """The restored keystore's new unblock secret goes to the service, so 证书解锁 works for it."""
     certificate_login(client, entry, pin)
+    client.escrow_admin_credential(admin_secret)
+
+
+def escrow_again(client: IssuingClient, entry: CertificateEntry, pin: str) -> None:
+    """For a soft keystore whose unblock secret never reached the service (restored offline): a new unblock
+    secret replaces the old one and is escrowed, so 证书解锁 works for it. The service is asked first (the
+    certificate login); a failure after the rotation leaves it no worse than before: unescrowed."""
+    if not isinstance(entry.device, SoftDevice):
+        raise NotSupported("为USB Key托管解锁凭据（USB Key的管理员PIN由其发行方管理）")
+    certificate_login(client, entry, pin)
+    with entry.device.open() as session:
+        session.login(pin)
+        admin_secret = session.rotate_admin_credential()
     client.escrow_admin_credential(admin_secret)

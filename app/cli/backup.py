@@ -13,6 +13,7 @@ import click
 from app.platform.console import json_ascii
 
 if TYPE_CHECKING:
+    from app.api_client import IssuingClient
     from app.flows import CertificateEntry
     from drivers.soft import SoftDevice
 
@@ -61,18 +62,28 @@ def _soft_device(selector: Optional[str], what: str) -> SoftDevice:
     return device
 
 
+def _refuse_existing(target: Path, force: bool) -> None:
+    """Before any secret is asked: an existing file is replaced only with --force."""
+    if target.exists() and not force:
+        raise click.UsageError(f"{target} already exists (文件已存在): choose another name, or --force to replace it")
+
+
 def _service_note(action: str, exc: Exception) -> None:
     click.echo(f"note: the issuing service was not told ({action}): {exc}", err=True)
 
 
-def _tell_service(entry: CertificateEntry, pin: str, admin_secret: Optional[str]) -> bool:
-    """Report a backup (or escrow a restored keystore's unblock secret) with a certificate login."""
-    from app.api_client import ApiError, IssuingClient, ServiceUnavailable
-    from app.backup import escrow_restored, report_backup
+def _client() -> IssuingClient:
+    from app.api_client import IssuingClient
     from app.settings import Settings
 
-    settings = Settings.load()
-    client = IssuingClient(settings.effective_service_url(), timeout=15.0)
+    return IssuingClient(Settings.load().effective_service_url(), timeout=15.0)
+
+
+def _tell_service(client: IssuingClient, entry: CertificateEntry, pin: str, admin_secret: Optional[str]) -> bool:
+    """Report a backup (or escrow a restored keystore's unblock secret) with a certificate login."""
+    from app.api_client import ApiError, ServiceUnavailable
+    from app.backup import escrow_restored, report_backup
+
     action = "证书解锁 needs it" if admin_secret else "audit record of the backup"
     try:
         if admin_secret:
@@ -83,8 +94,6 @@ def _tell_service(entry: CertificateEntry, pin: str, admin_secret: Optional[str]
     except (ApiError, ServiceUnavailable) as exc:
         _service_note(action, exc)
         return False
-    finally:
-        client.close()
 
 
 @click.command()
@@ -93,7 +102,11 @@ def _tell_service(entry: CertificateEntry, pin: str, admin_secret: Optional[str]
     "-o", "--out", "target", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Backup file (.pfx)."
 )
 @click.option("--force", is_flag=True, help="Replace an existing file (never done without it).")
-@click.option("--no-report", is_flag=True, help="Do not tell the issuing service (its audit log records backups).")
+@click.option(
+    "--no-report",
+    is_flag=True,
+    help="Do not contact the issuing service: no audit record of the backup, and no CA chain in the file.",
+)
 @password_stdin_option
 @pin_stdin_option
 def backup(
@@ -104,22 +117,28 @@ def backup(
 
     `openssl pkcs12 -info -in FILE` reads it with the password. Keys on USB keys never leave them.
     """
-    from app.backup import make_backup
+    from app.backup import issuing_chain, make_backup
     from app.backup_policy import check_backup_password
     from app.flows import list_certificates
 
     device = _soft_device(selector, "not a soft keystore: keys on a USB key cannot be exported")
+    _refuse_existing(target, force)
     password, pin = _secrets(password_stdin, pin_stdin, restoring=False)
     check_backup_password(password, password)
-    result = make_backup(device, pin, password, password, target, overwrite=force)
-    click.echo(
-        f"backup written: {result.path} ({result.containers} certificate pair(s), {result.history} earlier "
-        "encryption key(s)) (备份证书成功)"
-    )
-    if not no_report:
-        entries, _problems = list_certificates([device])
-        if entries and _tell_service(entries[0], pin, None):
+    entries, _problems = list_certificates([device])
+    client = None if no_report else _client()
+    try:
+        chain = issuing_chain(client, entries[0].sign) if client is not None and entries else ()
+        result = make_backup(device, pin, password, password, target, overwrite=force, chain=chain)
+        click.echo(
+            f"backup written: {result.path} ({result.containers} certificate pair(s), {result.history} earlier "
+            f"encryption key(s), {result.chain} CA certificate(s)) (备份证书成功)"
+        )
+        if client is not None and entries and _tell_service(client, entries[0], pin, None):
             click.echo("the issuing service recorded the backup")
+    finally:
+        if client is not None:
+            client.close()
 
 
 @click.command()
@@ -143,7 +162,11 @@ def restore(source: Path, no_escrow: bool, as_json: bool, password_stdin: bool, 
     entries, _problems = list_certificates([result.device])
     escrowed = False
     if entries and not no_escrow:
-        escrowed = _tell_service(entries[0], pin, result.admin_secret)
+        client = _client()
+        try:
+            escrowed = _tell_service(client, entries[0], pin, result.admin_secret)
+        finally:
+            client.close()
     if as_json:
         out = {
             "device": result.device.info.device_id,
@@ -162,8 +185,41 @@ def restore(source: Path, no_escrow: bool, as_json: bool, password_stdin: bool, 
     )
     if not escrowed:
         click.echo(
-            "note: 证书解锁 (forgotten PIN) works for this keystore once its unblock secret is escrowed", err=True
+            "note: 证书解锁 (forgotten PIN) works for this keystore once its unblock secret is escrowed: run "
+            f"`certassist token escrow --device {result.device.info.serial}` when the service can be reached",
+            err=True,
         )
+
+
+@click.command()
+@click.option("--device", "selector", metavar="ID|SERIAL|LABEL", help="Which soft keystore (see `token list`).")
+@pin_stdin_option
+def escrow(selector: Optional[str], pin_stdin: bool) -> None:
+    """托管解锁凭据: for a soft keystore restored while the issuing service was out of reach, a new unblock secret
+    is escrowed with the service (certificate login), so that 证书解锁 works for a forgotten PIN."""
+    from app.api_client import ApiError, ServiceUnavailable
+    from app.backup import escrow_again
+    from app.cli.errors import ExitCode
+    from app.flows import list_certificates
+    from drivers.errors import NotFound
+
+    device = _soft_device(selector, "not a soft keystore: a USB key's admin PIN is kept by its issuer")
+    entries, _problems = list_certificates([device])
+    if not entries:
+        raise NotFound(f"{device.info.label} holds no certificate to log in with")
+    pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)
+    client = _client()
+    try:
+        escrow_again(client, entries[0], pin)
+    except ServiceUnavailable as exc:
+        click.echo(f"certassist: {exc}", err=True)
+        sys.exit(ExitCode.UNAVAILABLE)
+    except ApiError as exc:
+        click.echo(f"certassist: {exc.message}", err=True)
+        sys.exit(ExitCode.FAILED_CHECK)
+    finally:
+        client.close()
+    click.echo(f"the unblock secret of {device.info.serial} is escrowed: 证书解锁 works for it")
 
 
 @click.command()
@@ -178,6 +234,7 @@ def decrypt(source: Path, selector: Optional[str], target: Path, force: bool, pi
     from app.backup import write_new_file
 
     device = _soft_device(selector, "decryption with earlier keys needs a soft keystore")
+    _refuse_existing(target, force)
     with source.open("rb") as fh:
         ciphertext = fh.read(BACKUP_FILE_LIMIT + 1)
     pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)

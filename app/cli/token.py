@@ -254,9 +254,9 @@ def _format_skf_libraries(libraries: List[Dict[str, Any]]) -> List[str]:
 
 
 def _add_backup_commands() -> None:
-    from app.cli.backup import backup, decrypt, recover_keys, restore
+    from app.cli.backup import backup, decrypt, escrow, recover_keys, restore
 
-    for command in (backup, restore, decrypt, recover_keys):
+    for command in (backup, restore, escrow, decrypt, recover_keys):
         token.add_command(command)
 
 

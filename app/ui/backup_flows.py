@@ -160,13 +160,15 @@ class BackupFlow(Flow):
         model = self.ctx.model
 
         def job() -> str:
-            result = backup.make_backup(device, pin, password, confirmation, target, overwrite)
             client = model.new_client(timeout=15.0)
             try:
-                backup.report_backup(client, entry, pin)
-                note = ""
-            except (ApiError, ServiceUnavailable) as exc:
-                note = tr("（证书服务未能记录本次备份：{detail}）").format(detail=str(exc))
+                chain = backup.issuing_chain(client, entry.sign)  # () when the service is out of reach
+                result = backup.make_backup(device, pin, password, confirmation, target, overwrite, chain)
+                try:
+                    backup.report_backup(client, entry, pin)
+                    note = ""
+                except (ApiError, ServiceUnavailable) as exc:
+                    note = tr("（证书服务未能记录本次备份：{detail}）").format(detail=str(exc))
             finally:
                 client.close()
             return tr("备份证书成功：{path}").format(path=str(result.path)) + note

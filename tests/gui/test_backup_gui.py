@@ -80,6 +80,7 @@ def test_backup_then_restore_on_a_new_computer(
     with gui.stall.paused():  # the test's own check of the file, not the tray's work
         contents = pkcs12.load(target.read_bytes(), PASSWORD)
     assert {item.certificate for item in contents.keys} == {entry.sign, entry.encryption}
+    assert [cert.is_self_issued for cert in contents.certificates] == [False, True]  # the service's chain
 
     # 备份证书 again to the same file: asked before replacing it
     gui.click(settings.backup_button)

@@ -212,8 +212,10 @@ def test_command_line_backup_and_restore(backend: SoftBackend, tmp_path: Path, o
     made = certassist(args, f"{PASSWORD}\n{PIN}\n")
     assert made.returncode == 0, made.stderr
     assert "备份证书成功" in made.stdout.decode() and "not told" in made.stderr.decode()  # no service here
-    again = certassist(args, f"{PASSWORD}\n{PIN}\n")
-    assert again.returncode == ExitCode.USAGE and "已存在" in again.stderr.decode()
+    written = target.read_bytes()
+    again = certassist(args, "")  # refused before any secret is asked
+    assert again.returncode == ExitCode.USAGE and "--force" in again.stderr.decode()
+    assert target.read_bytes() == written
     info = subprocess.run(
         [openssl_bin, "pkcs12", "-info", "-in", str(target), "-passin", f"pass:{PASSWORD}", "-noout"],
         capture_output=True, check=False, timeout=60,

@@ -6,6 +6,7 @@ Real soft keystores, the real service (SQLite here: these are the client's flows
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -15,12 +16,15 @@ from sqlalchemy import select
 from app import backup, flows
 from app.api_client import ApiError, IssuingClient
 from app.backup_policy import AttemptLimiter
+from drivers.errors import PinIncorrect
 from drivers.soft import SoftBackend
 from drivers.soft.session import SoftSession
+from gm import pkcs12
 from gm.errors import DecryptionError
 from server import models
 from server.keyhistory import RECOVERY_LIMIT
 from tests.conftest import FAST_KDF
+from tests.pki import make_pki
 from tests.server.conftest import CAPTCHA, Server, ServerFactory, new_user
 
 PIN = "480362"
@@ -92,8 +96,11 @@ def test_backup_and_restore_keep_the_history(make_server: ServerFactory, backend
     bid = before.encryption.public_key.encrypt(b"old bid")
     after = renewed(server, backend, user, before)
     target = tmp_path / "backup.pfx"
-    result = backup.make_backup(after.device, PIN, PASSWORD, PASSWORD, target)  # type: ignore[arg-type]
-    assert result.containers == 1 and result.history == 1
+    chain = backup.issuing_chain(client_for(server), after.sign)
+    assert [cert.is_self_issued for cert in chain] == [False, True]  # the issuing CA, then the root
+    result = backup.make_backup(after.device, PIN, PASSWORD, PASSWORD, target, chain=chain)  # type: ignore[arg-type]
+    assert result.containers == 1 and result.history == 1 and result.chain == 2
+    assert pkcs12.load(target.read_bytes(), PASSWORD).certificates == chain
     backup.report_backup(client_for(server), after, PIN)
     [made] = [e for e in events(server) if e.event == "certificate_backup"]
     assert made.certificate_serial == after.serial and PASSWORD not in made.detail and PIN not in made.detail
@@ -117,6 +124,15 @@ def test_backup_and_restore_keep_the_history(make_server: ServerFactory, backend
     code = re.search(r"解锁码：(\d{8})", body).group(1)  # type: ignore[union-attr]
     flows.unlock_complete(client_for(server), entry, request.unlock_id, code, "260491", "260491")
     flows.certificate_login(client_for(server), entry, "260491")
+
+
+def test_the_chain_in_a_backup_is_the_one_that_issued_the_certificate(server: Server) -> None:
+    """Another CA's certificate gets no chain from this service, and an unreachable service gives none."""
+    stranger = make_pki().leaf
+    assert backup.issuing_chain(client_for(server), stranger) == ()
+    offline = IssuingClient("http://127.0.0.1:9", timeout=2.0)
+    assert backup.issuing_chain(offline, stranger) == ()
+    offline.close()
 
 
 def test_the_kmc_gives_earlier_keys_back(make_server: ServerFactory, backend: SoftBackend, tmp_path: Path) -> None:
@@ -172,3 +188,35 @@ def test_earlier_keys_need_a_certificate_login(server: Server, backend: SoftBack
     assert refused.value.status in (401, 403)
     with pytest.raises(ApiError):
         client.report_backup()
+
+
+def test_a_keystore_restored_offline_gets_its_unblock_secret_escrowed_later(
+    server: Server, backend: SoftBackend, tmp_path: Path
+) -> None:
+    """Restored while the service was out of reach: 证书解锁 fails until `token escrow` (escrow_again) ran."""
+    user, entry = issued(server, backend)
+    target = tmp_path / "backup.pfx"
+    backup.make_backup(entry.device, PIN, PASSWORD, PASSWORD, target)  # type: ignore[arg-type]
+    entry.device.destroy()  # type: ignore[attr-defined]
+    backup.restore_backup(backend, target.read_bytes(), PASSWORD, "739146", "739146", AttemptLimiter(tmp_path / "l"))
+    [restored], _ = flows.list_certificates(backend.devices())
+
+    def unlock(new_pin: str) -> None:
+        inbox = server.smtp.inbox
+        mails = len(inbox.messages)
+        request = flows.unlock_request(client_for(server), restored)
+        deadline = time.monotonic() + 10
+        while len(inbox.messages) == mails and time.monotonic() < deadline:
+            time.sleep(0.02)
+        [mail] = [m for m in inbox.messages[mails:] if m["To"] == user["email"] and "解锁码" in str(m["Subject"])]
+        body = inbox.body(mail)
+        code = re.search(r"解锁码：(\d{8})", body).group(1)  # type: ignore[union-attr]
+        flows.unlock_complete(client_for(server), restored, request.unlock_id, code, new_pin, new_pin)
+
+    with pytest.raises(PinIncorrect):  # the service still holds the lost keystore's unblock secret
+        unlock("260491")
+    with pytest.raises(PinIncorrect):
+        backup.escrow_again(client_for(server), restored, "000000")
+    backup.escrow_again(client_for(server), restored, "739146")
+    unlock("260491")
+    flows.certificate_login(client_for(server), restored, "260491")
