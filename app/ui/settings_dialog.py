@@ -51,9 +51,13 @@ def about_text() -> str:
     return tr(
         "<b>证书助手 CertAssist</b> {version}<br>签发、换发、更新、解锁和废除国密SM2双证书（软证书和USB Key）。<br><br>"
         "密码库：{openssl}<br>界面：{qt}<br>系统：{system}"
-    ).format(
-        version=ours, openssl=libcrypto().version_text, qt=f"{API_NAME} / Qt {QT_VERSION}", system=platform.platform()
-    )
+    ).format(version=ours, openssl=libcrypto().version_text, qt=f"{API_NAME} / Qt {QT_VERSION}", system=_system())
+
+
+def _system() -> str:
+    """The OS, without ``platform.platform()``: on Linux it runs ``uname -p`` in a child process, on the GUI
+    thread when 设置 opens (half a second on a busy machine)."""
+    return f"{platform.system()} {platform.release()} {platform.machine()}"
 
 
 class SettingsDialog(QDialog):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 import pytest
 from qtpy.QtWidgets import QFileDialog
@@ -195,3 +196,20 @@ def test_earlier_keys_come_back_from_the_kmc_on_the_command_line(
             input=b"000000\n", capture_output=True, env=env, check=False, timeout=120,
         )  # fmt: skip
         assert wrong.returncode == 1 and "wrong PIN" in wrong.stderr.decode()
+
+
+@pytest.mark.main_python  # Python 3.8's platform.uname() runs `uname -p` eagerly on Linux (not on Windows)
+def test_opening_the_certificate_list_starts_no_process(gui: Gui, monkeypatch: pytest.MonkeyPatch) -> None:
+    """设置 (where 备份证书 lives) opened on the GUI thread must not wait for `uname -p` (platform.platform())."""
+    spawned: List[Any] = []
+    real_init = subprocess.Popen.__init__
+
+    def spy(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+        spawned.append(args[0] if args else kwargs.get("args"))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(platform, "_uname_cache", None)  # as in a freshly started tray
+    monkeypatch.setattr(subprocess.Popen, "__init__", spy)
+    settings = open_certificate_list(gui)
+    assert settings.isVisible()
+    assert not [command for command in spawned if "uname" in str(command)]
