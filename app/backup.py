@@ -28,6 +28,7 @@ from asn1crypto import pem
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from app.backup_policy import AttemptLimiter, BackupUnreadable, check_backup_password
 from app.flows import SOFT_LABEL_PREFIX, CertificateEntry, certificate_login, list_certificates
+from app.messages import message
 from drivers.base import check_new_pin
 from drivers.errors import AlreadyExists, NotSupported
 from drivers.model import KeyUsage, PinPolicy
@@ -177,8 +178,18 @@ def read_backup(data: bytes, password: str, limiter: Optional[AttemptLimiter] = 
     except PasswordIncorrect:
         limiter.failed()
         raise PasswordIncorrect("备份密码错误（或文件已被改动），请重新输入") from None
-    except (EncodingError, InvalidKey) as exc:
-        raise BackupUnreadable(f"文件已损坏，或不是可以读取的证书备份文件（.pfx/.p12，SM2密钥）：{exc}") from exc
+    except pkcs12.UnsupportedScheme as exc:
+        raise BackupUnreadable(
+            message("这个文件使用了证书助手不支持的加密方式，请用其他方式重新导出：{detail}", detail=str(exc))
+        ) from exc
+    except InvalidKey as exc:
+        raise BackupUnreadable(
+            message("这个文件中的私钥不是SM2（国密）密钥，无法恢复为本软件的证书：{detail}", detail=str(exc))
+        ) from exc
+    except EncodingError as exc:
+        raise BackupUnreadable(
+            message("文件已损坏，或不是可以读取的证书备份文件（.pfx/.p12，SM2密钥）：{detail}", detail=str(exc))
+        ) from exc
 
 
 def _usage_of(item: pkcs12.PfxKey) -> KeyUsage:
@@ -212,10 +223,10 @@ def plan_restore(contents: pkcs12.PfxContents) -> RestorePlan:
             by_name[name] = _Container(name, pair)
     plan.containers = list(by_name.values())
     if not plan.containers:
-        raise BackupUnreadable("这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）")
+        raise BackupUnreadable(message("这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）"))
     for name, pair in ours_encrypt.items():
         if name not in by_name:
-            raise BackupUnreadable(f"备份文件中容器 {name} 只有加密私钥、没有签名私钥，文件不完整")
+            raise BackupUnreadable(message("备份文件中容器 {name} 只有加密私钥、没有签名私钥，文件不完整", name=name))
         by_name[name].encrypt = pair
     for key, cert in loose_encrypt:  # another tool's encryption key: with its signing key
         _attach(plan.containers, key, cert)
@@ -228,7 +239,7 @@ def _attach(containers: List[_Container], key: SM2PrivateKey, cert: Optional[Cer
     same = [c for c in free if cert is not None and c.sign[1] is not None and c.sign[1].subject == cert.subject]
     target = same[0] if same else free[0] if len(free) == 1 else None
     if target is None:
-        raise BackupUnreadable("这个文件中的加密私钥找不到对应的签名证书，无法恢复")
+        raise BackupUnreadable(message("这个文件中的加密私钥找不到对应的签名证书，无法恢复"))
     target.encrypt = (key, cert)
 
 

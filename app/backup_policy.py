@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List
 
+from app.messages import Message, message
+
 MIN_LENGTH = 10
 MAX_LENGTH = 128
 FAILURES_PER_WINDOW = 5
@@ -21,11 +23,20 @@ WINDOW_S = 60
 _COMMON = ("password", "passw0rd", "qwerty", "123456", "abc123", "111111", "iloveyou", "admin", "woaini", "5201314")
 
 
-class BackupPasswordInvalid(ValueError):
+class BackupError(ValueError):
+    """A backup or restore refused with a reason the user can act on; ``text`` is translatable (the tray
+    shows it in the interface language, the command line prints the Chinese text)."""
+
+    def __init__(self, text: Message) -> None:
+        super().__init__(str(text))
+        self.text = text
+
+
+class BackupPasswordInvalid(BackupError):
     """A new backup password that may not be used (too short or weak, or the two entries differ)."""
 
 
-class BackupUnreadable(ValueError):
+class BackupUnreadable(BackupError):
     """The file is damaged, or not a PKCS#12 file with SM2 keys that can be read; nothing was changed."""
 
 
@@ -50,17 +61,17 @@ def _classes(password: str) -> int:
 def check_backup_password(password: str, confirmation: str) -> None:
     """Refuse a weak backup password, or two entries that differ, before anything is written."""
     if password != confirmation:
-        raise BackupPasswordInvalid("两次输入的备份密码不一致")
+        raise BackupPasswordInvalid(message("两次输入的备份密码不一致"))
     if len(password) < MIN_LENGTH or len(password) > MAX_LENGTH:
-        raise BackupPasswordInvalid(f"备份密码应为{MIN_LENGTH}-{MAX_LENGTH}个字符")
+        raise BackupPasswordInvalid(message("备份密码应为{low}-{high}个字符", low=MIN_LENGTH, high=MAX_LENGTH))
     if password != password.strip() or not password.isprintable():
-        raise BackupPasswordInvalid("备份密码不能以空格开头或结尾，也不能含控制字符")
+        raise BackupPasswordInvalid(message("备份密码不能以空格开头或结尾，也不能含控制字符"))
     lowered = password.lower()
     if len(set(lowered)) <= 3 or any(word in lowered for word in _COMMON):
-        raise BackupPasswordInvalid("备份密码过于简单（重复字符或常见密码），请换一个")
+        raise BackupPasswordInvalid(message("备份密码过于简单（重复字符或常见密码），请换一个"))
     if _classes(password) < 3 and len(password) < 16:
         raise BackupPasswordInvalid(
-            "备份密码过于简单：请至少包含大写字母、小写字母、数字、符号中的三类，或使用16个字符以上的密码"
+            message("备份密码过于简单：请至少包含大写字母、小写字母、数字、符号中的三类，或使用16个字符以上的密码")
         )
 
 

@@ -68,6 +68,10 @@ _DIGESTS: Dict[str, Tuple[hashes.HashAlgorithm, str]] = {
 _CIPHERS: Dict[str, int] = {"sm4_cbc": 16, "aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32, "tripledes_3key": 24}
 
 
+class UnsupportedScheme(EncodingError):
+    """A well-formed PKCS#12 file protected with a scheme not read here (RC2, public-key modes ...)."""
+
+
 class _SafeBag(core.Sequence):  # type: ignore[misc]
     """SafeBag with its value left open: each kind is parsed on its own, so an unknown one is skipped."""
 
@@ -171,22 +175,22 @@ def _decrypt(password: str, algorithm: algos.EncryptionAlgorithm, data: bytes) -
         iv = pkcs12kdf.derive(password, salt, pkcs12kdf.IV_ID, count, 8, "SHA1")
         return _cbc_decrypt(_cipher("tripledes_3key", key), iv, data)
     if name != "pbes2":
-        raise EncodingError(
+        raise UnsupportedScheme(
             f"this PKCS#12 file is encrypted with {name}, which certassist does not read; export it again with "
             "PBES2 (OpenSSL 3: openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC)"
         )
     params = algorithm["parameters"]
     kdf, scheme = params["key_derivation_func"], params["encryption_scheme"]
     if kdf["algorithm"].native != "pbkdf2":
-        raise EncodingError(f"PBES2 with key derivation {kdf['algorithm'].dotted} is not supported")
+        raise UnsupportedScheme(f"PBES2 with key derivation {kdf['algorithm'].dotted} is not supported")
     pbkdf2 = kdf["parameters"]
     prf = pbkdf2["prf"]["algorithm"].native
     cipher = scheme["algorithm"].native
     if prf not in _DIGESTS or cipher not in _CIPHERS:
-        raise EncodingError(f"PBES2 with PBKDF2-HMAC-{prf} and {cipher} is not supported")
+        raise UnsupportedScheme(f"PBES2 with PBKDF2-HMAC-{prf} and {cipher} is not supported")
     salt = pbkdf2["salt"].chosen
     if not isinstance(salt, core.OctetString):
-        raise EncodingError("PBKDF2 with a salt algorithm is not supported")
+        raise UnsupportedScheme("PBKDF2 with a salt algorithm is not supported")
     size = _CIPHERS[cipher]
     if pbkdf2["key_length"].native not in (None, size):
         raise EncodingError(f"PBKDF2 key length {pbkdf2['key_length'].native} does not fit {cipher}")
@@ -343,7 +347,7 @@ def _verify_mac(pfx: pkcs12.Pfx, password: str, safe_der: bytes) -> None:
         return  # no MAC: the key decryption below still tells a wrong password
     digest = mac_data["mac"]["digest_algorithm"]["algorithm"].native
     if digest not in _DIGESTS:
-        raise EncodingError(f"PKCS#12 MAC with {digest} is not supported")
+        raise UnsupportedScheme(f"PKCS#12 MAC with {digest} is not supported")
     count = _check_iterations(mac_data["iterations"].native)
     key = _mac_key(password, bytes(mac_data["mac_salt"].native), count, digest)
     if not std_hmac.compare_digest(_hmac(key, digest, safe_der), bytes(mac_data["mac"]["digest"].native)):
@@ -353,8 +357,8 @@ def _verify_mac(pfx: pkcs12.Pfx, password: str, safe_der: bytes) -> None:
 def load(data: bytes, password: str) -> PfxContents:
     """Read a PFX (DER, or PEM-less binary as every tool writes it) with ``password``.
 
-    Raises PasswordIncorrect for a wrong password, EncodingError for a file that is damaged or uses a
-    scheme not read here, InvalidKey for a key that is not SM2.
+    Raises PasswordIncorrect for a wrong password, UnsupportedScheme (an EncodingError) for a scheme not
+    read here, EncodingError for a damaged file, InvalidKey for a key that is not SM2.
     """
     data = bytes(data)
     asn1.check_size(data, "PKCS#12", MAX_FILE_SIZE)
@@ -365,7 +369,7 @@ def load(data: bytes, password: str) -> PfxContents:
             raise EncodingError(f"PKCS#12 version {pfx['version'].native} is not 3")
         auth_safe = pfx["auth_safe"]
         if auth_safe["content_type"].native != "data":
-            raise EncodingError("PKCS#12 files signed with a public key (not a password) are not supported")
+            raise UnsupportedScheme("PKCS#12 files signed with a public key (not a password) are not supported")
         safe_der = bytes(auth_safe["content"].native)
         _verify_mac(pfx, password, safe_der)
         for info in pkcs12.AuthenticatedSafe.load(safe_der):
@@ -380,7 +384,7 @@ def load(data: bytes, password: str) -> PfxContents:
                 plain = _decrypt(password, content["content_encryption_algorithm"], bytes(encrypted))
                 _collect(password, plain, collected)
             else:
-                raise EncodingError(f"PKCS#12 content of type {kind} (public-key encrypted) is not supported")
+                raise UnsupportedScheme(f"PKCS#12 content of type {kind} (public-key encrypted) is not supported")
     return _assemble(collected)
 
 
@@ -414,4 +418,4 @@ def _assemble(collected: _Collected) -> PfxContents:
     return PfxContents(tuple(result), chain)
 
 
-__all__ = ["ITERATIONS", "PfxContents", "PfxKey", "dump", "load"]
+__all__ = ["ITERATIONS", "PfxContents", "PfxKey", "UnsupportedScheme", "dump", "load"]

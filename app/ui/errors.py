@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from app.api_client import ApiError, ProxyUnavailable, ServiceUnavailable
-from app.backup_policy import TooManyAttempts
+from app.backup_policy import BackupError, TooManyAttempts
 from app.ui.i18n import tr
 from drivers.errors import (
     DeviceRemoved,
@@ -161,6 +161,8 @@ def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch pe
                 tr("代理服务器要求验证，请在「设置 → 代理服务」中填写正确的用户名和密码。"), NextStep.PROXY
             )
         return Explanation(exc.message)  # the service's own Chinese explanation already says what to do
+    if isinstance(exc, BackupError):
+        return Explanation(exc.text.render(tr))
     if isinstance(exc, PasswordIncorrect):
         return Explanation(tr("备份密码错误（或文件已被改动），请重新输入。"))
     if isinstance(exc, TooManyAttempts):

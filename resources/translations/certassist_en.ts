@@ -124,6 +124,10 @@
         <translation>{skew} s apart from the certificate service</translation>
     </message>
     <message>
+        <source>两次输入的备份密码不一致</source>
+        <translation>The two backup passwords do not match</translation>
+    </message>
+    <message>
         <source>两次输入的新PIN码不一致，请重新输入</source>
         <translation>The two new PINs differ, please enter them again</translation>
     </message>
@@ -292,6 +296,22 @@
         <translation>Backup password</translation>
     </message>
     <message>
+        <source>备份密码不能以空格开头或结尾，也不能含控制字符</source>
+        <translation>The backup password may not begin or end with a space or contain control characters</translation>
+    </message>
+    <message>
+        <source>备份密码应为{low}-{high}个字符</source>
+        <translation>The backup password must be {low}-{high} characters long</translation>
+    </message>
+    <message>
+        <source>备份密码过于简单（重复字符或常见密码），请换一个</source>
+        <translation>The backup password is too simple (repeated characters or a common password); please choose another</translation>
+    </message>
+    <message>
+        <source>备份密码过于简单：请至少包含大写字母、小写字母、数字、符号中的三类，或使用16个字符以上的密码</source>
+        <translation>The backup password is too simple: use at least three of upper-case letters, lower-case letters, digits and symbols, or 16 characters or more</translation>
+    </message>
+    <message>
         <source>备份密码错误次数过多，请{seconds}秒后再试。</source>
         <translation>Too many wrong backup passwords; try again in {seconds} seconds.</translation>
     </message>
@@ -302,6 +322,10 @@
     <message>
         <source>备份文件</source>
         <translation>Backup file</translation>
+    </message>
+    <message>
+        <source>备份文件中容器 {name} 只有加密私钥、没有签名私钥，文件不完整</source>
+        <translation>The backup file is incomplete: container {name} has an encryption key but no signing key</translation>
     </message>
     <message>
         <source>备份文件包含证书和私钥（含历史加密密钥），由备份密码保护，可在新电脑上「恢复证书」。请妥善保管备份文件并牢记备份密码：得到文件的人可以离线猜测密码，所以备份密码要足够长。</source>
@@ -474,6 +498,10 @@
     <message>
         <source>文件夹 {path} 不属于当前用户，或其他用户也能进入</source>
         <translation>The folder {path} does not belong to you, or other users can enter it</translation>
+    </message>
+    <message>
+        <source>文件已损坏，或不是可以读取的证书备份文件（.pfx/.p12，SM2密钥）：{detail}</source>
+        <translation>The file is damaged, or not a certificate backup that can be read (.pfx/.p12 with SM2 keys): {detail}</translation>
     </message>
     <message>
         <source>文件操作失败：{detail}</source>
@@ -1218,6 +1246,22 @@
     <message>
         <source>输入证书密码</source>
         <translation>Enter certificate PIN</translation>
+    </message>
+    <message>
+        <source>这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）</source>
+        <translation>This file holds no signing key, so no certificate can be restored (an encryption certificate is restored together with its signing certificate)</translation>
+    </message>
+    <message>
+        <source>这个文件中的加密私钥找不到对应的签名证书，无法恢复</source>
+        <translation>The encryption key in this file has no matching signing certificate and cannot be restored</translation>
+    </message>
+    <message>
+        <source>这个文件中的私钥不是SM2（国密）密钥，无法恢复为本软件的证书：{detail}</source>
+        <translation>The private key in this file is not an SM2 (GM) key and cannot be restored as a certificate here: {detail}</translation>
+    </message>
+    <message>
+        <source>这个文件使用了证书助手不支持的加密方式，请用其他方式重新导出：{detail}</source>
+        <translation>This file is protected with a scheme CertAssist does not read; please export it again with another scheme: {detail}</translation>
     </message>
     <message>
         <source>这里显示的是客户端工具登录验证时的用户信息</source>

@@ -12,9 +12,12 @@ from typing import Any, List
 import pytest
 from qtpy.QtWidgets import QFileDialog
 
-from app import flows
+from app import backup, flows
 from app.api_client import IssuingClient
+from app.backup_policy import BackupPasswordInvalid, BackupUnreadable, check_backup_password
+from app.ui import i18n
 from app.ui.backup_flows import BackupDialog, RestoreDialog
+from app.ui.errors import explain
 from app.ui.settings_dialog import CERTIFICATES, SettingsDialog
 from drivers.soft import SoftBackend
 from drivers.soft.session import SoftSession
@@ -213,3 +216,18 @@ def test_opening_the_certificate_list_starts_no_process(gui: Gui, monkeypatch: p
     settings = open_certificate_list(gui)
     assert settings.isVisible()
     assert not [command for command in spawned if "uname" in str(command)]
+
+
+def test_backup_refusals_follow_the_interface_language(qapp: Any) -> None:
+    """A weak backup password or an unreadable file is explained in English in the English interface."""
+    with pytest.raises(BackupPasswordInvalid) as weak:
+        check_backup_password("short", "short")
+    with pytest.raises(BackupUnreadable) as unreadable:
+        backup.read_backup(b"", PASSWORD)
+    assert explain(weak.value).text == "备份密码应为10-128个字符" == str(weak.value)  # the command line's text
+    assert i18n.install("en")
+    try:
+        assert explain(weak.value).text == "The backup password must be 10-128 characters long"
+        assert explain(unreadable.value).text.startswith("The file is damaged, or not a certificate backup")
+    finally:
+        i18n.install("zh_CN")

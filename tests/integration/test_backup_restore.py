@@ -253,3 +253,29 @@ def test_command_line_decrypt_with_an_earlier_key(backend: SoftBackend, tmp_path
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "bid.txt").read_bytes() == b"bid document"
     assert "zhangsan-20261130-abcdef" in out.stderr.decode()
+
+
+def test_files_other_tools_made_that_cannot_be_restored_say_why(
+    backend: SoftBackend, tmp_path: Path, limiter: AttemptLimiter, openssl_bin: str
+) -> None:
+    """An RSA .pfx and an OpenSSL 1.x-style RC2 one are not damaged: the message says what is wrong instead."""
+
+    def export(name: str, algorithm: List[str], *extra: str) -> bytes:
+        key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.crt"
+        for command in (
+            ["genpkey", *algorithm, "-out", str(key)],
+            ["req", "-new", "-x509", "-key", str(key), "-subj", "/CN=x", "-days", "30", "-out", str(cert)],
+            ["pkcs12", "-export", "-inkey", str(key), "-in", str(cert), "-out", str(tmp_path / f"{name}.p12"),
+             "-passout", f"pass:{PASSWORD}", *extra],
+        ):  # fmt: skip
+            subprocess.run([openssl_bin, *command], check=True, capture_output=True, timeout=60)
+        return (tmp_path / f"{name}.p12").read_bytes()
+
+    rsa = export("rsa", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+    with pytest.raises(BackupUnreadable, match="不是SM2") as not_sm2:
+        backup.restore_backup(backend, rsa, PASSWORD, NEW_PIN, NEW_PIN, limiter)
+    legacy = export("legacy", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2"], "-legacy")
+    with pytest.raises(BackupUnreadable, match="不支持的加密方式") as unsupported:
+        backup.restore_backup(backend, legacy, PASSWORD, NEW_PIN, NEW_PIN, limiter)
+    assert "损坏" not in str(not_sm2.value) + str(unsupported.value)
+    assert backend.devices() == []
