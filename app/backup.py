@@ -26,11 +26,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from asn1crypto import pem
 
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
-from app.backup_policy import AttemptLimiter, BackupUnreadable, check_backup_password
+from app.backup_policy import AlreadyRestored, AttemptLimiter, BackupUnreadable, check_backup_password
 from app.flows import SOFT_LABEL_PREFIX, CertificateEntry, certificate_login, list_certificates
 from app.messages import message
 from drivers.base import check_new_pin
-from drivers.errors import AlreadyExists, NotSupported
+from drivers.errors import NotSupported
 from drivers.model import KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
 from drivers.soft.storage import atomic_write
@@ -248,9 +248,13 @@ def _already_here(backend: SoftBackend, plan: RestorePlan) -> None:
     entries, _problems = list_certificates(list(backend.devices()))
     for entry in entries:
         if entry.sign.fingerprint in wanted:
-            raise AlreadyExists(
-                f"证书“{entry.subject}”已在本机的软证书 {entry.device.info.serial} 中，无需恢复；"
-                "如需替换，请先删除该软证书"
+            raise AlreadyRestored(
+                message(
+                    "证书“{subject}”已在本机的软证书 {serial} 中（见证书列表），无需恢复；"
+                    "忘记其证书密码时请使用「证书解锁」",
+                    subject=entry.subject,
+                    serial=entry.device.info.serial,
+                )
             )
 
 

@@ -40,6 +40,10 @@ class BackupUnreadable(BackupError):
     """The file is damaged, or not a PKCS#12 file with SM2 keys that can be read; nothing was changed."""
 
 
+class AlreadyRestored(BackupError):
+    """The file's certificate is already in a soft keystore on this computer; nothing was created."""
+
+
 class TooManyAttempts(Exception):
     """Wrong backup passwords were tried too often; ``wait_s`` seconds until the next try."""
 

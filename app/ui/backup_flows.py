@@ -16,7 +16,7 @@ from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushBut
 
 from app import backup
 from app.api_client import ApiError, ServiceUnavailable
-from app.backup_policy import BackupPasswordInvalid, BackupUnreadable, TooManyAttempts
+from app.backup_policy import BackupError, TooManyAttempts
 from app.flows import CertificateEntry, list_certificates
 from app.ui.context import AppContext
 from app.ui.details import documents_dir
@@ -34,7 +34,7 @@ def _inline(exc: BaseException, explanation: Explanation) -> bool:
     """What the user can correct in the dialog (everything but a device or service failure)."""
     return explanation.pin_retry or isinstance(
         exc,
-        (BackupPasswordInvalid, BackupUnreadable, PasswordIncorrect, TooManyAttempts, FileExistsError),
+        (BackupError, PasswordIncorrect, TooManyAttempts, FileExistsError),
     )
 
 

@@ -888,6 +888,10 @@
         <translation>Certificate</translation>
     </message>
     <message>
+        <source>证书“{subject}”已在本机的软证书 {serial} 中（见证书列表），无需恢复；忘记其证书密码时请使用「证书解锁」</source>
+        <translation>The certificate “{subject}” is already in the soft certificate {serial} on this computer (see the certificate list), so there is nothing to restore; if you forgot its PIN, use “Unlock certificate”</translation>
+    </message>
+    <message>
         <source>证书与设备中的密钥不匹配，没有写入任何内容。请重试；如仍失败，请联系证书服务管理员。</source>
         <translation>The certificate does not match the key on the device; nothing was written. Try again; if it fails again, contact the certificate service's administrator.</translation>
     </message>

@@ -14,7 +14,8 @@ from qtpy.QtWidgets import QFileDialog
 
 from app import backup, flows
 from app.api_client import IssuingClient
-from app.backup_policy import BackupPasswordInvalid, BackupUnreadable, check_backup_password
+from app.backup_policy import AlreadyRestored, BackupPasswordInvalid, BackupUnreadable, check_backup_password
+from app.messages import message
 from app.ui import i18n
 from app.ui.backup_flows import BackupDialog, RestoreDialog
 from app.ui.errors import explain
@@ -225,6 +226,17 @@ def test_backup_refusals_follow_the_interface_language(qapp: Any) -> None:
     with pytest.raises(BackupUnreadable) as unreadable:
         backup.read_backup(b"", PASSWORD)
     assert explain(weak.value).text == "备份密码应为10-128个字符" == str(weak.value)  # the command line's text
+    already = explain(
+        AlreadyRestored(
+            message(
+                "证书“{subject}”已在本机的软证书 {serial} 中（见证书列表），无需恢复；"
+                "忘记其证书密码时请使用「证书解锁」",
+                subject="周十",
+                serial="ab12",
+            )
+        )
+    )
+    assert already.next_step is None and already.text.startswith("证书“周十”已在本机的软证书 ab12 中")
     assert i18n.install("en")
     try:
         assert explain(weak.value).text == "The backup password must be 10-128 characters long"

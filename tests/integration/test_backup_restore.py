@@ -16,6 +16,7 @@ import pytest
 from app import backup
 from app.backup_policy import (
     FAILURES_PER_WINDOW,
+    AlreadyRestored,
     AttemptLimiter,
     BackupPasswordInvalid,
     BackupUnreadable,
@@ -24,7 +25,6 @@ from app.backup_policy import (
 )
 from app.cli.errors import ExitCode
 from app.flows import list_certificates
-from drivers.errors import AlreadyExists
 from drivers.model import KeyUsage
 from drivers.soft import SoftBackend, SoftDevice
 from gm import pkcs12
@@ -110,7 +110,7 @@ def test_round_trip_after_the_original_keystore_is_deleted(
         assert after.encryption is not None
         assert session.decrypt(after.container, after.encryption.public_key.encrypt(b"m")) == b"m"
     after.sign.public_key.verify(signature, b"signed after the restore")
-    with pytest.raises(AlreadyExists):  # restoring it again would make a second keystore of the same certificate
+    with pytest.raises(AlreadyRestored, match="无需恢复"):  # it would make a second keystore of the same certificate
         backup.restore_backup(backend, target.read_bytes(), PASSWORD, NEW_PIN, NEW_PIN, limiter)
 
 
