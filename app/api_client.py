@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ssl
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import httpx
 
 from app.contract import (
     Captcha,
     Challenge,
+    EarlierKey,
     IssuanceCodeSent,
     IssuedPair,
     RevocationReason,
@@ -259,6 +260,15 @@ class IssuingClient:
 
     def revoke(self, reason: RevocationReason = RevocationReason.CESSATION_OF_OPERATION) -> Revoked:
         return Revoked.parse(self._call("POST", "/api/v1/certificates/revoke", {"reason": reason.value}))
+
+    def report_backup(self) -> None:
+        """备份证书: the audit log records that the logged-in certificate was backed up (nothing secret sent)."""
+        self._call("POST", "/api/v1/certificates/backup-made")
+
+    def earlier_keys(self) -> List[EarlierKey]:
+        """The holder's earlier escrowed encryption keys, enveloped to the logged-in signing key."""
+        data = self._call("POST", "/api/v1/certificates/earlier-keys")
+        return [EarlierKey.parse(item) for item in data["keys"]]
 
     def unlock_request(self, certificate: bytes) -> UnlockTicket:
         data = self._call("POST", "/api/v1/unlock/request", {"certificate": b64encode(certificate)}, auth=False)

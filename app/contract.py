@@ -199,6 +199,21 @@ class IssuedPair:
 
 
 @dataclass(frozen=True)
+class EarlierKey:
+    """EarlierKeyOut: an earlier escrowed encryption key, enveloped to the signing key that logged in."""
+
+    encryption: Certificate
+    envelope: EnvelopedKey
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> EarlierKey:
+        return cls(
+            Certificate.load(b64decode(str(data["encryption_certificate"]))),
+            EnvelopedKey.from_der(b64decode(str(data["enveloped_key"]))),
+        )
+
+
+@dataclass(frozen=True)
 class Revoked:
     serial: str
     crl_url: str

@@ -2,7 +2,8 @@
 
 The tray runs them on worker threads (one queue per device) and turns their typed errors into dialogs;
 tests call them directly. Nothing is left half-written: a new key pair goes into a new container, the
-old one is removed only after the new certificates are in, and a container whose key has no
+old one is removed only after the new certificates are in (on a soft keystore its encryption key pair is
+kept as history, so files encrypted to it still open), and a container whose key has no
 certificate yet (the network dropped, the program was killed) is resumed on retry — the service
 answers a repeated request for the same key with the same certificates.
 """
@@ -266,7 +267,7 @@ def _finish(
     _install(session, container, pair)
     if replaces is not None and replaces != container:
         try:
-            session.delete_container(replaces)  # only now: the new certificates are in
+            _retire(session, replaces)  # only now: the new certificates are in
         except DriverError as exc:
             raise ContainerNotRemoved(pair, replaces, exc) from exc
     return pair
@@ -295,6 +296,18 @@ def remove_container(device: Device, container: str, pin: str) -> None:
         empty = not session.containers()
     if empty and isinstance(device, SoftDevice):
         device.destroy()
+
+
+def _retire(session: KeySession, container: str) -> None:
+    """Remove the replaced container; a soft keystore keeps its encryption key pair as history. A USB key
+    has no way to keep a key outside a container (GM/T 0016 has no rename), so there the earlier key is
+    recovered from the KMC when needed (``recover_earlier_keys`` into a soft keystore's history)."""
+    from drivers.soft.session import SoftSession
+
+    if isinstance(session, SoftSession):
+        session.retire_container(container)
+    else:
+        session.delete_container(container)
 
 
 # -- 证书换发 / 证书更新 -------------------------------------------------------------------------
@@ -426,6 +439,25 @@ def revoke(client: IssuingClient, entry: CertificateEntry, pin: str) -> Revoked:
     if empty and isinstance(entry.device, SoftDevice):
         entry.device.destroy()
     return result
+
+
+def recover_earlier_keys(client: IssuingClient, entry: CertificateEntry, pin: str) -> int:
+    """找回历史加密密钥 (certificate login): the KMC's earlier encryption keys of this holder, enveloped to this
+    certificate's signing key, opened on the device and kept in the soft keystore's history. Returns how many
+    were new here."""
+    from drivers.soft.session import SoftSession
+
+    with entry.device.open() as session:
+        if not isinstance(session, SoftSession):
+            raise NotSupported("在USB Key上保存历史加密密钥；请恢复到软证书")
+        session.login(pin)
+        added = 0
+        for item in client.earlier_keys():
+            label = f"kmc-{item.encryption.serial_number:X}"
+            retired = int(item.encryption.not_after.timestamp())
+            if session.import_enveloped_history(entry.container, label, item.envelope, item.encryption, retired):
+                added += 1
+        return added
 
 
 def unlock_request(client: IssuingClient, entry: CertificateEntry) -> UnlockTicket:

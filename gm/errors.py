@@ -45,3 +45,7 @@ class MalformedSignature(InvalidSignature, EncodingError):
     It does not verify (an ``InvalidSignature``), and it is bad input (an ``EncodingError``): the command
     line reports it as such (exit 2), not as a signature that failed its check (exit 1).
     """
+
+
+class PasswordIncorrect(DecryptionError):
+    """A password-protected file (a PKCS#12 backup) does not open with the password given."""

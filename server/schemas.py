@@ -241,3 +241,12 @@ class NameChangeIn(Strict):
 class ErrorOut(BaseModel):
     error: str
     message: str
+
+
+class EarlierKeyOut(BaseModel):
+    encryption_certificate: str
+    enveloped_key: str  # GM/T 0009 SM2EnvelopedKey for the signing key that logged in
+
+
+class EarlierKeysOut(BaseModel):
+    keys: list[EarlierKeyOut]

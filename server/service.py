@@ -12,6 +12,8 @@ them through this object:
 - ``unlock`` and ``recovery``: 证书解锁, email and password by certificate login (server.unlock, server.recovery)
 - ``background``: mail delivery from the outbox and housekeeping (server.delivery, server.housekeeping), on a
   thread that ``start_background`` starts in a serving process; a command delivers its mail when it closes
+- ``key_history``: the audit record of a backup, earlier escrowed encryption keys by certificate login
+  (server.keyhistory)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from server.issuance.codes import IssuanceCodes
 from server.issuance.first import Issuance
 from server.issuance.pairs import PairMaker
 from server.issuance.renewal import Renewal
+from server.keyhistory import KeyHistory
 from server.logins import Logins
 from server.mail import Mailer, Outbox
 from server.recovery import Recovery
@@ -62,6 +65,7 @@ class IssuingService:
         self.renewal = Renewal(db, config, pairs, register, self.revocation, outbox)
         self.unlock = Unlock(db, config, register, outbox, pepper)
         self.recovery = Recovery(db, outbox)
+        self.key_history = KeyHistory(db, register, sealer)
 
     def start(self) -> None:
         """Migrate the database and set up the CA (on first start)."""

@@ -10,6 +10,7 @@ from typing import Any, List
 
 import click
 
+from app.backup_policy import TooManyAttempts
 from drivers.errors import (
     DriverError,
     DriverUnavailable,
@@ -46,7 +47,10 @@ class ExitCode(enum.IntEnum):
 # First match wins: more specific classes before their bases.
 _EXIT_CODES = (
     ((MalformedSignature,), ExitCode.USAGE),  # not a signature at all: bad input, not a failed check
-    ((PinIncorrect, PinLocked, InvalidSignature, DecryptionError, CertificateError), ExitCode.FAILED_CHECK),
+    (
+        (PinIncorrect, PinLocked, InvalidSignature, DecryptionError, CertificateError, TooManyAttempts),
+        ExitCode.FAILED_CHECK,
+    ),
     ((PinLengthInvalid, PinMismatch, PinTooWeak), ExitCode.USAGE),
     ((NotFound,), ExitCode.NOT_FOUND),
     ((DriverUnavailable, CryptoUnavailable), ExitCode.UNAVAILABLE),
@@ -96,7 +100,7 @@ def run_guarded(command: click.Command, argv: List[str]) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except (GMError, DriverError, ValueError, OSError) as exc:
+    except (GMError, DriverError, ValueError, OSError, TooManyAttempts) as exc:
         code = _classify(exc)
         click.echo(f"certassist: {describe(exc)}", err=True)
         sys.exit(code)

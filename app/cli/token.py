@@ -43,6 +43,37 @@ def _backends(pkcs11_modules: Sequence[str], skf_modules: Sequence[str] = ()) ->
     )
 
 
+def _soft_certificates(path: str) -> List[Dict[str, str]]:
+    """The signing certificates in a soft keystore file (container, subject, serial, expiry) without opening
+    it: no keyring, no crypto, only asn1crypto over the stored DER (``token list`` stays cheap)."""
+    from pathlib import Path
+
+    from asn1crypto import x509
+
+    from drivers.errors import DriverError
+    from drivers.soft.state import decode_document, state_from_document
+
+    try:
+        state = state_from_document(decode_document(Path(path).read_bytes(), path), path)
+    except (OSError, DriverError):
+        return []
+    result = []
+    for name, entry in sorted(state.containers.items()):
+        if entry.sign is None or entry.sign.certificate is None:
+            continue
+        try:
+            cert = x509.Certificate.load(entry.sign.certificate)
+            subject = cert.subject.native.get("common_name") or cert.subject.human_friendly
+            if isinstance(subject, list):
+                subject = subject[-1]
+            not_after = f"{cert.not_valid_after:%Y-%m-%d}"
+            serial = f"{cert.serial_number:X}"
+        except (ValueError, TypeError, KeyError):
+            continue
+        result.append({"container": name, "subject": str(subject), "serial": serial, "not_after": not_after})
+    return result
+
+
 def _emit(data: Any, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=json_ascii(), indent=2) if as_json else text)
 
@@ -72,7 +103,7 @@ def token() -> None:
 def list_devices(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], as_json: bool) -> None:
     """List every certificate device (exit 3 when there is none)."""
     found = discover(_backends(pkcs11_modules, skf_modules))
-    rows = [
+    rows: List[Dict[str, Any]] = [
         {
             "id": d.info.device_id,
             "backend": d.info.backend,
@@ -83,6 +114,10 @@ def list_devices(pkcs11_modules: Tuple[str, ...], skf_modules: Tuple[str, ...], 
         }
         for d in found.devices
     ]
+    if as_json:  # a soft keystore's certificates, read from its file alone (e.g. to check a restore)
+        for row, device in zip(rows, found.devices):
+            if device.info.backend == "soft":
+                row["certificates"] = _soft_certificates(device.info.detail)
     data: Dict[str, Any] = {"devices": rows, "problems": found.problems}
     lines = [f"{r['kind']:<5} {r['backend']:<7} {r['label']}  serial {r['serial']}  ({r['id']})" for r in rows]
     lines = lines or ["no certificate device found"]
@@ -216,3 +251,13 @@ def _format_skf_libraries(libraries: List[Dict[str, Any]]) -> List[str]:
                 f"{flags}"
             )
     return lines
+
+
+def _add_backup_commands() -> None:
+    from app.cli.backup import backup, decrypt, escrow, recover_keys, restore
+
+    for command in (backup, restore, escrow, decrypt, recover_keys):
+        token.add_command(command)
+
+
+_add_backup_commands()

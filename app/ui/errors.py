@@ -9,6 +9,7 @@ from typing import Optional
 
 from app.api_client import ApiError, InsecureServiceUrl, ProxyUnavailable, ServiceUnavailable
 from app.flows import ContainerNotRemoved
+from app.backup_policy import BackupError, TooManyAttempts
 from app.ui.i18n import tr
 from drivers.errors import (
     DeviceRemoved,
@@ -28,7 +29,7 @@ from drivers.errors import (
 )
 from drivers.model import PinWeakness
 from gm.challenge import InvalidNonce
-from gm.errors import GMError
+from gm.errors import GMError, PasswordIncorrect
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,12 @@ def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch pe
                 tr("代理服务器要求验证，请在「设置 → 代理服务」中填写正确的用户名和密码。"), NextStep.PROXY
             )
         return Explanation(exc.message)  # the service's own Chinese explanation already says what to do
+    if isinstance(exc, BackupError):
+        return Explanation(exc.text.render(tr))
+    if isinstance(exc, PasswordIncorrect):
+        return Explanation(tr("备份密码错误（或文件已被改动），请重新输入。"))
+    if isinstance(exc, TooManyAttempts):
+        return Explanation(tr("备份密码错误次数过多，请{seconds}秒后再试。").format(seconds=exc.wait_s))
     if isinstance(exc, GMError):
         return Explanation(tr("证书或密钥数据无效。请重新办理或联系技术支持。"), detail=f"{type(exc).__name__}: {exc}")
     if isinstance(exc, OSError):

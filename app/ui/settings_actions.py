@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 from qtpy.QtCore import QObject, Signal
 
@@ -15,9 +15,11 @@ from app.credentials import proxy_key
 from app.flows import CertificateEntry
 from app.settings import ProxyMode, check_bridge_port, proxy_with_credentials
 from app.ui import i18n
+from app.ui.backup_flows import BackupFlow, RestoreFlow
 from app.ui.context import AppContext
 from app.ui.details import CertificateFieldsDialog
 from app.ui.errors import explain
+from app.ui.flow import Flow
 from app.ui.i18n import tr
 from app.ui.inventory import InventoryService
 from app.ui.jobs import NETWORK
@@ -42,6 +44,7 @@ class SettingsActions(QObject):
         self.session = session
         self.inventory = inventory
         self.icon = ctx.icon
+        self.flows: Dict[type, Flow] = {}
         ctx.changed.connect(self.changed.emit)
         # One line for 通用设置: where the browser bridge listens, or why not (the controller's bridge says)
         self.bridge_status: Callable[[], str] = lambda: ""
@@ -71,6 +74,28 @@ class SettingsActions(QObject):
                 return
             open_one.close()
         self.ctx.dialogs.keep(CertificateFieldsDialog(cert, usage, self.icon), usage.value)
+
+    def _start(self, flow: Flow) -> Flow:
+        old = self.flows.get(type(flow))
+        if old is not None and old.running:
+            if old.working:
+                old.front()
+                return old
+            old.cancel()
+        self.flows[type(flow)] = flow
+        flow.start()
+        return flow
+
+    def backup(self, entry: Optional[CertificateEntry]) -> Optional[Flow]:
+        """备份证书 of the selected certificate."""
+        if entry is None:
+            self.ctx.prompts.info(tr("请先在列表中选择要备份的证书"))
+            return None
+        return self._start(BackupFlow(self.ctx, entry))
+
+    def restore(self) -> Flow:
+        """恢复证书 from a backup file into a new soft keystore."""
+        return self._start(RestoreFlow(self.ctx))
 
     # -- 通用设置 ----------------------------------------------------------------------------
     def save_general(self, autostart: bool, warning_days: int, language: str, service_url: str) -> str:

@@ -57,9 +57,13 @@ def about_text() -> str:
     return tr(
         "<b>证书助手 CertAssist</b> {version}<br>签发、换发、更新、解锁和废除国密SM2双证书（软证书和USB Key）。<br><br>"
         "密码库：{openssl}<br>界面：{qt}<br>系统：{system}"
-    ).format(
-        version=ours, openssl=libcrypto().version_text, qt=f"{API_NAME} / Qt {QT_VERSION}", system=platform.platform()
-    )
+    ).format(version=ours, openssl=libcrypto().version_text, qt=f"{API_NAME} / Qt {QT_VERSION}", system=_system())
+
+
+def _system() -> str:
+    """The OS, without ``platform.platform()``: on Linux it runs ``uname -p`` in a child process, on the GUI
+    thread when 设置 opens (half a second on a busy machine)."""
+    return f"{platform.system()} {platform.release()} {platform.machine()}"
 
 
 class SettingsDialog(QDialog):
@@ -196,10 +200,15 @@ class SettingsDialog(QDialog):
         self.refresh_status = QLabel()
         self.refresh_button = QPushButton(tr("刷新"))
         self.refresh_button.clicked.connect(self.settings_actions.refresh)
+        self.backup_button = QPushButton(tr("备份证书"))
+        self.backup_button.clicked.connect(lambda: self.settings_actions.backup(selected_entry(self.certificates)))
+        self.restore_button = QPushButton(tr("恢复证书"))
+        self.restore_button.clicked.connect(self.settings_actions.restore)
         layout.addWidget(self.certificates, 1)
         layout.addWidget(self.devices)
         layout.addWidget(self.problems)
         layout.addWidget(self.list_summary)
+        layout.addWidget(row(self.backup_button, self.restore_button, None))
         layout.addWidget(row(self.refresh_status, None, self.refresh_button))
         return page
 

@@ -17,6 +17,11 @@
     tries spent, as it would have). The file never falls behind the record, so a kill never bricks it.
   * version 1 files (counters in the file) are migrated on first open the same way: the version 2 file
     (carrying the tries version 1 had spent) first, then the record.
+  * version 2 files (no encryption-key history) pass the same MAC and rollback checks, then are
+    rewritten as version 3 (``seq`` + 1, then the record) on first open; an earlier version 2 copy put
+    back afterwards has the smaller ``seq`` and is refused like any rollback.
+- History: 证书更新/证书换发 move the replaced container's encryption key pair into ``history``
+  (``retire_container``) instead of deleting it, so data encrypted to it still decrypts.
 - Every change is one atomic file replacement under an inter-process lock; the record update happens
   under the same lock.
 """
@@ -29,7 +34,7 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
@@ -43,9 +48,11 @@ from drivers.soft.state import (
     FORMAT,
     LEGACY_VERSION,
     MAC_FIELD,
+    NO_HISTORY_VERSION,
     SUFFIX,
     AdminSlot,
     ContainerEntry,
+    HistoryEntry,
     KdfParams,
     KeyEntry,
     KeystoreState,
@@ -194,6 +201,11 @@ class Keystore:
         elif state.seq < record.seq:
             raise self._rolled_back()
         elif state.seq > record.seq:  # killed between a file write and its record
+            record = _caught_up(record, state)
+            self._secrets.put(self.keystore_id, record)
+        if document["version"] == NO_HISTORY_VERSION:  # authentic and current: rewrite it as version 3
+            state.seq = record.seq + 1
+            self._write(state, record.secret)
             record = _caught_up(record, state)
             self._secrets.put(self.keystore_id, record)
         return state, record
@@ -372,6 +384,56 @@ class Keystore:
     def certificate(self, container: str, usage: KeyUsage) -> Optional[bytes]:
         entry = _container(self.read(), container).key(usage)
         return None if entry is None else entry.certificate
+
+    # -- encryption-key history --------------------------------------------------------------
+    def retire_container(self, name: str) -> None:
+        """Remove a replaced container, keeping its encryption key pair (and certificate) as history."""
+
+        def retire(state: KeystoreState, _record: KeystoreRecord) -> None:
+            entry = state.containers.pop(name, None)
+            if entry is None:
+                raise NotFound(f"no container {name!r}")
+            if entry.encrypt is not None and all(item.key.public != entry.encrypt.public for item in state.history):
+                state.history.append(HistoryEntry(name, entry.encrypt, int(time.time())))
+
+        self._update(retire)
+
+    def history(self) -> List[HistoryEntry]:
+        return self.read().history
+
+    def add_history(
+        self,
+        material: KeyMaterial,
+        label: str,
+        public_der: bytes,
+        private_raw: bytes,
+        certificate: Optional[bytes],
+        retired: int,
+    ) -> bool:
+        """Keep an earlier encryption key pair (restored from a backup, recovered from the KMC). False when
+        the keystore already has it."""
+
+        def put(state: KeystoreState, _record: KeystoreRecord) -> bool:
+            known = [item.key.public for item in state.history]
+            known += [entry.encrypt.public for entry in state.containers.values() if entry.encrypt is not None]
+            if public_der in known:
+                return False
+            sealed = sm4.gcm_seal(material.bytes(), private_raw, _aad(state, f"{label}/{KeyUsage.ENCRYPT.value}"))
+            state.history.append(HistoryEntry(label, KeyEntry(public_der, sealed, certificate), retired))
+            return True
+
+        return self._update(put)
+
+    def unseal_history(self, material: KeyMaterial, item: HistoryEntry) -> bytes:
+        state = self.read()
+        try:
+            return sm4.gcm_open(
+                material.bytes(), item.key.sealed_private, _aad(state, f"{item.container}/{KeyUsage.ENCRYPT.value}")
+            )
+        except DecryptionError as exc:
+            raise KeystoreCorrupted(
+                f"an earlier encryption key (from {item.container!r}) fails its integrity check"
+            ) from exc
 
     def destroy(self) -> None:
         """Remove the keystore file and its record (used when a soft certificate is revoked)."""

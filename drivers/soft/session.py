@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 from drivers.base import (
     CertificateInput,
@@ -13,12 +14,34 @@ from drivers.base import (
     check_pin_format,
     serialized,
 )
-from drivers.errors import KeyMismatch, KeystoreCorrupted, NotLoggedIn, NotSupported
+from drivers.errors import KeyMismatch, KeystoreCorrupted, NotFound, NotLoggedIn, NotSupported
 from drivers.model import ContainerInfo, KeyAlgorithm, KeyUsage, PinInfo
 from drivers.soft.keystore import KeyMaterial, Keystore
 from gm.envelope import EnvelopedKey
+from gm.errors import DecryptionError
 from gm.sm2 import DEFAULT_SIGNER_ID, SM2PrivateKey, SM2PublicKey
 from gm.x509 import Certificate
+
+
+@dataclass(frozen=True)
+class HistoricKey:
+    """An earlier encryption key pair kept in the keystore (nothing secret)."""
+
+    container: str  # the container it came from
+    public_der: bytes
+    certificate: Optional[Certificate]
+    retired: int  # Unix time
+
+
+@dataclass(frozen=True)
+class ExportedKey:
+    """A private key taken out of a soft keystore for a backup (soft keystores only: hard keys never export)."""
+
+    container: str
+    usage: KeyUsage
+    key: SM2PrivateKey
+    certificate: Optional[Certificate]
+    retired: Optional[int] = None  # set for history entries
 
 
 class SoftSession(EnvelopedKeySession):
@@ -147,6 +170,91 @@ class SoftSession(EnvelopedKeySession):
     @serialized
     def decrypt(self, container: str, ciphertext: bytes) -> bytes:
         return self._private_key(container, KeyUsage.ENCRYPT).decrypt(ciphertext)
+
+    # -- encryption-key history and backups ------------------------------------------------
+    @serialized
+    def retire_container(self, name: str) -> None:
+        """Remove a replaced container but keep its encryption key pair as history (证书更新/证书换发)."""
+        self._need_login()
+        self._store.retire_container(name)
+
+    @serialized
+    def history(self) -> List[HistoricKey]:
+        return [
+            HistoricKey(
+                item.container,
+                item.key.public,
+                None if item.key.certificate is None else Certificate.from_der(item.key.certificate),
+                item.retired,
+            )
+            for item in self._store.history()
+        ]
+
+    @serialized
+    def decrypt_any(self, ciphertext: bytes) -> Tuple[bytes, str]:
+        """Decrypt an SM2 ciphertext with whichever encryption key fits, current ones first, then history.
+
+        GM/T 0009 ciphertexts do not name their key; C3 (SM3 over the plaintext and the shared point) tells
+        which key fits. Returns the plaintext and where the key lives (the container name).
+        """
+        material = self._need_login()
+        candidates: List[Tuple[str, SM2PrivateKey]] = []
+        for name, entry in sorted(self._store.containers().items()):
+            if entry.encrypt is not None:
+                candidates.append((name, self._private_key(name, KeyUsage.ENCRYPT)))
+        for item in reversed(self._store.history()):  # newest first
+            candidates.append((item.container, SM2PrivateKey.from_raw(self._store.unseal_history(material, item))))
+        if not candidates:
+            raise NotFound("this keystore holds no encryption key")
+        for name, key in candidates:
+            try:
+                return key.decrypt(ciphertext), name
+            except DecryptionError:
+                continue
+        raise DecryptionError("none of this keystore's encryption keys (current or earlier) opens this ciphertext")
+
+    @serialized
+    def export_keys(self) -> List[ExportedKey]:
+        """Every private key with its certificate, history included, for a backup. Needs login."""
+        material = self._need_login()
+        result: List[ExportedKey] = []
+        for name, entry in sorted(self._store.containers().items()):
+            for usage in KeyUsage:
+                key_entry = entry.key(usage)
+                if key_entry is None:
+                    continue
+                cert = None if key_entry.certificate is None else Certificate.from_der(key_entry.certificate)
+                result.append(ExportedKey(name, usage, self._private_key(name, usage), cert))
+        for item in self._store.history():
+            key = SM2PrivateKey.from_raw(self._store.unseal_history(material, item))
+            cert = None if item.key.certificate is None else Certificate.from_der(item.key.certificate)
+            result.append(ExportedKey(item.container, KeyUsage.ENCRYPT, key, cert, item.retired))
+        return result
+
+    @serialized
+    def import_key_pair(self, container: str, usage: KeyUsage, key: SM2PrivateKey) -> None:
+        """Store a key pair restored from a backup (soft keystores only)."""
+        material = self._need_login()
+        self._store.store_key(material, container, usage, key.public_key.to_der(), key.to_raw())
+
+    @serialized
+    def add_history(self, container: str, key: SM2PrivateKey, certificate: Optional[Certificate], retired: int) -> bool:
+        """Keep an earlier encryption key pair (from a backup or the KMC); False when it is already here."""
+        if certificate is not None and certificate.public_key != key.public_key:
+            raise KeyMismatch("this certificate is not for the earlier encryption key")
+        der = None if certificate is None else certificate.to_der()
+        return self._store.add_history(
+            self._need_login(), container, key.public_key.to_der(), key.to_raw(), der, retired
+        )
+
+    @serialized
+    def import_enveloped_history(
+        self, container: str, label: str, envelope: EnvelopedKey, certificate: Certificate, retired: int
+    ) -> bool:
+        """Keep an earlier encryption key the KMC enveloped to ``container``'s signing key, as history."""
+        self._need_login()
+        key = envelope.open(self._private_key(container, KeyUsage.SIGN))
+        return self.add_history(label, key, certificate, retired)
 
     # -- certificates ----------------------------------------------------------------------
     @serialized

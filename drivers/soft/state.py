@@ -2,13 +2,17 @@
 
 No cryptography here (listing keystores imports only this). The file is a JSON object:
 
-- ``format``, ``version`` (2; version 1 files, written before the retry counters moved to the keyring,
-  are read for their one-time migration), ``id``, ``label``, ``created``;
+- ``format``, ``version`` (3; version 1 files, written before the retry counters moved to the keyring, and
+  version 2 files, written before the encryption-key history, are read for their one-time migration),
+  ``id``, ``label``, ``created``;
 - ``seq``: incremented by every write; the keyring record holds the last one, so an earlier copy of the
   file is recognised (drivers.soft.keystore);
 - ``pin`` / ``admin``: retry limit, wrapped container key (and the PIN's KDF and length bounds), and
   ``set_at``, the ``seq`` of the write that set that secret;
 - ``containers``: name -> ``sign`` / ``encrypt`` key entries (public key, sealed private key, certificate);
+- ``history``: earlier encryption key pairs (renewal keeps them so files encrypted to an earlier
+  encryption certificate still open): the container they came from (their sealing binds to it), public
+  key, sealed private key, certificate, and when they were retired;
 - ``migrated``: in the file written by the migration from version 1 only: the tries version 1 had spent;
 - ``mac``: HMAC-SM3 over everything else, keyed from the device secret.
 Binary values are Base64.
@@ -27,7 +31,9 @@ from drivers.errors import KeystoreCorrupted
 from drivers.model import KeyUsage, PinPolicy
 
 FORMAT = "certassist-soft-keystore"
-VERSION = 2
+VERSION = 3
+HISTORY_VERSION = 3  # the first with ``history``
+NO_HISTORY_VERSION = 2  # anti-rollback, no history: migrated on open
 LEGACY_VERSION = 1  # retry counters in the file itself (before anti-rollback)
 SUFFIX = ".cks"
 MAC_FIELD = "mac"
@@ -94,6 +100,15 @@ class ContainerEntry:
 
 
 @dataclass
+class HistoryEntry:
+    """An earlier encryption key pair, sealed as it was in ``container`` (its sealing's associated data)."""
+
+    container: str
+    key: KeyEntry
+    retired: int  # Unix time
+
+
+@dataclass
 class SpentTries:
     pin: int = 0
     admin: int = 0
@@ -108,6 +123,7 @@ class KeystoreState:
     pin: PinSlot
     admin: AdminSlot
     containers: Dict[str, ContainerEntry] = field(default_factory=dict)
+    history: List[HistoryEntry] = field(default_factory=list)
     migrated: Optional[SpentTries] = None  # only in the file the version-1 migration wrote
     legacy_spent: Optional[SpentTries] = None  # read from a version-1 file (never written)
 
@@ -127,7 +143,7 @@ def decode_document(raw: bytes, name: str) -> Dict[str, Any]:
         raise KeystoreCorrupted(f"soft keystore {name} is not readable: {exc}") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise KeystoreCorrupted(f"{name} is not a CertAssist keystore")
-    if document.get("version") not in (VERSION, LEGACY_VERSION):
+    if document.get("version") not in (VERSION, NO_HISTORY_VERSION, LEGACY_VERSION):
         raise KeystoreCorrupted(f"{name} is a keystore of version {document.get('version')!r}; update CertAssist")
     return document
 
@@ -139,6 +155,13 @@ def _key_entry(raw: Optional[Dict[str, Any]]) -> Optional[KeyEntry]:
     return KeyEntry(unb64(raw["public"]), unb64(raw["sealed_private"]), unb64(certificate) if certificate else None)
 
 
+def _history_entry(raw: Dict[str, Any]) -> HistoryEntry:
+    key = _key_entry(raw["key"])
+    if key is None:
+        raise ValueError("a history entry without a key")
+    return HistoryEntry(str(raw["container"]), key, _int(raw["retired"]))
+
+
 def _int(value: Any) -> int:
     if type(value) is not int:  # bool is an int subclass: refuse it too
         raise TypeError(f"expected an integer, got {value!r}")
@@ -146,7 +169,7 @@ def _int(value: Any) -> int:
 
 
 def state_from_document(document: Dict[str, Any], name: str) -> KeystoreState:
-    """Typed state of a version 2 or version 1 document (checked for shape, not for authenticity)."""
+    """Typed state of a version 3, 2 or 1 document (checked for shape, not for authenticity)."""
     try:
         legacy = document["version"] == LEGACY_VERSION
         pin, admin, kdf = document["pin"], document["admin"], document["pin"]["kdf"]
@@ -173,6 +196,7 @@ def state_from_document(document: Dict[str, Any], name: str) -> KeystoreState:
                 str(cname): ContainerEntry(_key_entry(entry.get("sign")), _key_entry(entry.get("encrypt")))
                 for cname, entry in document["containers"].items()
             },
+            history=[_history_entry(raw) for raw in document.get("history", [])],
             migrated=SpentTries(_int(migrated["pin"]), _int(migrated["admin"])) if migrated else None,
         )
         if legacy:
@@ -199,7 +223,7 @@ def _key_document(entry: Optional[KeyEntry]) -> Optional[Dict[str, Any]]:
 
 
 def state_to_document(state: KeystoreState) -> Dict[str, Any]:
-    """The version 2 document, without its MAC."""
+    """The version 3 document, without its MAC."""
     kdf = state.pin.kdf
     document: Dict[str, Any] = {
         "format": FORMAT,
@@ -226,6 +250,9 @@ def state_to_document(state: KeystoreState) -> Dict[str, Any]:
             for cname, entry in state.containers.items()
         },
     }
+    document["history"] = [
+        {"container": item.container, "key": _key_document(item.key), "retired": item.retired} for item in state.history
+    ]
     if state.migrated is not None:
         document["migrated"] = {"pin": state.migrated.pin, "admin": state.migrated.admin}
     return document

@@ -17,6 +17,9 @@ _PROTOTYPES: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "ERR_clear_error": (None, ()),
     "ERR_error_string_n": (None, (c_ulong, c_char_p, c_size_t)),
     "EVP_MD_fetch": (c_void_p, (c_void_p, c_char_p, c_char_p)),
+    "EVP_MD_free": (None, (c_void_p,)),
+    # PKCS#12 appendix B key derivation (the PFX MAC key; legacy PKCS#12 PBE), gm.pkcs12
+    "PKCS12_key_gen_utf8": (c_int, (c_char_p, c_int, c_char_p, c_int, c_int, c_int, c_int, c_char_p, c_void_p)),
     "EVP_PKEY_free": (None, (c_void_p,)),
     "EVP_PKEY_CTX_new_from_name": (c_void_p, (c_void_p, c_char_p, c_char_p)),
     "EVP_PKEY_CTX_new_from_pkey": (c_void_p, (c_void_p, c_void_p, c_char_p)),

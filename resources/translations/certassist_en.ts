@@ -64,6 +64,10 @@
         <translation>USB key drivers (PKCS#11)</translation>
     </message>
     <message>
+        <source>USB Key中的私钥不能导出，无法备份；USB Key本身就是证书的安全载体，请妥善保管。</source>
+        <translation>Private keys on a USB key cannot be exported, so it cannot be backed up; the USB key itself keeps the certificate safe: keep it in a safe place.</translation>
+    </message>
+    <message>
         <source>USB Key拒绝了证书服务托管的管理员PIN码（它可能在别处被修改过），无法在线解锁。请联系证书颁发机构。</source>
         <translation>The USB key refused the admin PIN escrowed at the certificate service (it may have been changed elsewhere), so it cannot be unlocked online. Please contact the certificate authority.</translation>
     </message>
@@ -168,12 +172,20 @@
         <translation>{skew} s apart from the certificate service</translation>
     </message>
     <message>
+        <source>两次输入的备份密码不一致</source>
+        <translation>The two backup passwords do not match</translation>
+    </message>
+    <message>
         <source>两次输入的新PIN码不一致，请重新输入</source>
         <translation>The two new PINs differ, please enter them again</translation>
     </message>
     <message>
         <source>为了保证您的证书安全，签发证书前请输入账号审核通过邮件中的签发码（也可以输入账号密码）。</source>
         <translation>To keep your certificate safe, enter the issuance code from your account's approval mail (or your account password) before the certificate is issued.</translation>
+    </message>
+    <message>
+        <source>从备份文件（.pfx/.p12，SM2密钥）恢复证书到本机新的软证书中，并设置新的证书密码，请牢记！</source>
+        <translation>Restore certificates from a backup file (.pfx/.p12 with SM2 keys) into a new soft certificate on this computer, with a new certificate PIN. Remember it!</translation>
     </message>
     <message>
         <source>代理地址</source>
@@ -360,6 +372,54 @@
         <translation>SM2 key generation on the device</translation>
     </message>
     <message>
+        <source>备份密码</source>
+        <translation>Backup password</translation>
+    </message>
+    <message>
+        <source>备份密码不能以空格开头或结尾，也不能含控制字符</source>
+        <translation>The backup password may not begin or end with a space or contain control characters</translation>
+    </message>
+    <message>
+        <source>备份密码应为{low}-{high}个字符</source>
+        <translation>The backup password must be {low}-{high} characters long</translation>
+    </message>
+    <message>
+        <source>备份密码过于简单（重复字符或常见密码），请换一个</source>
+        <translation>The backup password is too simple (repeated characters or a common password); please choose another</translation>
+    </message>
+    <message>
+        <source>备份密码过于简单：请至少包含大写字母、小写字母、数字、符号中的三类，或使用16个字符以上的密码</source>
+        <translation>The backup password is too simple: use at least three of upper-case letters, lower-case letters, digits and symbols, or 16 characters or more</translation>
+    </message>
+    <message>
+        <source>备份密码错误次数过多，请{seconds}秒后再试。</source>
+        <translation>Too many wrong backup passwords; try again in {seconds} seconds.</translation>
+    </message>
+    <message>
+        <source>备份密码错误（或文件已被改动），请重新输入。</source>
+        <translation>Wrong backup password (or the file was altered); please enter it again.</translation>
+    </message>
+    <message>
+        <source>备份文件</source>
+        <translation>Backup file</translation>
+    </message>
+    <message>
+        <source>备份文件中容器 {name} 只有加密私钥、没有签名私钥，文件不完整</source>
+        <translation>The backup file is incomplete: container {name} has an encryption key but no signing key</translation>
+    </message>
+    <message>
+        <source>备份文件包含证书和私钥（含历史加密密钥），由备份密码保护，可在新电脑上「恢复证书」。请妥善保管备份文件并牢记备份密码：得到文件的人可以离线猜测密码，所以备份密码要足够长。</source>
+        <translation>The backup file holds the certificates and private keys (earlier encryption keys included), protected by the backup password; use "Restore certificate" on a new computer. Keep the file safe and remember the password: whoever gets the file can guess passwords offline, so make it long.</translation>
+    </message>
+    <message>
+        <source>备份证书</source>
+        <translation>Back up certificate</translation>
+    </message>
+    <message>
+        <source>备份证书成功：{path}</source>
+        <translation>Certificate backed up: {path}</translation>
+    </message>
+    <message>
         <source>字段</source>
         <translation>Field</translation>
     </message>
@@ -448,6 +508,14 @@
         <translation>Start CertAssist when I log in</translation>
     </message>
     <message>
+        <source>恢复证书</source>
+        <translation>Restore certificate</translation>
+    </message>
+    <message>
+        <source>恢复证书成功：{names}</source>
+        <translation>Certificate restored: {names}</translation>
+    </message>
+    <message>
         <source>您是第一次新签证书，需输入新的证书密码，将用于证书以后使用中的验证，请牢记！</source>
         <translation>This is your first certificate: choose a new certificate PIN. It protects the certificate from now on; please remember it!</translation>
     </message>
@@ -512,8 +580,16 @@
         <translation>Data encipherment</translation>
     </message>
     <message>
+        <source>文件 {path} 已存在，是否覆盖？</source>
+        <translation>The file {path} exists. Replace it?</translation>
+    </message>
+    <message>
         <source>文件夹 {path} 不属于当前用户，或其他用户也能进入</source>
         <translation>The folder {path} does not belong to you, or other users can enter it</translation>
+    </message>
+    <message>
+        <source>文件已损坏，或不是可以读取的证书备份文件（.pfx/.p12，SM2密钥）：{detail}</source>
+        <translation>The file is damaged, or not a certificate backup that can be read (.pfx/.p12 with SM2 keys): {detail}</translation>
     </message>
     <message>
         <source>文件操作失败：{detail}</source>
@@ -688,6 +764,14 @@
         <translation>Working, please wait…</translation>
     </message>
     <message>
+        <source>正在备份证书…</source>
+        <translation>Backing up the certificate…</translation>
+    </message>
+    <message>
+        <source>正在恢复证书…</source>
+        <translation>Restoring the certificate…</translation>
+    </message>
+    <message>
         <source>正在检查证书助手的运行环境，请稍等…</source>
         <translation>Checking CertAssist's environment, please wait…</translation>
     </message>
@@ -776,6 +860,10 @@
         <translation>Test connection</translation>
     </message>
     <message>
+        <source>浏览…</source>
+        <translation>Browse…</translation>
+    </message>
+    <message>
         <source>浏览器证书登录无法使用：本机端口 {port} 已被占用或不可用（{detail}）。</source>
         <translation>Web certificate login is unavailable: local port {port} is in use or cannot be opened ({detail}).</translation>
     </message>
@@ -860,6 +948,10 @@
         <translation>Confirm</translation>
     </message>
     <message>
+        <source>确认备份密码</source>
+        <translation>Confirm backup password</translation>
+    </message>
+    <message>
         <source>确认密码</source>
         <translation>Confirm PIN</translation>
     </message>
@@ -908,6 +1000,10 @@
         <translation>Natural person</translation>
     </message>
     <message>
+        <source>至少10位，含大小写字母、数字、符号中的三类</source>
+        <translation>At least 10 characters, 3 of: upper case, lower case, digits, symbols</translation>
+    </message>
+    <message>
         <source>获取失败</source>
         <translation>Not available</translation>
     </message>
@@ -934,6 +1030,10 @@
     <message>
         <source>证书</source>
         <translation>Certificate</translation>
+    </message>
+    <message>
+        <source>证书“{subject}”已在本机的软证书 {serial} 中（见证书列表），无需恢复；忘记其证书密码时请使用「证书解锁」</source>
+        <translation>The certificate “{subject}” is already in the soft certificate {serial} on this computer (see the certificate list), so there is nothing to restore; if you forgot its PIN, use “Unlock certificate”</translation>
     </message>
     <message>
         <source>证书与设备中的密钥不匹配，没有写入任何内容。请重试；如仍失败，请联系证书服务管理员。</source>
@@ -982,6 +1082,10 @@
     <message>
         <source>证书即将过期</source>
         <translation>Certificate about to expire</translation>
+    </message>
+    <message>
+        <source>证书备份文件 (*.pfx *.p12)</source>
+        <translation>Certificate backup files (*.pfx *.p12)</translation>
     </message>
     <message>
         <source>证书密码</source>
@@ -1168,12 +1272,24 @@
         <translation>Log in with your account first</translation>
     </message>
     <message>
+        <source>请先在列表中选择要备份的证书</source>
+        <translation>Select the certificate to back up in the list first</translation>
+    </message>
+    <message>
         <source>请先输入PIN码</source>
         <translation>Enter the PIN first</translation>
     </message>
     <message>
         <source>请填写用户名和申请人名称（可从审核通过邮件中复制）</source>
         <translation>Enter the user name and applicant name (you can copy them from the approval email)</translation>
+    </message>
+    <message>
+        <source>请您再次输入备份密码</source>
+        <translation>Enter the backup password again</translation>
+    </message>
+    <message>
+        <source>请您再次输入新的证书密码</source>
+        <translation>Enter the new certificate PIN again</translation>
     </message>
     <message>
         <source>请您再次输入证书密码</source>
@@ -1186,6 +1302,14 @@
     <message>
         <source>请您输入你获取的解锁码</source>
         <translation>Enter the unlock code you received</translation>
+    </message>
+    <message>
+        <source>请您输入备份密码</source>
+        <translation>Enter the backup password</translation>
+    </message>
+    <message>
+        <source>请您输入新的证书密码(6~20位)</source>
+        <translation>Enter a new certificate PIN (6-20 characters)</translation>
     </message>
     <message>
         <source>请您输入登录用户名</source>
@@ -1236,12 +1360,20 @@
         <translation>Enter the captcha</translation>
     </message>
     <message>
+        <source>请选择备份文件的保存位置</source>
+        <translation>Choose where to save the backup file</translation>
+    </message>
+    <message>
         <source>请选择新证书保存的位置</source>
         <translation>Choose where to keep the new certificate</translation>
     </message>
     <message>
         <source>请选择要修改PIN码的证书或USB Key</source>
         <translation>Choose the certificate or USB key whose PIN to change</translation>
+    </message>
+    <message>
+        <source>请选择要恢复的备份文件</source>
+        <translation>Choose the backup file to restore</translation>
     </message>
     <message>
         <source>请选择要换发的证书</source>
@@ -1298,6 +1430,22 @@
     <message>
         <source>输入证书密码</source>
         <translation>Enter certificate PIN</translation>
+    </message>
+    <message>
+        <source>这个文件中没有签名私钥，无法恢复证书（加密证书需与其签名证书一起恢复）</source>
+        <translation>This file holds no signing key, so no certificate can be restored (an encryption certificate is restored together with its signing certificate)</translation>
+    </message>
+    <message>
+        <source>这个文件中的加密私钥找不到对应的签名证书，无法恢复</source>
+        <translation>The encryption key in this file has no matching signing certificate and cannot be restored</translation>
+    </message>
+    <message>
+        <source>这个文件中的私钥不是SM2（国密）密钥，无法恢复为本软件的证书：{detail}</source>
+        <translation>The private key in this file is not an SM2 (GM) key and cannot be restored as a certificate here: {detail}</translation>
+    </message>
+    <message>
+        <source>这个文件使用了证书助手不支持的加密方式，请用其他方式重新导出：{detail}</source>
+        <translation>This file is protected with a scheme CertAssist does not read; please export it again with another scheme: {detail}</translation>
     </message>
     <message>
         <source>这是最后一次尝试机会：如果PIN码输错，「{device}」的PIN码将被锁定，需要通过「证书解锁」才能继续使用。确定要提交吗？</source>
@@ -1374,6 +1522,14 @@
     <message>
         <source>（已保存）</source>
         <translation>(saved)</translation>
+    </message>
+    <message>
+        <source>（未能连接证书服务：在证书服务记录新的解锁凭据之前，本证书无法使用「证书解锁」）</source>
+        <translation> (The certificate service could not be reached: until it records the new unblock credential, "Unlock certificate" does not work for this certificate.)</translation>
+    </message>
+    <message>
+        <source>（证书服务未能记录本次备份：{detail}）</source>
+        <translation> (The certificate service did not record this backup: {detail})</translation>
     </message>
 </context>
 </TS>

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api import accounts, certificates, logins, service, unlock
+from server.api import accounts, certificates, keyhistory, logins, service, unlock
 from server.portal import router as portal
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -13,6 +13,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
     logins.router,
     certificates.router,
+    keyhistory.router,
     unlock.router,
     portal.router,
 )

@@ -257,7 +257,7 @@ def test_a_version_1_keystore_migrates_on_first_open(v1_device: SoftDevice) -> N
             assert cert is not None and cert.common_name == "张三"
         assert session.pin_info().remaining == 10
     migrated = json.loads(path.read_bytes())
-    assert migrated["version"] == 2 and migrated["seq"] == 1 and "mac" in migrated
+    assert migrated["version"] == 3 and migrated["seq"] == 1 and "mac" in migrated  # the current version
     assert "remaining" not in migrated["pin"]
     path.write_bytes(v1_bytes)  # a pre-upgrade backup put back after the migration
     with v1_device.open() as session, pytest.raises(KeystoreTampered, match="earlier copy"):
@@ -276,7 +276,7 @@ def test_killed_during_the_migration(v1_device: SoftDevice, monkeypatch: pytest.
         die_after_writes(patched, writes)  # 1: the version 2 file is written, the keyring still has version 1
         with v1_device.open() as session, pytest.raises(SystemExit):
             session.pin_info()
-    assert json.loads(Path(v1_device.info.detail).read_bytes())["version"] == 2
+    assert json.loads(Path(v1_device.info.detail).read_bytes())["version"] == 3
     with v1_device.open() as session:
         assert session.pin_info().remaining == 7  # the tries version 1 had spent survive the crash
         session.login(v1_record()["pin"])
