@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from app.api_client import ApiError, InsecureServiceUrl, ProxyUnavailable, ServiceUnavailable
-from app.flows import ContainerNotRemoved
 from app.backup_policy import BackupError, TooManyAttempts
+from app.flows import ContainerNotRemoved
 from app.ui.i18n import tr
 from drivers.errors import (
     DeviceRemoved,
