@@ -157,9 +157,8 @@ def _driver(exc: DriverError) -> Explanation:  # noqa: PLR0911, PLR0912 - one br
 _SESSION_CODES = {"session_required", "session_invalid", "session_certificate_revoked", "session_certificate_expired"}
 
 
-def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch per error family
-    if isinstance(exc, DriverError):
-        return _driver(exc)
+def _service(exc: Exception) -> Explanation:  # noqa: PLR0911 - one branch per error
+    """Talking to the certificate service failed: the network, its address, or its refusal."""
     if isinstance(exc, ProxyUnavailable):
         return Explanation(
             tr(
@@ -195,6 +194,14 @@ def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch pe
                 tr("代理服务器要求验证，请在「设置 → 代理服务」中填写正确的用户名和密码。"), NextStep.PROXY
             )
         return Explanation(exc.message)  # the service's own Chinese explanation already says what to do
+    raise TypeError(type(exc).__name__)
+
+
+def explain(exc: BaseException) -> Explanation:  # noqa: PLR0911 - one branch per error family
+    if isinstance(exc, DriverError):
+        return _driver(exc)
+    if isinstance(exc, (ProxyUnavailable, ServiceUnavailable, InsecureServiceUrl, InvalidNonce, ApiError)):
+        return _service(exc)
     if isinstance(exc, BackupError):
         return Explanation(exc.text.render(tr))
     if isinstance(exc, PasswordIncorrect):
