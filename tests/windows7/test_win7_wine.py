@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -18,7 +19,7 @@ import pytest
 from drivers.pkcs11.backend import NOT_IN_THIS_BUILD
 from drivers.soft import SoftBackend
 from installer.winbuild.build import Build
-from installer.winbuild.msi import build_msi, read_table
+from installer.winbuild.msi import build_msi, read_table, table_names
 from installer.winbuild.pescan import _exports, _load, check_windows7, scan
 from installer.winbuild.targets import WIN7, WIN10
 from installer.winbuild.wine import STANDIN_DLLS, windows_path
@@ -83,6 +84,27 @@ def test_msi_has_the_main_msis_features_properties_and_upgrade_family(win7_build
     assert "Windows 7 SP1" in conditions["Installed OR VersionNT > 601 OR (VersionNT = 601 AND ServicePackLevel >= 1)"]
     locator = read_table(msi, "DrLocator").rows
     assert locator == [["UcrtBase", "", "[System64Folder]", "0"]]
+
+
+def _installed_things(msi: Path, table: str) -> List[List[str]]:
+    """A table's rows less those wixl-heat made for the bundle's files and folders (``cmp…``/``dir…``/``fil…``)."""
+    harvested = re.compile(r"(cmp|dir|fil)[0-9A-F]{32}")
+    return sorted(row for row in read_table(msi, table).rows if not any(harvested.fullmatch(c) for c in row[:2]))
+
+
+def test_msi_installs_what_the_main_msi_installs_but_the_bundle(win7_build: Build, main_build: Build) -> None:
+    """Every table of the two MSIs is the same (features, properties, shortcuts, registry, Run key, launch
+    conditions, custom actions, sequences, upgrade rows), apart from the bundle's files and the ProductCode."""
+    win7, main = win7_build.msi, main_build.msi
+    assert table_names(win7) == table_names(main)
+    bundle_only = {"File", "MsiFileHash", "Media"}
+    for table in sorted(set(table_names(main)) - bundle_only):
+        ours, theirs = _installed_things(win7, table), _installed_things(main, table)
+        if table == "Property":
+            ours = [row for row in ours if row[0] != "ProductCode"]
+            theirs = [row for row in theirs if row[0] != "ProductCode"]
+        assert ours == theirs, table
+    assert len(_installed_things(main, "Component")) == 4  # shortcuts (2), machine defaults, Run entry
 
 
 def test_the_machine_is_windows_7_sp1_without_stand_ins(win7_machine: Machine) -> None:
