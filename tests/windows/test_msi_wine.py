@@ -22,13 +22,13 @@ from installer.winbuild.msi import read_table
 from installer.winbuild.wine import STANDIN_DLLS, windows_path
 from tests.conftest import FAST_KDF, REPO
 from tests.windows.conftest import (
-    CONSOLE_EXE,
     INSTALL_DIR,
     TRAY_EXE,
     UPGRADE_VERSION,
     Machine,
     uninstall_key,
 )
+from tests.windows.machine import CONSOLE_EXE
 
 # main_python: the installed app runs its own Windows Python under Wine, whichever Python drives the test, and
 # the build needs the main environment's tools: one run is enough (the 3.8 pass skips it).
