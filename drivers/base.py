@@ -41,8 +41,9 @@ import secrets
 import string
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
+from drivers.errors import DriverError
 from drivers.model import ContainerInfo, DeviceInfo, KeyAlgorithm, KeyUsage, PinInfo, PinPolicy
 from drivers.pins import check_new_pin, check_pin_format
 from gm.curve import DEFAULT_SIGNER_ID
@@ -88,6 +89,22 @@ class BackendStatus:
     name: str
     available: bool
     detail: str  # what is loaded / running, or what is wrong and how to fix it
+
+    @classmethod
+    def of_libraries(cls, name: str, noun: str, loaders: Sequence[Tuple[str, Callable[[], object]]]) -> BackendStatus:
+        """Each (path, load) of a backend's native libraries loaded: available when one loads; the detail
+        names the ``noun`` ("modules", "libraries") loaded and why the others failed."""
+        loaded, failed = [], []
+        for path, load in loaders:
+            try:
+                load()
+                loaded.append(path)
+            except DriverError as exc:
+                failed.append(str(exc))
+        detail = f"{noun} loaded: {', '.join(loaded) or 'none'}"
+        if failed:
+            detail += f"; failed: {'; '.join(failed)}"
+        return cls(name, bool(loaded), detail)
 
 
 class Device(abc.ABC):

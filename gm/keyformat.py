@@ -76,10 +76,14 @@ def check_sm2_algorithm(algorithm: asn1.AlgorithmIdentifier) -> None:
         name = _ALGORITHM_NAMES.get(oid)
         what = f"an {name} key" if name and name[0] in "AEIOU" else f"a {name} key" if name else f"algorithm {oid}"
         raise InvalidKey(f"not an SM2 key: {what}")
-    curve = _curve_of(parameters, "EC")
+    _require_sm2_curve(_curve_of(parameters, "EC"), "EC key")
+
+
+def _require_sm2_curve(curve: Optional[str], what: str) -> None:
+    """An EC key (``what``) must name the SM2 curve: without parameters the curve cannot be told."""
     if curve is None:
         raise InvalidKey(
-            "EC key without curve parameters: the curve cannot be told; an SM2 key names the curve "
+            f"{what} without curve parameters: the curve cannot be told; an SM2 key names the curve "
             f"sm2p256v1 ({asn1.OID_SM2_CURVE})"
         )
     if curve != asn1.OID_SM2_CURVE:
@@ -118,13 +122,7 @@ def private_key(der: bytes) -> Tuple[int, Optional[bytes]]:
             raise InvalidKey(f"PKCS#8 SM2 key holds an EC key on another curve: {_curve_name(curve)}")
         return scalar, public or (bytes(outer_public) if outer_public else None)
     scalar, public, curve = _ec_private_key(der, "SEC1 EC private key")
-    if curve is None:
-        raise InvalidKey(
-            "EC private key without curve parameters: the curve cannot be told; an SM2 key names the curve "
-            f"sm2p256v1 ({asn1.OID_SM2_CURVE})"
-        )
-    if curve != asn1.OID_SM2_CURVE:
-        raise InvalidKey(f"not an SM2 key: an EC key on the curve {_curve_name(curve)}, not the SM2 curve sm2p256v1")
+    _require_sm2_curve(curve, "EC private key")
     return scalar, public
 
 

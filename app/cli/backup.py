@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 
 import click
 
@@ -72,11 +73,42 @@ def _service_note(action: str, exc: Exception) -> None:
     click.echo(f"note: the issuing service was not told ({action}): {exc}", err=True)
 
 
-def _client() -> IssuingClient:
+def _client(timeout: float = 15.0) -> IssuingClient:
     from app.api_client import IssuingClient
     from app.settings import Settings
 
-    return IssuingClient(Settings.load().effective_service_url(), timeout=15.0)
+    return IssuingClient(Settings.load().effective_service_url(), timeout=timeout)
+
+
+def _login_certificate(device: SoftDevice, pin_stdin: bool) -> Tuple[CertificateEntry, str]:
+    """The device's certificate to log in to the issuing service with, and its PIN."""
+    from app.flows import list_certificates
+    from drivers.errors import NotFound
+
+    entries, _problems = list_certificates([device])
+    if not entries:
+        raise NotFound(f"{device.info.label} holds no certificate to log in with")
+    pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)
+    return entries[0], pin
+
+
+@contextmanager
+def _service_call(client: IssuingClient) -> Iterator[None]:
+    """Closes ``client`` at the end; the service out of reach, or its refusal, ends the command with one line
+    and its exit code."""
+    from app.api_client import ApiError, ServiceUnavailable
+    from app.cli.errors import ExitCode
+
+    try:
+        yield
+    except ServiceUnavailable as exc:
+        click.echo(f"certassist: {exc}", err=True)
+        sys.exit(ExitCode.UNAVAILABLE)
+    except ApiError as exc:
+        click.echo(f"certassist: {exc.message}", err=True)
+        sys.exit(ExitCode.FAILED_CHECK)
+    finally:
+        client.close()
 
 
 def _tell_service(client: IssuingClient, entry: CertificateEntry, pin: str, admin_secret: Optional[str]) -> bool:
@@ -197,28 +229,13 @@ def restore(source: Path, no_escrow: bool, as_json: bool, password_stdin: bool, 
 def escrow(selector: Optional[str], pin_stdin: bool) -> None:
     """托管解锁凭据: for a soft keystore restored while the issuing service was out of reach, a new unblock secret
     is escrowed with the service (certificate login), so that 证书解锁 works for a forgotten PIN."""
-    from app.api_client import ApiError, ServiceUnavailable
     from app.backup import escrow_again
-    from app.cli.errors import ExitCode
-    from app.flows import list_certificates
-    from drivers.errors import NotFound
 
     device = _soft_device(selector, "not a soft keystore: a USB key's admin PIN is kept by its issuer")
-    entries, _problems = list_certificates([device])
-    if not entries:
-        raise NotFound(f"{device.info.label} holds no certificate to log in with")
-    pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)
+    entry, pin = _login_certificate(device, pin_stdin)
     client = _client()
-    try:
-        escrow_again(client, entries[0], pin)
-    except ServiceUnavailable as exc:
-        click.echo(f"certassist: {exc}", err=True)
-        sys.exit(ExitCode.UNAVAILABLE)
-    except ApiError as exc:
-        click.echo(f"certassist: {exc.message}", err=True)
-        sys.exit(ExitCode.FAILED_CHECK)
-    finally:
-        client.close()
+    with _service_call(client):
+        escrow_again(client, entry, pin)
     click.echo(f"the unblock secret of {device.info.serial} is escrowed: 证书解锁 works for it")
 
 
@@ -252,27 +269,12 @@ def recover_keys(selector: Optional[str], pin_stdin: bool) -> None:
     """找回历史加密密钥: the KMC's earlier encryption keys of this certificate's holder (before 证书更新/证书换发),
     by certificate login to the issuing service (CERTASSIST_SERVICE_URL or the settings' service address);
     they are kept in the soft keystore's history so that files encrypted to them open again."""
-    from app.api_client import ApiError, IssuingClient, ServiceUnavailable
-    from app.cli.errors import ExitCode
-    from app.flows import certificate_login, list_certificates, recover_earlier_keys
-    from app.settings import Settings
-    from drivers.errors import NotFound
+    from app.flows import certificate_login, recover_earlier_keys
 
     device = _soft_device(selector, "earlier encryption keys are kept in a soft keystore")
-    entries, _problems = list_certificates([device])
-    if not entries:
-        raise NotFound(f"{device.info.label} holds no certificate to log in with")
-    pin = _stdin_lines(1)[0] if pin_stdin else click.prompt("PIN", hide_input=True)
-    client = IssuingClient(Settings.load().effective_service_url(), timeout=30.0)
-    try:
-        certificate_login(client, entries[0], pin)
-        added = recover_earlier_keys(client, entries[0], pin)
-    except ServiceUnavailable as exc:
-        click.echo(f"certassist: {exc}", err=True)
-        sys.exit(ExitCode.UNAVAILABLE)
-    except ApiError as exc:
-        click.echo(f"certassist: {exc.message}", err=True)
-        sys.exit(ExitCode.FAILED_CHECK)
-    finally:
-        client.close()
+    entry, pin = _login_certificate(device, pin_stdin)
+    client = _client(timeout=30.0)
+    with _service_call(client):
+        certificate_login(client, entry, pin)
+        added = recover_earlier_keys(client, entry, pin)
     click.echo(f"{added} earlier encryption key(s) recovered from the KMC into {device.info.serial}")

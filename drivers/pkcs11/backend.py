@@ -8,6 +8,7 @@ package: python-pkcs11 has no Windows build for Python 3.8) reports the backend 
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import List, Optional, Sequence, Set
 
 from drivers.base import Backend, BackendStatus, Device
@@ -81,14 +82,4 @@ class Pkcs11Backend(Backend):
             return BackendStatus(
                 self.name, False, "no PKCS#11 module found; install the token driver or add one in settings"
             )
-        loaded, failed = [], []
-        for path in paths:
-            try:
-                load_module(path)
-                loaded.append(path)
-            except DriverUnavailable as exc:
-                failed.append(str(exc))
-        detail = f"modules loaded: {', '.join(loaded) or 'none'}"
-        if failed:
-            detail += f"; failed: {'; '.join(failed)}"
-        return BackendStatus(self.name, bool(loaded), detail)
+        return BackendStatus.of_libraries(self.name, "modules", [(path, partial(load_module, path)) for path in paths])

@@ -7,6 +7,7 @@ here is enumerated (drivers.skf.driver), so `certassist token list` stays quick 
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from drivers.base import Backend, BackendStatus, Device
@@ -102,14 +103,5 @@ class SkfBackend(Backend):
                 "no SKF library found; install the USB key's driver, or name its library with --skf-module, "
                 "CERTASSIST_SKF_MODULES or settings (skf_modules)",
             )
-        loaded, failed = [], []
-        for candidate in found:
-            try:
-                self.load(candidate)
-                loaded.append(candidate.path)
-            except DriverError as exc:
-                failed.append(str(exc))
-        detail = f"libraries loaded: {', '.join(loaded) or 'none'}"
-        if failed:
-            detail += f"; failed: {'; '.join(failed)}"
-        return BackendStatus(self.name, bool(loaded), detail)
+        loaders = [(candidate.path, partial(self.load, candidate)) for candidate in found]
+        return BackendStatus.of_libraries(self.name, "libraries", loaders)

@@ -108,8 +108,13 @@ def add_libcrypto(target: Target, dest: Path) -> None:
 
 def download_wheels(target: Target, requirements: Path) -> Path:
     wheels = cache_root() / "wheels" / f"{target.wheel_platform}-{target.abi}"
-    _pip(
-        "download",
+    _pip("download", *_locked_wheels(target, requirements), "-d", str(wheels))
+    return wheels
+
+
+def _locked_wheels(target: Target, requirements: Path) -> List[str]:
+    """pip's options for exactly the locked wheels of the target (download and install pick the same)."""
+    return [
         "--quiet",
         "--require-hashes",
         "--no-deps",
@@ -122,10 +127,7 @@ def download_wheels(target: Target, requirements: Path) -> Path:
         "cp",
         "-r",
         str(requirements),
-        "-d",
-        str(wheels),
-    )
-    return wheels
+    ]
 
 
 def python_env(target: Target) -> Path:
@@ -146,9 +148,7 @@ def python_env(target: Target) -> Path:
         add_libcrypto(target, staging)
         _pip(
             "install",
-            "--quiet",
-            "--require-hashes",
-            "--no-deps",
+            *_locked_wheels(target, requirements),
             "--no-index",
             "--no-compile",
             # the lock resolved these for the target's Python; pip install would check Requires-Python
@@ -156,17 +156,8 @@ def python_env(target: Target) -> Path:
             "--ignore-requires-python",
             "--find-links",
             str(wheels),
-            "--only-binary=:all:",
-            "--platform",
-            target.wheel_platform,
-            "--python-version",
-            target.python_version,
-            "--implementation",
-            "cp",
             "--target",
             str(staging / "Lib" / "site-packages"),
-            "-r",
-            str(requirements),
         )
         publish(staging, final)
     except BaseException:
