@@ -26,6 +26,7 @@ from server.keyhistory import RECOVERY_LIMIT
 from tests.conftest import FAST_KDF
 from tests.pki import make_pki
 from tests.server.conftest import CAPTCHA, Server, ServerFactory, new_user
+from tests.server.test_app_flows import client_for, logged_in
 
 PIN = "480362"
 PASSWORD = "Backup-Pass-2026"
@@ -41,15 +42,9 @@ def backend() -> Iterator[SoftBackend]:
     yield SoftBackend(kdf=FAST_KDF)
 
 
-def client_for(server: Server) -> IssuingClient:
-    return IssuingClient("http://testserver", http=server.client)
-
-
 def issued(server: Server, backend: SoftBackend) -> tuple[dict, flows.CertificateEntry]:
     user = new_user(server)
-    client = client_for(server)
-    captcha = client.captcha()
-    client.login_account(user["username"], user["applicant_name"], captcha.captcha_id, CAPTCHA)
+    client = logged_in(server, user)  # 账号登录 and the mailed issuance code
     flows.issue_soft(client, backend, user["username"], PIN, PIN)
     [entry], _ = flows.list_certificates(backend.devices())
     return user, entry

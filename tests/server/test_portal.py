@@ -110,7 +110,7 @@ def test_web_login_refusals(server: Server) -> None:
     # sent from a page of another origin (a cross-site form post or script)
     sent_elsewhere = server.client.post(
         "/api/v1/portal/login/certificate",
-        json={"nonce_id": "x", "origin": PORTAL, "certificate": cert, "signature": cert},
+        json={"nonce_id": "x", "origin": PORTAL, "certificate": cert, "signature": b64(bytes(72))},
         headers={"Origin": "https://evil.example"},
     )
     assert sent_elsewhere.status_code == 403 and sent_elsewhere.json()["error"] == "portal_origin"
