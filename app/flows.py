@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from app import escrow
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
@@ -137,13 +137,26 @@ def _pending_container(session: KeySession, username: str) -> Optional[str]:
     return None
 
 
+# Pairs the service answered that are not on their device yet, by signing public key (DER). A retry after the key
+# was pulled out mid-write installs the same pair without asking again: after 证书更新 or 证书换发 the replaced
+# certificate's sessions are gone (the service ends them with it), so the service could not be asked.
+_received: Dict[bytes, IssuedPair] = {}
+
+
 def _request(session: KeySession, container: str, username: str, call: Callable[[bytes], IssuedPair]) -> IssuedPair:
-    """CSR signed on the device for the container's signing key, sent with ``call``; checks the answer."""
-    public = SM2PublicKey.from_der(session.public_key_der(container, KeyUsage.SIGN))
+    """CSR signed on the device for the container's signing key, sent with ``call``; checks the answer. A pair
+    received earlier for this key in this process and not installed yet is used instead."""
+    public_der = session.public_key_der(container, KeyUsage.SIGN)
+    received = _received.get(public_der)
+    if received is not None:
+        log.info("installing the pair the service sent before the device was interrupted")
+        return received
+    public = SM2PublicKey.from_der(public_der)
     request = build_csr({"common_name": username}, public, signer=lambda tbs: session.sign(container, tbs))
     pair = call(request.to_der())
     if pair.sign.public_key != public or pair.envelope.public_key != pair.encryption.public_key:
         raise KeyMismatch("证书服务返回的证书与本设备的密钥不匹配，已放弃写入；请重试或联系管理员", "pair_mismatch")
+    _received[public_der] = pair
     return pair
 
 
@@ -265,6 +278,8 @@ def _finish(
     plan.confirm(f"{pair.sign.serial_number:X}", pair.admin_escrowed)
     progress("正在写入证书")
     _install(session, container, pair)
+    for public_der in [key for key, value in _received.items() if value is pair]:
+        del _received[public_der]
     if replaces is not None and replaces != container:
         try:
             _retire(session, replaces)  # only now: the new certificates are in

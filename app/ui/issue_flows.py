@@ -41,17 +41,21 @@ class IssueFlow(Flow):
         return tr("证书签发操作成功")
 
     def start(self) -> None:
-        self.confirm(
-            tr("您正在执行证书签发，是否继续执行？"), lambda: ask_issuance_code(self, self.login, self.choose_device)
-        )
+        self.confirm(tr("您正在执行证书签发，是否继续执行？"), self.ask_code_unless_resuming)
 
-    def choose_device(self) -> None:
-        """软证书 or one of the USB keys; a key without SM2 is listed as such and refused when chosen, before any
-        PIN. An issuance a pulled key or the network interrupted resumes on its key without asking."""
+    def ask_code_unless_resuming(self) -> None:
+        """The 签发码 opens a new issuance. An issuance a pulled key or the network interrupted resumes on its key
+        without asking where, and without a code: the service answers the retry with the pair it already made
+        for that key (the first attempt spent the code)."""
         pending = self.ctx.model.inventory.pending_of(self.login.username)
         if pending is not None and pending.device.info.kind is DeviceKind.HARD:
             self.issue_hard(pending.device)
             return
+        ask_issuance_code(self, self.login, self.choose_device)
+
+    def choose_device(self) -> None:
+        """软证书 or one of the USB keys; a key without SM2 is listed as such and refused when chosen, before any
+        PIN."""
         soft = tr("软证书（保存在本机）")
         hard = [d for d in self.ctx.model.inventory.devices if d.info.kind is DeviceKind.HARD]
         if not hard:

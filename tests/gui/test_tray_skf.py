@@ -14,6 +14,7 @@ from qtpy.QtWidgets import QListWidget
 from app import flows
 from app.api_client import IssuingClient
 from app.ui.choose import ChooseDialog
+from app.ui.issuance_code import IssuanceCodeDialog
 from app.ui.login import LoginDialog
 from app.ui.pins import ChangePinDialog, PinDialog, UnlockDialog
 from app.ui.settings_dialog import CERTIFICATES, SettingsDialog
@@ -35,6 +36,7 @@ NEW_PIN = "24681357"
 def skf_gui(qtbot: Any, live: LiveService, soft_backend: SoftBackend, softskf: SoftSkf, request: Any) -> Iterator[Gui]:
     """The tray with a soft SKF library (one blank key inserted) beside the soft keystores."""
     made = make_gui(qtbot, live.url, [soft_backend, SkfBackend([str(softskf.library)])])
+    made.inbox = live.smtp.inbox  # 证书签发 / 证书换发 after an account login ask for the mailed 签发码
     yield made
     close_gui(made, request.node.name)
 
@@ -63,11 +65,20 @@ def choose_key(gui: Gui, device: SkfDevice) -> None:
     gui.click(choose.ok_button)
 
 
+def give_issuance_code(gui: Gui, user: Dict[str, str]) -> None:
+    """The 签发码 step of 证书签发 / 证书换发 after an account login (issue 13.3): the newest mailed code."""
+    dialog = gui.dialog(IssuanceCodeDialog)
+    gui.type_into(dialog.code, gui.issuance_code(user["email"]))
+    gui.submit(dialog)
+    gui.idle()
+
+
 def issue_on_key(gui: Gui, user: Dict[str, str], device: SkfDevice, change_factory_pin: bool = False) -> None:
     """证书签发 on the key with its existing PIN (a blank key: the factory 12345678)."""
     account_login(gui, user)
     gui.menu("证书签发")
     gui.answer("确认", expect="您正在执行证书签发，是否继续执行？")
+    give_issuance_code(gui, user)
     choose_key(gui, device)
     pin = gui.dialog(PinDialog)
     assert "证书新签时" in pin.hint.text() and pin.tries.text().startswith("剩余 10 次")
@@ -240,6 +251,7 @@ def test_usb_key_locked_unlocked_twice_then_exchanged_keeping_its_pin(
     account_login(gui, user)
     gui.menu("证书换发")
     gui.answer("确认", expect="您正在执行证书换发，是否继续执行？")
+    give_issuance_code(gui, user)  # the flag-exchange mail carried a new one
     pin = gui.dialog(PinDialog)
     assert "PIN码保持不变" in pin.hint.text() and pin.tries.text().startswith("剩余 10 次")
     gui.type_into(pin.pin, "97531246")
@@ -305,6 +317,7 @@ def issue_directly(live: LiveService, user: Dict[str, str], softskf: SoftSkf) ->
     """A certificate already on the key (issued by the same procedures the tray runs), before the tray starts."""
     client = IssuingClient(live.url)
     client.login_account(user["username"], user["applicant_name"], client.captcha().captcha_id, CAPTCHA)
+    client.authorize_issuance(live.issuance_code(user["email"]))
     flows.issue_hard(client, the_key(softskf), user["username"], USER_PIN)
     client.close()
 
@@ -321,6 +334,7 @@ def test_an_issuance_the_key_interrupted_resumes_from_the_menu(
     account_login(gui, user)
     gui.menu("证书签发")
     gui.answer("确认")
+    give_issuance_code(gui, user)
     choose_key(gui, device)
     pin = gui.dialog(PinDialog)
     gui.type_into(pin.pin, USER_PIN)

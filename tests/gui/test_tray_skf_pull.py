@@ -15,7 +15,16 @@ from drivers.skf.driver import SkfDevice
 from drivers.soft import SoftBackend
 from tests.gui.conftest import Gui, LiveService, close_gui, make_gui
 from tests.gui.test_tray_flows import account_login, certificate_login, unlock_code
-from tests.gui.test_tray_skf import NEW_PIN, choose_key, issue_directly, key_line, lock_by_driver, menu_lines, the_key
+from tests.gui.test_tray_skf import (
+    NEW_PIN,
+    choose_key,
+    give_issuance_code,
+    issue_directly,
+    key_line,
+    lock_by_driver,
+    menu_lines,
+    the_key,
+)
 from tests.softskf import USER_PIN, KeyPuller, SoftSkf
 
 pytestmark = pytest.mark.integration
@@ -55,6 +64,7 @@ def test_key_pulled_out_mid_write_then_the_next_attempt_resumes(
     if case == "unlock":
         lock_by_driver(device)
     gui = make_gui(qtbot, live.url, [soft_backend, SkfBackend([str(softskf.library)])])
+    gui.inbox = live.smtp.inbox
     try:
         puller = KeyPuller(softskf, monkeypatch)
         dialog = start_write(gui, live, user, device, case)
@@ -92,11 +102,13 @@ def start_write(gui: Gui, live: LiveService, user: Dict[str, str], device: SkfDe
         account_login(gui, user)
         gui.menu("证书签发")
         gui.answer("确认")
+        give_issuance_code(gui, user)
         choose_key(gui, device)
     elif case == "exchange":
         account_login(gui, user)
         gui.menu("证书换发")
         gui.answer("确认")
+        give_issuance_code(gui, user)
     elif case in ("update-install", "update-cleanup", "revoke"):
         certificate_login(gui, USER_PIN)
         gui.answer("稍后", expect="仍在使用出厂默认PIN码")  # the key's factory PIN, used for the first time here

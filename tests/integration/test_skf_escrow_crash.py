@@ -52,6 +52,7 @@ def test_killed_right_after_the_admin_pin_changed(live: LiveService, softskf: So
 
     client = IssuingClient(live.url)
     client.login_account(user["username"], user["applicant_name"], client.captcha().captcha_id, CAPTCHA)
+    client.authorize_issuance(live.issuance_code(user["email"]))  # the approval mail's 签发码
     pair = flows.issue_hard(client, device, user["username"], USER_PIN)
     assert pair.admin_escrowed and AdminJournal().get(device_key(device.info)).pending is None
 

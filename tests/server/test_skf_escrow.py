@@ -22,7 +22,7 @@ from drivers.registry import user_profiles_dir
 from drivers.skf import SkfBackend
 from drivers.skf.api import ADMIN_TYPE
 from drivers.skf.driver import SkfDevice
-from tests.server.conftest import Server, ServerFactory, new_user
+from tests.server.conftest import PUBLIC_URL, Server, ServerFactory, new_user
 from tests.server.test_app_flows import FlakyHttp, client_for, logged_in
 from tests.softskf import ADMIN_PIN, ADMIN_TRIES, USER_PIN, KeyPuller, SoftSkf
 
@@ -231,7 +231,7 @@ def test_admin_pin_changed_but_the_request_failed(server: Server, softskf: SoftS
     user = new_user(server)
     device = the_key(softskf)
     token = logged_in(server, user).token
-    flaky = IssuingClient("http://testserver", http=FlakyHttp(server.client, "/api/v1/certificates/issue", after))
+    flaky = IssuingClient(PUBLIC_URL, http=FlakyHttp(server.client, "/api/v1/certificates/issue", after))
     flaky.token = token
     with pytest.raises(ServiceUnavailable):
         flows.issue_hard(flaky, device, user["username"], USER_PIN)
