@@ -27,7 +27,8 @@ from asn1crypto import pem
 
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from app.backup_policy import AlreadyRestored, AttemptLimiter, BackupUnreadable, check_backup_password
-from app.flows import SOFT_LABEL_PREFIX, CertificateEntry, certificate_login, list_certificates
+from app.entries import SOFT_LABEL_PREFIX, CertificateEntry, list_certificates
+from app.flows import certificate_login
 from app.messages import message
 from drivers.base import check_new_pin
 from drivers.errors import NotSupported

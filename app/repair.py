@@ -17,7 +17,7 @@ from typing import Callable, List, Optional
 from asn1crypto import pem
 
 from app.api_client import ApiError, IssuingClient, ProxyUnavailable, ServiceUnavailable
-from app.flows import CertificateEntry, list_certificates
+from app.entries import CertificateEntry, list_certificates
 from app.messages import Message, message, tr_noop
 from app.system_repair import ServiceStarter, TrustStore, smartcard_service_starter, user_trust_store
 from drivers.base import Backend, Device

@@ -212,7 +212,7 @@ def _is_hex(text: str) -> bool:
 
 
 def certificate_infos(entries: Sequence[Any], label: Callable[[Any], str]) -> List[CertificateInfo]:
-    """What the bridge may tell a page about the tray's certificates (``app.flows.CertificateEntry``)."""
+    """What the bridge may tell a page about the tray's certificates (``app.entries.CertificateEntry``)."""
     return [
         CertificateInfo(
             serial=entry.serial,

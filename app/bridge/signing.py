@@ -8,7 +8,7 @@ from app.bridge.protocol import SignRequest, SignResult
 
 
 def sign_web_login(entry: Any, pin: str, request: SignRequest) -> SignResult:
-    """``entry`` is an ``app.flows.CertificateEntry``; nothing of the login is kept after this returns."""
+    """``entry`` is an ``app.entries.CertificateEntry``; nothing of the login is kept after this returns."""
     data = request.challenge.to_be_signed()
     with entry.device.open() as session:
         session.login(pin)

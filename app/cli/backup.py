@@ -15,7 +15,7 @@ from app.platform.console import json_ascii
 
 if TYPE_CHECKING:
     from app.api_client import IssuingClient
-    from app.flows import CertificateEntry
+    from app.entries import CertificateEntry
     from drivers.soft import SoftDevice
 
 BACKUP_FILE_LIMIT = 2 * 1024 * 1024  # a PKCS#12 backup is a few KB; gm.pkcs12 refuses over 1 MB anyway
@@ -82,7 +82,7 @@ def _client(timeout: float = 15.0) -> IssuingClient:
 
 def _login_certificate(device: SoftDevice, pin_stdin: bool) -> Tuple[CertificateEntry, str]:
     """The device's certificate to log in to the issuing service with, and its PIN."""
-    from app.flows import list_certificates
+    from app.entries import list_certificates
     from drivers.errors import NotFound
 
     entries, _problems = list_certificates([device])
@@ -151,7 +151,7 @@ def backup(
     """
     from app.backup import issuing_chain, make_backup
     from app.backup_policy import check_backup_password
-    from app.flows import list_certificates
+    from app.entries import list_certificates
 
     device = _soft_device(selector, "not a soft keystore: keys on a USB key cannot be exported")
     _refuse_existing(target, force)
@@ -184,7 +184,7 @@ def restore(source: Path, no_escrow: bool, as_json: bool, password_stdin: bool, 
     keystore protected by a new PIN (asked twice). A wrong password is refused; 5 wrong passwords a minute,
     then wait."""
     from app.backup import restore_backup
-    from app.flows import list_certificates
+    from app.entries import list_certificates
     from drivers.soft import SoftBackend
 
     with source.open("rb") as fh:

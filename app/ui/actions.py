@@ -7,7 +7,7 @@ from typing import Dict, Optional, Type, TypeVar
 from qtpy.QtCore import QObject, Signal
 
 from app.contract import SessionKind
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.certificate_flows import ChangePinFlow, RevokeFlow, UnlockFlow, UpdateFlow
 from app.ui.context import AppContext
 from app.ui.flow import Flow

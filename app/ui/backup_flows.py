@@ -17,7 +17,7 @@ from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushBut
 from app import backup
 from app.api_client import ApiError, ServiceUnavailable
 from app.backup_policy import BackupError, TooManyAttempts
-from app.flows import CertificateEntry, list_certificates
+from app.entries import CertificateEntry, list_certificates
 from app.ui.context import AppContext
 from app.ui.details import documents_dir
 from app.ui.errors import Explanation

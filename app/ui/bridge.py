@@ -25,7 +25,7 @@ from app.bridge.protocol import (
     certificate_infos,
 )
 from app.bridge.rules import BridgeRules, normalised_origins
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.context import AppContext
 from app.ui.i18n import tr
 from app.ui.labels import device_label

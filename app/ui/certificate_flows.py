@@ -7,7 +7,7 @@ from typing import Optional
 from app import flows
 from app.api_client import ApiError, IssuingClient
 from app.contract import IssuedPair, SessionInfo, UnlockTicket
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.pin_status import PinStatus
 from app.ui.choose import PinTarget, choose_certificate, choose_pin_target
 from app.ui.context import AppContext

@@ -11,7 +11,7 @@ from typing import List, Optional
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
 
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.i18n import tr
 from app.ui.labels import device_description, device_label, device_vendor
 from drivers.base import Device

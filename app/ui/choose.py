@@ -9,7 +9,7 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QIcon
 from qtpy.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.certificate_list import certificate_tree, selected_entry
 from app.ui.flow import Flow
 from app.ui.i18n import tr

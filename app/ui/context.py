@@ -11,7 +11,7 @@ from typing import Callable, Optional, Set, Union
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtGui import QIcon
 
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.dialogs import DialogRegistry
 from app.ui.errors import Explanation, NextStep, explain
 from app.ui.i18n import tr

@@ -21,7 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from app.contract import CertificateUsage
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.i18n import tr, tr_noop
 from app.ui.labels import device_description
 from app.ui.widgets import row

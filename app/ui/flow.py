@@ -14,7 +14,8 @@ from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QDialog, QLabel, QMessageBox, QWidget
 
 from app import flows
-from app.flows import CertificateEntry, ContainerNotRemoved
+from app.entries import CertificateEntry
+from app.flows import ContainerNotRemoved
 from app.pin_status import PinStatus, on_factory_pin, read_pin_status
 from app.ui.context import AppContext
 from app.ui.errors import Explanation, explain

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from app import flows
 from app.contract import IssuedPair
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.certificate_flows import issued_text
 from app.ui.choose import choose_item
 from app.ui.context import AppContext

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.contract import AccountType
-from app.flows import soft_label_name
+from app.entries import soft_label_name
 from app.ui.i18n import tr, tr_noop
 from drivers.model import Capability, DeviceInfo, DeviceKind
 

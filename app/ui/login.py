@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.certificate_list import certificate_tree, fill_certificate_tree, selected_entry
 from app.ui.i18n import tr
 from app.ui.widgets import PinEdit, app_title, link_button, message_line, row, set_message

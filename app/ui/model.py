@@ -13,7 +13,7 @@ from typing import Callable, List, Optional, Sequence
 from app.api_client import IssuingClient
 from app.contract import Account, CertificateStatus, SessionInfo, SessionKind
 from app.credentials import CredentialCache
-from app.flows import CertificateEntry, Pending, scan_devices, soft_label_name
+from app.entries import CertificateEntry, Pending, scan_devices, soft_label_name
 from app.messages import Message, message
 from app.settings import ProxyMode, Settings, proxy_with_credentials
 from drivers.base import Backend, Device

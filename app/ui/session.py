@@ -10,7 +10,7 @@ from qtpy.QtCore import QObject
 from app import flows
 from app.api_client import ApiError, IssuingClient
 from app.contract import Captcha, SessionInfo, SessionKind
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.pin_status import PinStatus, read_pin_status
 from app.ui.certificate_list import selected_entry
 from app.ui.context import AppContext

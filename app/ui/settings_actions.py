@@ -12,7 +12,7 @@ from app.autostart import set_enabled as set_autostart
 from app.bridge.rules import check_origin_entry
 from app.contract import CertificateUsage
 from app.credentials import proxy_key
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.settings import ProxyMode, check_bridge_port, proxy_with_credentials
 from app.ui import i18n
 from app.ui.backup_flows import BackupFlow, RestoreFlow

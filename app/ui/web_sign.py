@@ -18,7 +18,7 @@ from qtpy.QtWidgets import QDialogButtonBox, QLabel, QWidget
 
 from app.bridge.protocol import SignRefused, SignRequest, SignResult
 from app.bridge.signing import sign_web_login
-from app.flows import CertificateEntry
+from app.entries import CertificateEntry
 from app.ui.context import AppContext
 from app.ui.flow import Flow, device_queue
 from app.ui.i18n import tr

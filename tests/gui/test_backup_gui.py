@@ -12,7 +12,7 @@ from typing import Any, List
 import pytest
 from qtpy.QtWidgets import QFileDialog
 
-from app import backup, flows
+from app import backup, entries, flows
 from app.api_client import IssuingClient
 from app.backup_policy import AlreadyRestored, BackupPasswordInvalid, BackupUnreadable, check_backup_password
 from app.messages import message
@@ -161,7 +161,7 @@ def test_earlier_keys_come_back_from_the_kmc_on_the_command_line(
         flows.certificate_login(client, before, PIN)
         flows.update(client, before, user["username"], PIN)
         client.close()
-        [after], _ = flows.list_certificates(soft_backend.devices())
+        [after], _ = entries.list_certificates(soft_backend.devices())
         with after.device.open() as session:  # a keystore made from a backup without history
             assert isinstance(session, SoftSession)
             session.login(PIN)

@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from app import flows
+from app import entries
 from app.ui.pins import ChangePinDialog, PinDialog, UnlockDialog
 from drivers.skf import SkfBackend
 from drivers.skf.driver import SkfDevice
@@ -60,7 +60,7 @@ def test_key_pulled_out_mid_write_then_the_next_attempt_resumes(
         live.operator("ca", "rotate")
         live.operator("account", "flag-exchange", user["username"])
     device = the_key(softskf)
-    old = flows.list_certificates([device])[0]
+    old = entries.list_certificates([device])[0]
     if case == "unlock":
         lock_by_driver(device)
     gui = make_gui(qtbot, live.url, [soft_backend, SkfBackend([str(softskf.library)])])
@@ -77,7 +77,7 @@ def test_key_pulled_out_mid_write_then_the_next_attempt_resumes(
         gui.qtbot.waitUntil(lambda: menu_lines(gui) == [])  # the removal event took the key out of the menu
         puller.reinsert()
         if case in ("update-install", "exchange", "revoke", "change-pin", "unlock"):
-            assert flows.list_certificates([device])[0] == old  # the old certificate is still there
+            assert entries.list_certificates([device])[0] == old  # the old certificate is still there
         gui.qtbot.waitUntil(lambda: menu_lines(gui) == [key_line(device)])
         gui.submit(dialog)  # the next attempt, in the same dialog
         gui.idle()
@@ -134,16 +134,16 @@ def start_write(gui: Gui, live: LiveService, user: Dict[str, str], device: SkfDe
     return pin
 
 
-def check_after(device: SkfDevice, case: str, old: List[flows.CertificateEntry]) -> None:
-    entries = flows.list_certificates([device])[0]
+def check_after(device: SkfDevice, case: str, old: List[entries.CertificateEntry]) -> None:
+    found = entries.list_certificates([device])[0]
     with device.open() as session:
         names = [c.name for c in session.containers()]
     if case == "revoke":
-        assert entries == [] and names == []
+        assert found == [] and names == []
         return
-    assert len(entries) == 1 and names == [entries[0].container]  # one container: resumed, not started again
+    assert len(found) == 1 and names == [found[0].container]  # one container: resumed, not started again
     if case in ("update-install", "update-cleanup", "exchange"):
-        assert entries[0].sign != old[0].sign
+        assert found[0].sign != old[0].sign
     with device.open() as session:
         session.login(NEW_PIN if case in ("change-pin", "unlock") else USER_PIN)
         assert session.pin_info(admin=True).remaining == 5

@@ -24,7 +24,7 @@ from app.backup_policy import (
     check_backup_password,
 )
 from app.cli.errors import ExitCode
-from app.flows import list_certificates
+from app.entries import list_certificates
 from drivers.model import KeyUsage
 from drivers.soft import SoftBackend, SoftDevice
 from gm import pkcs12

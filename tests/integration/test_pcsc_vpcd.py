@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from app import flows
+from app import entries, flows
 from app.api_client import IssuingClient
 from drivers.base import KeyDevice, KeySession, PinSession
 from drivers.errors import DeviceRemoved, NotSupported, PinIncorrect, PinLocked, PinTooWeak
@@ -148,7 +148,7 @@ def test_a_card_over_plain_pcsc_is_a_pin_only_device(card: VirtualCard, profiles
     with device.open() as session:
         assert isinstance(session, PinSession) and not isinstance(session, KeySession)
         assert session.pin_info().remaining == 10
-    assert flows.list_certificates([device]) == ([], [])  # no certificates to look for, no error either
+    assert entries.list_certificates([device]) == ([], [])  # no certificates to look for, no error either
     with pytest.raises(NotSupported, match="SM2"):
         flows.issue_hard(IssuingClient("http://127.0.0.1:9"), device, "zhangsan", PIN)
 

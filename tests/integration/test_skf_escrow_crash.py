@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from app import flows
+from app import entries, flows
 from app.api_client import IssuingClient
 from app.escrow import AdminJournal, device_key
 from drivers.errors import PinIncorrect, PinLocked
@@ -56,7 +56,7 @@ def test_killed_right_after_the_admin_pin_changed(live: LiveService, softskf: So
     pair = flows.issue_hard(client, device, user["username"], USER_PIN)
     assert pair.admin_escrowed and AdminJournal().get(device_key(device.info)).pending is None
 
-    [cert], _ = flows.list_certificates([device])
+    [cert], _ = entries.list_certificates([device])
     with device.open() as session:
         for _ in range(10):
             try:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app import flows
+from app import entries, flows
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from drivers.errors import KeystoreTampered, NotSupported, PinIncorrect, PinLocked, PinTooWeak
 from drivers.soft import SoftBackend
@@ -74,7 +74,7 @@ def test_soft_certificate_lifecycle(make_server: ServerFactory, backend: SoftBac
     messages = []
     _device, pair = flows.issue_soft(client, backend, user["username"], PIN, PIN, progress=messages.append)
     assert "证书助手正在签发证书，请耐心等待" in messages
-    [entry], problems = flows.list_certificates(backend.devices())
+    [entry], problems = entries.list_certificates(backend.devices())
     assert problems == [] and entry.subject == "张三" and "Issuing CA G1" in entry.issuer
     assert entry.sign == pair.sign and entry.encryption == pair.encryption
     assert 18 <= entry.days_left <= 20
@@ -89,7 +89,7 @@ def test_soft_certificate_lifecycle(make_server: ServerFactory, backend: SoftBac
         flows.change_pin(entry, PIN, "654321", "654321")
     flows.change_pin(entry, PIN, "739146", "739146")
     updated = flows.update(cert_client, entry, user["username"], "739146")
-    [renewed], _ = flows.list_certificates(backend.devices())
+    [renewed], _ = entries.list_certificates(backend.devices())
     assert renewed.sign == updated.sign and renewed.container != entry.container  # old container removed
     # the old certificate's login ended with it; the client logged in again with the new one (no second PIN)
     now = cert_client.me()
@@ -130,11 +130,11 @@ def test_dropped_connection_is_completed_on_retry(server: Server, backend: SoftB
     with pytest.raises(ServiceUnavailable) as dropped:
         flows.issue_soft(client, backend, user["username"], PIN, PIN)
     assert "代理服务" in str(dropped.value)
-    entries, _ = flows.list_certificates(backend.devices())
-    assert entries == []  # nothing half-written is offered as a certificate
+    listed, _ = entries.list_certificates(backend.devices())
+    assert listed == []  # nothing half-written is offered as a certificate
     _device, pair = flows.issue_soft(client, backend, user["username"], PIN, PIN)
     assert len(backend.devices()) == 1  # the interrupted keystore was resumed, not duplicated
-    [entry], _ = flows.list_certificates(backend.devices())
+    [entry], _ = entries.list_certificates(backend.devices())
     assert entry.sign == pair.sign
     with server.service.db.session() as session:
         assert session.scalar(select(func.count()).select_from(models.Certificate)) == 2
@@ -162,7 +162,7 @@ def test_a_tampered_interrupted_keystore_does_not_block_issuance(server: Server,
     path.write_text(json.dumps(document), encoding="utf-8")
     device, pair = flows.issue_soft(client, backend, user["username"], PIN, PIN)
     assert device.info.serial != pending.info.serial and len(backend.devices()) == 2
-    [entry], problems = flows.list_certificates(backend.devices())
+    [entry], problems = entries.list_certificates(backend.devices())
     [(broken, problem)] = problems
     assert entry.sign == pair.sign and broken.info.serial == pending.info.serial
     assert isinstance(problem, KeystoreTampered) and "changed outside CertAssist" in str(problem)

@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from app import backup, flows
+from app import backup, entries, flows
 from app.api_client import ApiError, IssuingClient
 from app.backup_policy import AttemptLimiter
 from drivers.errors import PinIncorrect
@@ -42,19 +42,21 @@ def backend() -> Iterator[SoftBackend]:
     yield SoftBackend(kdf=FAST_KDF)
 
 
-def issued(server: Server, backend: SoftBackend) -> tuple[dict, flows.CertificateEntry]:
+def issued(server: Server, backend: SoftBackend) -> tuple[dict, entries.CertificateEntry]:
     user = new_user(server)
     client = logged_in(server, user)  # 账号登录 and the mailed issuance code
     flows.issue_soft(client, backend, user["username"], PIN, PIN)
-    [entry], _ = flows.list_certificates(backend.devices())
+    [entry], _ = entries.list_certificates(backend.devices())
     return user, entry
 
 
-def renewed(server: Server, backend: SoftBackend, user: dict, entry: flows.CertificateEntry) -> flows.CertificateEntry:
+def renewed(
+    server: Server, backend: SoftBackend, user: dict, entry: entries.CertificateEntry
+) -> entries.CertificateEntry:
     client = client_for(server)
     flows.certificate_login(client, entry, PIN)
     flows.update(client, entry, user["username"], PIN)
-    [entry], _ = flows.list_certificates(backend.devices())
+    [entry], _ = entries.list_certificates(backend.devices())
     return entry
 
 
@@ -106,7 +108,7 @@ def test_backup_and_restore_keep_the_history(make_server: ServerFactory, backend
         backend, target.read_bytes(), PASSWORD, "739146", "739146", AttemptLimiter(tmp_path / "l")
     )
     assert restored.history == 1
-    [entry], _ = flows.list_certificates(backend.devices())
+    [entry], _ = entries.list_certificates(backend.devices())
     assert entry.sign == after.sign and entry.encryption == after.encryption
     backup.escrow_restored(client_for(server), entry, "739146", restored.admin_secret)
     with entry.device.open() as session:
@@ -153,7 +155,7 @@ def test_the_kmc_gives_earlier_keys_back(make_server: ServerFactory, backend: So
             session.write_certificate(after.container, item.usage, item.certificate)
         with pytest.raises(DecryptionError):
             session.decrypt_any(bid)
-    [entry], _ = flows.list_certificates(backend.devices())
+    [entry], _ = entries.list_certificates(backend.devices())
 
     client = client_for(server)
     flows.certificate_login(client, entry, PIN)
@@ -194,7 +196,7 @@ def test_a_keystore_restored_offline_gets_its_unblock_secret_escrowed_later(
     backup.make_backup(entry.device, PIN, PASSWORD, PASSWORD, target)  # type: ignore[arg-type]
     entry.device.destroy()  # type: ignore[attr-defined]
     backup.restore_backup(backend, target.read_bytes(), PASSWORD, "739146", "739146", AttemptLimiter(tmp_path / "l"))
-    [restored], _ = flows.list_certificates(backend.devices())
+    [restored], _ = entries.list_certificates(backend.devices())
 
     def unlock(new_pin: str) -> None:
         inbox = server.smtp.inbox

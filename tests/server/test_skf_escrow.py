@@ -13,7 +13,7 @@ from typing import Dict, Optional, Tuple
 
 import pytest
 
-from app import flows
+from app import entries, flows
 from app.api_client import ApiError, IssuingClient, ServiceUnavailable
 from app.escrow import AdminJournal, device_key
 from drivers.errors import DeviceRemoved, PinIncorrect, PinLocked
@@ -46,8 +46,8 @@ def the_key(softskf: SoftSkf, profiles: Optional[ProfileSet] = None) -> SkfDevic
     return device
 
 
-def the_entry(softskf: SoftSkf) -> flows.CertificateEntry:
-    [entry], problems = flows.list_certificates([the_key(softskf)])
+def the_entry(softskf: SoftSkf) -> entries.CertificateEntry:
+    [entry], problems = entries.list_certificates([the_key(softskf)])
     assert problems == []
     return entry
 
@@ -100,14 +100,14 @@ def mailed_code(server: Server, email: str, before: int) -> str:
         time.sleep(0.02)
 
 
-def request_code(server: Server, client: IssuingClient, entry: flows.CertificateEntry, email: str) -> Tuple[str, str]:
+def request_code(server: Server, client: IssuingClient, entry: entries.CertificateEntry, email: str) -> Tuple[str, str]:
     """证书解锁 step 1 and the code it mailed: (unlock id, code)."""
     before = len(server.smtp.inbox.messages)
     ticket = flows.unlock_request(client, entry)
     return ticket.unlock_id, mailed_code(server, email, before)
 
 
-def unlock(server: Server, entry: flows.CertificateEntry, user: Dict[str, str], new_pin: str) -> flows.Unlocked:
+def unlock(server: Server, entry: entries.CertificateEntry, user: Dict[str, str], new_pin: str) -> flows.Unlocked:
     client = client_for(server)
     unlock_id, code = request_code(server, client, entry, user["email"])
     return flows.unlock_complete(client, entry, unlock_id, code, new_pin, new_pin)
@@ -215,7 +215,7 @@ def test_a_wrong_vendor_default_is_tried_once_ever(server: Server, softskf: Soft
     pair = flows.issue_hard(logged_in(server, user), device, user["username"], USER_PIN)
     assert not pair.admin_escrowed and admin_tries(device) == ADMIN_TRIES - 1
     assert journal_of(device)["default_refused"] is True
-    [entry], _ = flows.list_certificates([the_key(softskf, profiles)])
+    [entry], _ = entries.list_certificates([the_key(softskf, profiles)])
     client = client_for(server)
     flows.certificate_login(client, entry, USER_PIN)
     flows.update(client, entry, user["username"], USER_PIN)

@@ -9,7 +9,7 @@ from typing import List
 
 import pytest
 
-from app import flows
+from app import entries, flows
 from drivers.errors import PinIncorrect
 from drivers.model import KeyUsage
 from drivers.skf import SkfBackend
@@ -51,7 +51,7 @@ def test_issue_use_renew_and_revoke_on_a_usb_key(
     assert "证书助手正在签发证书，请耐心等待" in messages
 
     # what the key now holds, as the tray lists it
-    [entry], problems = flows.list_certificates(devices(softskf))
+    [entry], problems = entries.list_certificates(devices(softskf))
     assert (
         problems == [] and entry.subject == "张三" and entry.sign == pair.sign and entry.encryption == pair.encryption
     )
@@ -99,7 +99,7 @@ def test_issue_use_renew_and_revoke_on_a_usb_key(
     assert login.certificate is not None and login.certificate.renewal_allowed is True
     flows.change_pin(entry, USER_PIN, NEW_PIN, NEW_PIN)
     updated = flows.update(cert_client, entry, user["username"], NEW_PIN)
-    [renewed], _ = flows.list_certificates(devices(softskf))
+    [renewed], _ = entries.list_certificates(devices(softskf))
     assert renewed.sign == updated.sign and renewed.container != entry.container  # the old container is gone
     with renewed.device.open() as session:
         assert [c.name for c in session.containers()] == [renewed.container]
@@ -109,7 +109,7 @@ def test_issue_use_renew_and_revoke_on_a_usb_key(
     again = client_for(server)
     flows.certificate_login(again, renewed, NEW_PIN)
     flows.revoke(again, renewed, NEW_PIN)
-    assert flows.list_certificates(devices(softskf)) == ([], [])
+    assert entries.list_certificates(devices(softskf)) == ([], [])
     assert len(devices(softskf)) == 1  # a USB key stays (only an emptied soft keystore is deleted)
     crl = CRL.from_der(server.api("GET", "/crl/issuing-g1.crl").content)
     assert crl.is_revoked(renewed.sign.serial_number) is not None

@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 import httpx
 import pytest
 
-from app import flows
+from app import entries, flows
 from app.api_client import InsecureServiceUrl, IssuingClient
 from app.settings import InvalidServiceUrl, check_service_url
 from drivers.soft import SoftBackend
@@ -47,14 +47,14 @@ def _client(url: str, service: FakeService) -> IssuingClient:
     return IssuingClient(url, http=httpx.Client(base_url=url, transport=httpx.MockTransport(service)))
 
 
-def _entry(tmp_path: Any) -> flows.CertificateEntry:
+def _entry(tmp_path: Any) -> entries.CertificateEntry:
     backend = SoftBackend(kdf=FAST_KDF)
     device, _admin = backend.create_device("软证书 test", PIN, PIN)
     with device.open() as session:
         session.login(PIN)
         session.create_container("c")
         session.generate_key("c")
-    return flows.CertificateEntry(device, "c", make_pki().leaf, None)  # the certificate is only sent along
+    return entries.CertificateEntry(device, "c", make_pki().leaf, None)  # the certificate is only sent along
 
 
 def test_the_client_signs_the_labelled_challenge_for_its_own_url(tmp_path: Any) -> None:
