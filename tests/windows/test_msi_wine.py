@@ -275,6 +275,58 @@ def test_downgrade_is_refused(machine: Machine) -> None:
     assert (machine.program_files() / "certassist.exe").is_file()
 
 
+def _drive_c_path(machine: Machine, windows: str) -> Path:
+    """The Linux path of a ``C:\\…`` path in the machine's prefix."""
+    assert windows[:3].upper() == "C:\\", windows
+    return machine.drive_c.joinpath(*windows[3:].split("\\"))
+
+
+def test_installed_exe_answers_as_the_browsers_native_messaging_host(machine: Machine) -> None:
+    """What Chrome and Edge do with the registered host: read the manifest their HKLM key names, start its
+    ``path`` (relative to the manifest: certassist.exe) as ``certassist.exe chrome-extension://ID/
+    --parent-window=0`` and exchange length-prefixed JSON on stdin/stdout (binary, no CRLF translation).
+    No tray runs here, so the host answers that the assistant is not running; a stranger's caller gets
+    nothing. Runs on the upgraded product (the host must survive a major upgrade and a refused downgrade)
+    and before the uninstall test, which removes it."""
+    manifests = set()
+    for key in HOST_KEYS:
+        host = machine.reg(key)
+        assert host is not None, f"{key} is missing: the product is not installed or the upgrade dropped the host"
+        manifests.add(_default(host))
+    assert len(manifests) == 1, manifests
+    manifest_path = manifests.pop()
+    manifest = json.loads(_drive_c_path(machine, manifest_path).read_text(encoding="utf-8"))
+    executable = manifest_path.rsplit("\\", 1)[0] + "\\" + manifest["path"]
+    assert executable.lower() == CONSOLE_EXE.lower() and _drive_c_path(machine, executable).is_file(), executable
+    caller = EXTENSION_ORIGINS[0]
+    assert caller in manifest["allowed_origins"]
+    message = json.dumps({"type": "status", "origin": "https://ca.example.cn", "id": 3}).encode()
+    framed = struct.pack("<I", len(message)) + message
+    machine.prefix.start()
+    env = machine.prefix.env(None, "zh_CN.UTF-8")
+    result = subprocess.run(
+        [*("wine", executable, caller, "--parent-window=0")],
+        input=framed,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (length,) = struct.unpack("<I", result.stdout[:4])
+    reply = json.loads(result.stdout[4 : 4 + length].decode("utf-8"))
+    assert reply["id"] == 3 and reply["status"] == 503 and reply["body"]["error"] == "unreachable", reply
+    stranger = subprocess.run(
+        ["wine", executable, "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"],
+        input=framed,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert stranger.returncode == 1 and stranger.stdout == b""
+
+
 def test_uninstall_removes_the_program_and_keeps_user_data(machine: Machine, upgrade_msi: Path) -> None:
     before = _user_data(machine)
     code = machine.msiexec("/x", windows_path(upgrade_msi), "/qn")
@@ -291,36 +343,3 @@ def test_uninstall_removes_the_program_and_keeps_user_data(machine: Machine, upg
         host = machine.reg(key)
         assert host is None or not _default(host).endswith(".json"), (key, host)
     assert _user_data(machine) == before  # keystores, settings and profiles are the user's
-
-
-def test_installed_exe_answers_as_the_browsers_native_messaging_host(machine: Machine) -> None:
-    """What Chrome and Edge do with the registered host: start ``certassist.exe chrome-extension://ID/
-    --parent-window=0`` and exchange length-prefixed JSON on stdin/stdout (binary, no CRLF translation).
-    No tray runs here, so the host answers that the assistant is not running; a stranger's caller gets
-    nothing."""
-    caller = EXTENSION_ORIGINS[0]
-    message = json.dumps({"type": "status", "origin": "https://ca.example.cn", "id": 3}).encode()
-    framed = struct.pack("<I", len(message)) + message
-    machine.prefix.start()
-    env = machine.prefix.env(None, "zh_CN.UTF-8")
-    result = subprocess.run(
-        [*("wine", CONSOLE_EXE, caller, "--parent-window=0")],
-        input=framed,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    (length,) = struct.unpack("<I", result.stdout[:4])
-    reply = json.loads(result.stdout[4 : 4 + length].decode("utf-8"))
-    assert reply["id"] == 3 and reply["status"] == 503 and reply["body"]["error"] == "unreachable", reply
-    stranger = subprocess.run(
-        ["wine", CONSOLE_EXE, "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"],
-        input=framed,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert stranger.returncode == 1 and stranger.stdout == b""
