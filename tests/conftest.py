@@ -30,6 +30,15 @@ if sys.version_info < (3, 10):
     collect_ignore = ["server"]
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test starts with no event loop left marked running on this thread by an earlier one (Playwright's sync
+    API marks its loop so while started): asyncio.run() would refuse, far from the cause."""
+    import asyncio
+
+    if "playwright" not in getattr(item, "fixturenames", ()) and asyncio._get_running_loop() is not None:
+        pytest.fail("an earlier test left an asyncio event loop running on this thread (a Playwright not stopped?)")
+
+
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
     if sys.version_info >= (3, 10):
         return

@@ -39,8 +39,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 pytestmark = [pytest.mark.browser, pytest.mark.main_python]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Any]:
+    """Playwright's sync API, for this package's tests only: while it is started, this thread's asyncio event
+    loop counts as running between its calls, and asyncio.run() in a later test (e.g. tests/server's load
+    generator) would refuse to start."""
     if not Path(CHROMIUM).exists():  # ./test.sh installs Debian's chromium; missing means a broken set-up
         pytest.fail("Debian's chromium is required for the browser tests (scripts/bootstrap.sh test installs it)")
     from playwright.sync_api import sync_playwright

@@ -156,11 +156,12 @@ def issuance_code(server: Server, user: Dict[str, str], token: str) -> str:
     mail), else a new one asked for with ``token`` (重新发送签发码)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        fresh = [code for code in mailed_issuance_codes(server, user["email"]) if code not in _spent_codes]
+        mailed = mailed_issuance_codes(server, user["email"])  # one look: the approval mail may arrive meanwhile
+        fresh = [code for code in mailed if code not in _spent_codes]
         if fresh:
             _spent_codes.add(fresh[-1])
             return fresh[-1]
-        if not mailed_issuance_codes(server, user["email"]):  # the approval mail may still be on its way
+        if not mailed:  # the approval mail may still be on its way
             time.sleep(0.02)
             continue
         sent = server.api("POST", "/api/v1/account/issuance-code", token)

@@ -3,14 +3,18 @@ rate-limited, stored hashed, single use, expiring, re-sendable; an account login
 
 from __future__ import annotations
 
-from typing import Any
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, List, Optional, cast
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gm.sm2 import SM2PrivateKey
-from server import models
+from server import mail, models
 from server.domain import OneTimeKind
+from server.issuance.codes import new_code_text
+from tests.peers import Inbox, SmtpServer
 from tests.server.conftest import (
     Server,
     ServerFactory,
@@ -84,6 +88,40 @@ def test_a_new_code_on_request_keeps_the_old_one_and_is_rate_limited(server: Ser
     new = server.smtp.inbox.wait_for_count(user["email"], "证书签发码", 1)
     assert len(mailed_issuance_codes(server, user["email"])) == 2 and new
     assert server.api("POST", AUTHORIZE, token, json={"secret": old}).status_code == 204  # a new code takes none away
+
+
+class _ArrivingInbox(Inbox):
+    """An inbox whose one mail lands right after the first look at it (the delivery worker was on its way)."""
+
+    def __init__(self, directory: Path, arriving: bytes) -> None:
+        super().__init__(directory)
+        self._arriving: Optional[bytes] = arriving
+
+    @property
+    def messages(self) -> List[EmailMessage]:
+        found = super().messages
+        if self._arriving is not None:
+            (self.directory / "000001.eml").write_bytes(self._arriving)
+            self._arriving = None
+        return found
+
+
+class _NoResend:
+    def request(self, method: str, path: str, **_kwargs: Any) -> Any:
+        raise AssertionError(f"asked for a new code: {method} {path}")
+
+
+def test_the_helper_takes_an_approval_code_that_lands_while_it_looks(tmp_path: Path) -> None:
+    """tests.server.conftest.issuance_code: an approval mail arriving between two looks at the inbox is taken; the
+    helper asks for no new code, which would spend the account's one resend of the period (the rate-limit test
+    above got 429 for its own resend on a loaded machine)."""
+    code = new_code_text()
+    subject, body = mail.approval_mail("张三", "arriving", code, 30)
+    message = mail.build_message("证书助手 <noreply@example.com>", "arriving@example.com", subject, body, "m1")
+    smtp = SmtpServer(tmp_path)
+    smtp.inbox = _ArrivingInbox(tmp_path, message.as_bytes())
+    server = Server(cast(Any, None), cast(Any, _NoResend()), smtp)
+    assert issuance_code(server, {"email": "arriving@example.com"}, "token") == code
 
 
 def test_the_account_password_works_too(server: Server) -> None:

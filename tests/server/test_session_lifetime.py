@@ -133,9 +133,11 @@ def test_operator_revocation_ends_the_sessions(server: Server) -> None:
 
 
 def _expiring_holder(server: Server, clock: Clock, minutes_left: int) -> Dict[str, Any]:
-    """A certificate issued "yesterday" with one day of validity: it expires ``minutes_left`` from now."""
-    user = new_user(server)
+    """A certificate issued "yesterday" with one day of validity: it expires ``minutes_left`` from now. The holder
+    is approved "yesterday" too: the approval mail (with the issuance code) is posted on the service's clock, and
+    the outbox worker delivers only mail whose time has come on that clock."""
     clock.offset = timedelta(minutes=minutes_left) - timedelta(days=1)
+    user = new_user(server)
     key, body = issue(server, user)
     clock.offset = timedelta()
     return {"user": user, "key": key, "cert": unb64(body["sign_certificate"])}

@@ -131,7 +131,9 @@ def serial_of(body: Dict[str, Any]) -> str:
 
 def test_a_usb_key_whose_admin_pin_did_not_change_keeps_its_escrow(make_server: ServerFactory) -> None:
     """证书更新 on the same key names the pair it replaces: the new pair keeps that escrowed admin credential (the
-    key's admin PIN did not change), also when the answer was lost and the request comes again."""
+    key's admin PIN did not change), also when the answer was lost and the request comes again. The replaced
+    certificate's sessions end with it (issue 13.1), so the request comes again with an account login: the
+    service answers a request for a key it already issued a pair for with that pair, without a 签发码."""
     server = make_server(validity_days=20)  # inside the renewal window
     user = new_user(server)
     key, body = issue(server, user)
@@ -141,7 +143,10 @@ def test_a_usb_key_whose_admin_pin_did_not_change_keeps_its_escrow(make_server: 
     request = {"csr": csr_for(new_key), "admin_credential_of": serial_of(body)}
     kept = server.api("POST", "/api/v1/certificates/update", token, json=request)
     assert kept.status_code == 200 and kept.json()["admin_credential_escrowed"] is True
-    again = server.api("POST", "/api/v1/certificates/update", token, json=request)
+    ended = server.api("POST", "/api/v1/certificates/update", token, json=request)
+    assert ended.status_code == 401 and ended.json()["error"] == "session_invalid"
+    again = server.api("POST", "/api/v1/certificates/issue", account_login(server, user), json=request)
+    assert again.status_code == 200, again.text
     assert again.json()["sign_certificate"] == kept.json()["sign_certificate"]
     assert again.json()["admin_credential_escrowed"] is True
     new_cert = kept.json()["sign_certificate"]
