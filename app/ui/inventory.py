@@ -14,7 +14,6 @@ from app.ui.i18n import tr
 from app.ui.jobs import DISCOVERY
 from app.ui.model import Inventory
 from app.ui.widgets import app_title
-from drivers.errors import DriverError
 from drivers.pcsc.monitor import CardWatcher
 from drivers.skf import SkfBackend
 from drivers.skf.events import DeviceEventKind, SkfDeviceEvent, SkfEventWatcher
@@ -114,13 +113,27 @@ class InventoryService(QObject):
         self.expiry_timer.start()
         self._watching = True
         self.watch_skf()
-        watcher = CardWatcher(lambda _event: self.card_event.emit())
-        try:
+        self.watch_cards()
+
+    def watch_cards(self) -> None:
+        """PC/SC card events. Starting the watcher imports pyscard and asks the PC/SC service for its readers:
+        on the discovery queue, not the GUI thread (the import alone blocked the tray for 140-300 ms at start)."""
+
+        def start() -> CardWatcher:
+            watcher = CardWatcher(lambda _event: self.card_event.emit())
             watcher.start()
-        except (DriverError, ImportError, OSError) as exc:  # no PC/SC service: polling still sees PKCS#11 keys
+            return watcher
+
+        def started(watcher: CardWatcher) -> None:
+            if not self._watching:  # stopped meanwhile
+                watcher.stop()
+                return
+            self.watcher = watcher
+
+        def failed(exc: BaseException) -> None:  # no PC/SC service: polling still sees PKCS#11 keys
             log.info("no PC/SC card watcher: %s", exc)
-            return
-        self.watcher = watcher
+
+        self.ctx.jobs.submit(DISCOVERY, start, started, failed)
 
     def watch_skf(self) -> None:
         """One event thread per SKF library (loading a library is device work: it runs on the discovery queue)."""

@@ -484,3 +484,26 @@ def test_repair_installs_the_root_certificate_where_a_user_trust_store_exists(
     shot(repair, "repair-root-installed")
     assert flow.report is not None and flow.report.root is not None and store.contains(flow.report.root)
     flow.cancel()
+
+
+def test_the_card_watcher_starts_off_the_gui_thread(
+    qtbot: Any, live: LiveService, soft_backend: SoftBackend, monkeypatch: Any, request: Any
+) -> None:
+    """Starting the PC/SC card watcher imports pyscard (140-300 ms when the tray starts) and asks the PC/SC
+    service for its readers: that belongs on a worker, never on the GUI thread."""
+    from drivers.pcsc.monitor import CardWatcher
+
+    started_on: List[threading.Thread] = []
+    original = CardWatcher.start
+
+    def start(self: CardWatcher) -> None:
+        started_on.append(threading.current_thread())
+        original(self)
+
+    monkeypatch.setattr(CardWatcher, "start", start)
+    gui = make_gui(qtbot, live.url, [soft_backend])
+    try:
+        qtbot.waitUntil(lambda: bool(started_on), timeout=10000)
+        assert started_on[0] is not threading.main_thread()
+    finally:
+        close_gui(gui, request.node.name)
