@@ -206,9 +206,11 @@ class InventoryService(QObject):
                 days=soonest.days_left, subject=soonest.subject
             )
         settings.last_expiry_notice = today.isoformat()
-        try:
-            settings.save()
-        except OSError as exc:
-            log.warning("could not save the settings: %s", exc)
+        # Saving syncs the file to disk (fsync): hundreds of ms on a busy disk, so not on the GUI thread.
+        self.ctx.jobs.submit(DISCOVERY, settings.save, lambda _none: None, _settings_not_saved)
         self.ctx.notify.emit(tr("证书即将过期"), text)
         return True
+
+
+def _settings_not_saved(exc: BaseException) -> None:
+    log.warning("could not save the settings: %s", exc)

@@ -6,10 +6,12 @@ import datetime
 import json
 import re
 import subprocess
+import threading
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import httpx
+import pytest
 from qtpy.QtWidgets import QFileDialog, QListWidget
 
 from app.settings import Settings
@@ -315,7 +317,22 @@ def test_expiry_warning_once_a_day_and_status_line(gui: Gui, live: LiveService) 
     assert len(warnings) == 1 and "检查到您的证书还有:19天就要过期" in warnings[0]
     gui.refreshed()
     assert len([n for n in gui.notifications if "就要过期" in n]) == 1  # at most once a day
-    assert gui.controller.inventory.check_expiry(datetime.date.today() + datetime.timedelta(days=1))
+    saved_on: List[threading.Thread] = []
+    settings_type = type(gui.model.settings)
+    save = settings_type.save
+
+    def recorded_save(self: Any) -> None:
+        saved_on.append(threading.current_thread())
+        save(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings_type, "save", recorded_save)
+        tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+        assert gui.controller.inventory.check_expiry(tomorrow)
+        gui.idle()
+    # the day of the notice is remembered, written by a worker (an fsync on the GUI thread stalled it)
+    assert saved_on and threading.main_thread() not in saved_on
+    assert type(gui.model.settings).load().last_expiry_notice == tomorrow.isoformat()
     gui.menu("设置")
     settings = gui.dialog(SettingsDialog)
     assert "检查到您的证书还有:19天就要过期" in settings.summary.labels["status"].text()

@@ -292,10 +292,11 @@ def test_insert_and_remove_events(watcher: SkfEventWatcher, softskf: SoftSkf, mo
 
 def test_stop_while_blocked_and_restart(watcher: SkfEventWatcher, softskf: SoftSkf) -> None:
     events = collect(watcher)
+    before = set(threading.enumerate())  # an earlier test's watcher may still be winding down
     watcher.start()
     watcher.start()  # idempotent
     time.sleep(0.2)
-    threads = [t for t in threading.enumerate() if t.name.startswith("skf-events")]
+    threads = [t for t in set(threading.enumerate()) - before if t.name.startswith("skf-events")]
     assert len(threads) == 1
     watcher.stop()
     assert not watcher.running
