@@ -45,11 +45,15 @@ class IssueFlow(Flow):
 
     def ask_code_unless_resuming(self) -> None:
         """The 签发码 opens a new issuance. An issuance a pulled key or the network interrupted resumes on its key
-        without asking where, and without a code: the service answers the retry with the pair it already made
-        for that key (the first attempt spent the code)."""
+        without asking where; when the service already made the pair (the account may not receive another), it
+        answers the retry with that pair and no code is asked (the first attempt spent it)."""
         pending = self.ctx.model.inventory.pending_of(self.login.username)
         if pending is not None and pending.device.info.kind is DeviceKind.HARD:
-            self.issue_hard(pending.device)
+            device = pending.device
+            if self.login.account.may_receive_new:  # not issued yet: the code opens it (asked once per login)
+                ask_issuance_code(self, self.login, lambda: self.issue_hard(device))
+            else:
+                self.issue_hard(device)
             return
         ask_issuance_code(self, self.login, self.choose_device)
 

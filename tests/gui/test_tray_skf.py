@@ -405,3 +405,43 @@ def test_the_last_try_is_confirmed_before_login_and_before_a_write(
     gui.answer("确认", expect="这是最后一次尝试机会")
     gui.idle()
     assert gui.answer("确定") == "证书更新成功"
+
+
+def test_an_issuance_interrupted_before_the_service_asks_a_new_login_for_the_code(
+    skf_gui: Gui, live: LiveService, softskf: SoftSkf, monkeypatch: Any
+) -> None:
+    """The key was pulled out while it signed the request: the service issued nothing. After a new login the
+    resumed 证书签发 asks for the 签发码 again (the new session has none), then goes on with the key's signing
+    key; it never sends a retry the service would refuse for want of the code."""
+    gui = skf_gui
+    device = the_key(softskf)
+    user = live.new_user("qianzhi", "签前")
+    account_login(gui, user)
+    gui.menu("证书签发")
+    gui.answer("确认")
+    give_issuance_code(gui, user)
+    choose_key(gui, device)
+    pin = gui.dialog(PinDialog)
+    gui.type_into(pin.pin, USER_PIN)
+    puller = KeyPuller(softskf, monkeypatch)
+    puller.at(device.library, "SKF_ECCSignData")
+    gui.submit(pin)
+    gui.idle()
+    assert "证书设备已被拔出" in pin.error_label.text()
+    pin.close()
+    puller.reinsert()
+    gui.controller.logout()
+    account_login(gui, user)
+    gui.refreshed()
+    assert gui.model.login is not None and gui.model.login.account.may_receive_new  # nothing issued
+    gui.menu("证书签发")
+    gui.answer("确认")
+    give_issuance_code(gui, user)  # the new session is not open for issuance yet
+    resumed = gui.dialog(PinDialog)  # no device chooser: the attempt's key
+    assert ChooseDialog not in gui.controller.dialogs
+    gui.type_into(resumed.pin, USER_PIN)
+    gui.submit(resumed)
+    gui.idle()
+    gui.answer("确定", expect="证书签发操作成功")
+    with device.open() as session:
+        assert len(session.containers()) == 1
