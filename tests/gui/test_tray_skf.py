@@ -322,6 +322,23 @@ def issue_directly(live: LiveService, user: Dict[str, str], softskf: SoftSkf) ->
     client.close()
 
 
+def issue_pulled_out_at(gui: Gui, user: Dict[str, str], device: SkfDevice, puller: KeyPuller, call: str) -> None:
+    """证书签发 on the key, pulled out when the library's ``call`` runs; the dialog closed, the key put back."""
+    account_login(gui, user)
+    gui.menu("证书签发")
+    gui.answer("确认")
+    give_issuance_code(gui, user)
+    choose_key(gui, device)
+    pin = gui.dialog(PinDialog)
+    gui.type_into(pin.pin, USER_PIN)
+    puller.at(device.library, call)
+    gui.submit(pin)
+    gui.idle()
+    assert "证书设备已被拔出" in pin.error_label.text()
+    pin.close()
+    puller.reinsert()
+
+
 def test_an_issuance_the_key_interrupted_resumes_from_the_menu(
     skf_gui: Gui, live: LiveService, softskf: SoftSkf, monkeypatch: Any
 ) -> None:
@@ -331,20 +348,7 @@ def test_an_issuance_the_key_interrupted_resumes_from_the_menu(
     gui = skf_gui
     device = the_key(softskf)
     user = live.new_user("zhongduan", "中断")
-    account_login(gui, user)
-    gui.menu("证书签发")
-    gui.answer("确认")
-    give_issuance_code(gui, user)
-    choose_key(gui, device)
-    pin = gui.dialog(PinDialog)
-    gui.type_into(pin.pin, USER_PIN)
-    puller = KeyPuller(softskf, monkeypatch)
-    puller.at(device.library, "SKF_ImportECCKeyPair")
-    gui.submit(pin)
-    gui.idle()
-    assert "证书设备已被拔出" in pin.error_label.text()
-    pin.close()
-    puller.reinsert()
+    issue_pulled_out_at(gui, user, device, KeyPuller(softskf, monkeypatch), "SKF_ImportECCKeyPair")
     gui.refreshed()
     assert gui.model.login is not None and not gui.model.login.account.may_receive_new  # issued at the service
     assert gui.enabled()["证书签发"]
@@ -416,20 +420,7 @@ def test_an_issuance_interrupted_before_the_service_asks_a_new_login_for_the_cod
     gui = skf_gui
     device = the_key(softskf)
     user = live.new_user("qianzhi", "签前")
-    account_login(gui, user)
-    gui.menu("证书签发")
-    gui.answer("确认")
-    give_issuance_code(gui, user)
-    choose_key(gui, device)
-    pin = gui.dialog(PinDialog)
-    gui.type_into(pin.pin, USER_PIN)
-    puller = KeyPuller(softskf, monkeypatch)
-    puller.at(device.library, "SKF_ECCSignData")
-    gui.submit(pin)
-    gui.idle()
-    assert "证书设备已被拔出" in pin.error_label.text()
-    pin.close()
-    puller.reinsert()
+    issue_pulled_out_at(gui, user, device, KeyPuller(softskf, monkeypatch), "SKF_ECCSignData")
     gui.controller.logout()
     account_login(gui, user)
     gui.refreshed()
