@@ -26,6 +26,7 @@ from drivers.base import Device, EnvelopedKeySession, KeyDevice, KeySession, che
 from drivers.errors import DriverError, KeyMismatch, KeystoreCorrupted, NotSupported, PinIncorrect, PinLocked
 from drivers.model import Capability, DeviceKind, KeyUsage, PinPolicy
 from drivers.soft import SoftBackend, SoftDevice
+from drivers.soft.session import SoftSession
 from gm.challenge import ChallengePurpose, InvalidNonce, LoginChallenge
 from gm.sm2 import SM2PublicKey
 from gm.x509 import Certificate, build_csr
@@ -234,8 +235,6 @@ def _retire(session: KeySession, container: str) -> None:
     """Remove the replaced container; a soft keystore keeps its encryption key pair as history. A USB key
     has no way to keep a key outside a container (GM/T 0016 has no rename), so there the earlier key is
     recovered from the KMC when needed (``recover_earlier_keys`` into a soft keystore's history)."""
-    from drivers.soft.session import SoftSession
-
     if isinstance(session, SoftSession):
         session.retire_container(container)
     else:
@@ -377,8 +376,6 @@ def recover_earlier_keys(client: IssuingClient, entry: CertificateEntry, pin: st
     """找回历史加密密钥 (certificate login): the KMC's earlier encryption keys of this holder, enveloped to this
     certificate's signing key, opened on the device and kept in the soft keystore's history. Returns how many
     were new here."""
-    from drivers.soft.session import SoftSession
-
     with entry.device.open() as session:
         if not isinstance(session, SoftSession):
             raise NotSupported("在USB Key上保存历史加密密钥；请恢复到软证书")

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from installer.winbuild.build import Build
 from installer.winbuild.msi import product_code
 from installer.winbuild.targets import WIN10, Target
-from installer.winbuild.wine import WinePrefix
+from installer.winbuild.wine import WinePrefix, windows_path
 from tests.windows.desktop import Desktop
 
 INSTALL_DIR = r"C:\Program Files\CertAssist"
@@ -115,3 +115,29 @@ class Machine:
 
 def uninstall_key(version: str, target: Target = WIN10) -> str:
     return rf"HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\{{{product_code(target, version)}}}"
+
+
+def check_sm2_signature_with_openssl(machine: Machine, tmp_path: Path, openssl_bin: str, text: str) -> None:
+    """The installed ``certassist.exe`` makes an SM2 key and signs ``text``; Linux ``openssl`` verifies the
+    signature and refuses it once the file changed."""
+    code, out = machine.certassist("--version")
+    assert (code, out.strip()) == (0, f"certassist, version {machine.build.version}")
+    message = tmp_path / "合同.txt"
+    message.write_text(text, encoding="utf-8")
+    key, public, signature = tmp_path / "sm2.key", tmp_path / "sm2.pub", tmp_path / "msg.sig"
+    code, out = machine.certassist("crypto", "keygen", "-o", windows_path(key), "--pubout", windows_path(public))
+    assert code == 0, out
+    code, out = machine.certassist(
+        "crypto", "sign", "-k", windows_path(key), "-o", windows_path(signature), windows_path(message)
+    )
+    assert code == 0, out
+    verify = [openssl_bin, "dgst", "-sm3", "-verify", str(public), "-sigopt", "distid:1234567812345678"]
+    verified = subprocess.run(
+        [*verify, "-signature", str(signature), str(message)], capture_output=True, text=True, check=False
+    )
+    assert verified.returncode == 0 and "Verified OK" in verified.stdout, verified.stdout + verified.stderr
+    message.write_text("changed\n", encoding="utf-8")
+    tampered = subprocess.run(
+        [*verify, "-signature", str(signature), str(message)], capture_output=True, text=True, check=False
+    )
+    assert tampered.returncode != 0

@@ -28,7 +28,7 @@ from tests.windows.conftest import (
     Machine,
     uninstall_key,
 )
-from tests.windows.machine import CONSOLE_EXE
+from tests.windows.machine import CONSOLE_EXE, check_sm2_signature_with_openssl
 
 # main_python: the installed app runs its own Windows Python under Wine, whichever Python drives the test, and
 # the build needs the main environment's tools: one run is enough (the 3.8 pass skips it).
@@ -130,30 +130,7 @@ def test_silent_install_puts_files_shortcuts_registry_and_arp_entry(machine: Mac
 
 
 def test_installed_command_line_signs_with_sm2_for_openssl(machine: Machine, tmp_path: Path, openssl_bin: str) -> None:
-    code, out = machine.certassist("--version")
-    assert (code, out.strip()) == (0, f"certassist, version {machine.build.version}")
-    message = tmp_path / "合同.txt"
-    message.write_text("证书助手 Windows 签名测试\n", encoding="utf-8")
-    key, public, signature = tmp_path / "sm2.key", tmp_path / "sm2.pub", tmp_path / "msg.sig"
-    code, out = machine.certassist("crypto", "keygen", "-o", windows_path(key), "--pubout", windows_path(public))
-    assert code == 0, out
-    code, out = machine.certassist(
-        "crypto", "sign", "-k", windows_path(key), "-o", windows_path(signature), windows_path(message)
-    )
-    assert code == 0, out
-    verified = subprocess.run(
-        [openssl_bin, "dgst", "-sm3", "-verify", str(public), "-sigopt", "distid:1234567812345678",
-         "-signature", str(signature), str(message)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert verified.returncode == 0 and "Verified OK" in verified.stdout, verified.stdout + verified.stderr
-    message.write_text("changed\n", encoding="utf-8")
-    tampered = subprocess.run(
-        [openssl_bin, "dgst", "-sm3", "-verify", str(public), "-sigopt", "distid:1234567812345678",
-         "-signature", str(signature), str(message)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert tampered.returncode != 0
+    check_sm2_signature_with_openssl(machine, tmp_path, openssl_bin, "证书助手 Windows 签名测试\n")
 
 
 def test_installed_diagnostics_find_windows_services_modules_and_credential_manager(machine: Machine) -> None:

@@ -24,7 +24,7 @@ from installer.winbuild.pescan import _exports, _load, check_windows7, scan
 from installer.winbuild.targets import WIN7, WIN10
 from installer.winbuild.wine import STANDIN_DLLS, windows_path
 from tests.conftest import FAST_KDF, REPO
-from tests.windows.machine import INSTALL_DIR, TRAY_EXE, Machine, uninstall_key
+from tests.windows.machine import INSTALL_DIR, TRAY_EXE, Machine, check_sm2_signature_with_openssl, uninstall_key
 
 # a cold build takes minutes; the build runs from the main environment (uv, pefile), so not in the 3.8 pass
 pytestmark = [pytest.mark.win7, pytest.mark.integration, pytest.mark.main_python, pytest.mark.timeout(1800)]
@@ -175,27 +175,7 @@ def test_silent_install_without_stand_ins(win7_machine: Machine) -> None:
 def test_installed_command_line_signs_with_sm2_for_openssl(
     win7_machine: Machine, tmp_path: Path, openssl_bin: str
 ) -> None:
-    code, out = win7_machine.certassist("--version")
-    assert (code, out.strip()) == (0, f"certassist, version {win7_machine.build.version}")
-    message = tmp_path / "合同.txt"
-    message.write_text("证书助手 Windows 7 签名测试\n", encoding="utf-8")
-    key, public, signature = tmp_path / "sm2.key", tmp_path / "sm2.pub", tmp_path / "msg.sig"
-    code, out = win7_machine.certassist("crypto", "keygen", "-o", windows_path(key), "--pubout", windows_path(public))
-    assert code == 0, out
-    code, out = win7_machine.certassist(
-        "crypto", "sign", "-k", windows_path(key), "-o", windows_path(signature), windows_path(message)
-    )
-    assert code == 0, out
-    verify = [openssl_bin, "dgst", "-sm3", "-verify", str(public), "-sigopt", "distid:1234567812345678"]
-    verified = subprocess.run(
-        [*verify, "-signature", str(signature), str(message)], capture_output=True, text=True, check=False
-    )
-    assert verified.returncode == 0 and "Verified OK" in verified.stdout, verified.stdout + verified.stderr
-    message.write_text("changed\n", encoding="utf-8")
-    tampered = subprocess.run(
-        [*verify, "-signature", str(signature), str(message)], capture_output=True, text=True, check=False
-    )
-    assert tampered.returncode != 0
+    check_sm2_signature_with_openssl(win7_machine, tmp_path, openssl_bin, "证书助手 Windows 7 签名测试\n")
 
 
 def test_installed_diagnostics_say_pkcs11_is_not_in_this_build(win7_machine: Machine) -> None:
