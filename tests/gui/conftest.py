@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Type, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type, TypeVar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -145,9 +145,17 @@ def live(tmp_path: Path, smtp: SmtpServer) -> Iterator[LiveService]:
     service.stop()
 
 
-def stack_of(dump: str, thread: int) -> str:
-    """One thread's stack in a faulthandler dump, innermost first: ``file.py:line; ...``."""
-    where: List[str] = []
+Frame = Tuple[str, str]  # (file path, line)
+TESTS = str(REPO / "tests")
+# Where the GUI thread runs the tray's own code when a test lets it: its widgets and controllers, and the Qt layer
+# that delivers events (pytest-qt's waits, qtpy, PySide). A test that calls anything else directly (a driver, the
+# service, a subprocess) blocks the GUI thread itself: that time is the test's, not a stall of the tray.
+TRAY_CODE = (str(REPO / "app" / "ui"), "pytestqt", "qtpy", "PySide2", "PySide6", "shiboken")
+
+
+def stack_of(dump: str, thread: int) -> List[Frame]:
+    """One thread's stack in a faulthandler dump, innermost first."""
+    where: List[Frame] = []
     inside = False
     for line in dump.splitlines():
         header = re.match(r"(?:Current thread|Thread) (0x[0-9a-f]+)", line)
@@ -156,15 +164,34 @@ def stack_of(dump: str, thread: int) -> str:
         elif inside:
             call = re.match(r'\s+File "(.*)", line (\S+)', line)
             if call:
-                where.append(f"{Path(call.group(1)).name}:{call.group(2)}")
-    return "; ".join(where)
+                where.append((call.group(1), call.group(2)))
+    return where
+
+
+def blocked_by_test(stack: List[Frame]) -> bool:
+    """Whether the test's own code holds the GUI thread: going inwards from the outermost test frame, the first frame
+    outside the tests is not the tray's code (the test calls a driver to check a key, say), or there is none (the
+    test sleeps or waits for a process). A slot the test triggered, or one run while it waits for events, is the
+    tray's."""
+    in_test = False
+    for path, _line in reversed(stack):
+        if path.startswith(TESTS):
+            in_test = True
+        elif in_test:
+            return not any(part in path for part in TRAY_CODE)
+    return in_test
+
+
+def describe(stack: List[Frame]) -> str:
+    return "; ".join(f"{Path(path).name}:{line}" for path, line in stack)
 
 
 class StallMeter:
-    """A 5 ms heartbeat on the GUI thread; the largest gap between beats is the worst stall.
+    """A 5 ms heartbeat on the GUI thread; the largest gap between beats, less the time the test's own code held the
+    thread in it, is the worst stall.
 
-    A watchdog thread samples the GUI thread's stack while a beat is late, so that a stall can be
-    traced to the code that caused it (``culprit``).
+    A watchdog thread samples the GUI thread's stack while a beat is late: each sample's time goes to the test
+    (``blocked_by_test``) or to the tray, and the tray's most sampled stack names the culprit of a stall.
     """
 
     def __init__(self) -> None:
@@ -176,7 +203,9 @@ class StallMeter:
         self.timer.timeout.connect(self._beat)
         self._last = time.monotonic()
         self._gui_thread = threading.get_ident()
+        self._lock = threading.Lock()
         self._samples: Dict[str, int] = {}
+        self._test_ms = 0.0  # of the current gap: the time the test's own code held the GUI thread
         self._running = False
         self._paused = False
 
@@ -190,21 +219,30 @@ class StallMeter:
         # faulthandler reads the GUI thread's stack without making frame objects. A frame object held here can
         # outlive its call and then be freed on this thread, with the PySide slots it held: PySide disconnects them
         # here, holding a Qt lock while it waits for the GIL, and the GUI thread holding the GIL waits for that lock.
+        sampled = 0.0
         with tempfile.TemporaryFile() as dump:
             while self._running:
                 time.sleep(0.01)
-                if time.monotonic() - self._last > 0.03:
-                    dump.seek(0)
-                    dump.truncate()
-                    faulthandler.dump_traceback(dump, all_threads=True)
-                    dump.seek(0)
-                    where = stack_of(dump.read().decode("utf-8", "replace"), self._gui_thread)
-                    if where:
+                now = time.monotonic()
+                if now - self._last <= 0.03:
+                    continue
+                dump.seek(0)
+                dump.truncate()
+                faulthandler.dump_traceback(dump, all_threads=True)
+                dump.seek(0)
+                stack = stack_of(dump.read().decode("utf-8", "replace"), self._gui_thread)
+                with self._lock:
+                    since = max(sampled, self._last)  # a sample stands for the time since the gap began or the last one
+                    if stack and blocked_by_test(stack):
+                        self._test_ms += (now - since) * 1000
+                    elif stack:
+                        where = describe(stack)
                         self._samples[where] = self._samples.get(where, 0) + 1
+                sampled = now
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
-        """For the test's own blocking steps (running the OpenSSL CLI): not the app's stalls."""
+        """For the test's own blocking steps that go through the tray's code: not the tray's stalls."""
         self._paused = True
         try:
             yield
@@ -212,19 +250,21 @@ class StallMeter:
             self._paused = False
             self.clock.restart()
             self._last = time.monotonic()
-            self._samples.clear()
+            with self._lock:
+                self._samples.clear()
+                self._test_ms = 0.0
 
     def _beat(self) -> None:
         self._last = time.monotonic()
-        if self._paused:
-            self.clock.restart()
-            return
-        elapsed = float(self.clock.restart())
-        if elapsed > self.worst_ms:
-            self.worst_ms = elapsed
-            if self._samples:
-                self.culprit = max(self._samples, key=lambda k: self._samples[k])[:600]
-        self._samples.clear()
+        gap = float(self.clock.restart())
+        with self._lock:
+            stall = gap - self._test_ms
+            samples, self._samples = self._samples, {}
+            self._test_ms = 0.0
+        if not self._paused and stall > self.worst_ms:
+            self.worst_ms = stall
+            if samples:
+                self.culprit = max(samples, key=lambda k: samples[k])[:600]
 
     def stop(self) -> float:
         self._running = False
@@ -332,13 +372,15 @@ def make_gui(qtbot: Any, url: str, backends: List[Backend], start: bool = True) 
 def close_gui(gui: Gui, test_name: str) -> None:
     worst = gui.stall.stop()
     _stalls[test_name] = {"worst_ms": round(worst, 1), "where": gui.stall.culprit}
+    try:
+        gui.controller.actions.cancel_all()
+        gui.controller.prompts.close_all()
+        gui.controller.dialogs.close_all()
+    finally:  # the tray's watchers and workers stop even when the test failed: left running, they act in later tests
+        gui.tray.stop()
+        gui.controller.jobs.shutdown()
+        QApplication.processEvents()
     assert worst <= STALL_LIMIT_MS, f"the GUI thread was blocked for {worst:.0f} ms in {gui.stall.culprit}"
-    gui.controller.actions.cancel_all()
-    gui.controller.prompts.close_all()
-    gui.controller.dialogs.close_all()
-    gui.tray.stop()
-    gui.controller.jobs.shutdown()
-    QApplication.processEvents()
 
 
 @pytest.fixture()
