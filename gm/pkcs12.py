@@ -32,11 +32,11 @@ from asn1crypto import algos, cms, core, keys, pkcs12
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from gm import asn1
 from gm._native import pkcs12kdf
 from gm.errors import EncodingError, InvalidKey, PasswordIncorrect
+from gm.kdf import pbkdf2_hmac
 from gm.sm2 import SM2PrivateKey
 from gm.x509 import Certificate
 
@@ -162,7 +162,7 @@ def _pbes2_algorithm(salt: bytes, iv: bytes, iterations: int) -> algos.Encryptio
 
 def _encrypt(password: str, data: bytes, iterations: int) -> Tuple[algos.EncryptionAlgorithm, bytes]:
     salt, iv = os.urandom(SALT_SIZE), os.urandom(16)
-    key = PBKDF2HMAC(hashes.SHA256(), 16, salt, iterations).derive(password.encode("utf-8"))
+    key = pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations, 16)
     return _pbes2_algorithm(salt, iv, iterations), _cbc_encrypt(algorithms.SM4(key), iv, data)
 
 
@@ -195,7 +195,7 @@ def _decrypt(password: str, algorithm: algos.EncryptionAlgorithm, data: bytes) -
     if pbkdf2["key_length"].native not in (None, size):
         raise EncodingError(f"PBKDF2 key length {pbkdf2['key_length'].native} does not fit {cipher}")
     count = _check_iterations(pbkdf2["iteration_count"].native)
-    key = PBKDF2HMAC(_DIGESTS[prf][0], size, bytes(salt.native), count).derive(password.encode("utf-8"))
+    key = pbkdf2_hmac(prf, password.encode("utf-8"), bytes(salt.native), count, size)
     iv = scheme["parameters"].native
     if not isinstance(iv, bytes):
         raise EncodingError(f"{cipher} without an initialisation vector")

@@ -39,7 +39,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from drivers.errors import AlreadyExists, KeystoreCorrupted, KeystoreTampered, NotFound, PinIncorrect, PinLocked
 from drivers.model import DEFAULT_MAX_RETRIES, DEFAULT_PIN_MAX, DEFAULT_PIN_MIN, KeyUsage, PinInfo
@@ -69,6 +68,7 @@ from drivers.soft.state import (
 from drivers.soft.storage import atomic_write, locked, remove_stale_temp_files
 from gm import sm4
 from gm.errors import DecryptionError
+from gm.kdf import scrypt
 
 # scrypt N=2^16, r=8, p=1: 64 MiB and ~0.26 s on the reference machine (target 0.2-0.5 s).
 DEFAULT_KDF = {"name": "scrypt", "n": 1 << 16, "r": 8, "p": 1}
@@ -262,7 +262,7 @@ class Keystore:
         kdf = state.pin.kdf
         if kdf.name != "scrypt":
             raise KeystoreCorrupted(f"unknown key derivation {kdf.name!r}")
-        stretched = Scrypt(salt=kdf.salt, length=32, n=kdf.n, r=kdf.r, p=kdf.p).derive(pin.encode("utf-8"))
+        stretched = scrypt(pin.encode("utf-8"), kdf.salt, kdf.n, kdf.r, kdf.p, 32)
         return HKDF(hashes.SM3(), 16, salt=device_secret, info=_aad(state, "pin-kek")).derive(stretched)
 
     @staticmethod
