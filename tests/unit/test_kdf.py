@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import Callable, List, Optional
@@ -80,3 +81,19 @@ def test_other_threads_run_during_a_derivation(derive: Callable[[], bytes]) -> N
     counted at 1–5 % of its speed)."""
     alone = steps_per_second(None)
     assert steps_per_second(derive) > alone / 4
+
+
+def test_without_hashlib_support_cryptography_derives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interpreter whose OpenSSL lacks scrypt or a digest (SM3) still derives, through `cryptography`."""
+    expected_pbkdf2 = kdf.pbkdf2_hmac("sm3", b"pw", b"salt" * 4, 1000, 16)
+    expected_scrypt = kdf.scrypt(b"pw", b"salt" * 4, 1 << 10, 8, 1, 32)
+
+    def no_such_digest(name: str, *_args: object) -> bytes:
+        raise ValueError(f"unsupported hash type {name}")
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", no_such_digest)
+    monkeypatch.delattr(hashlib, "scrypt")
+    assert kdf.pbkdf2_hmac("sm3", b"pw", b"salt" * 4, 1000, 16) == expected_pbkdf2
+    assert kdf.scrypt(b"pw", b"salt" * 4, 1 << 10, 8, 1, 32) == expected_scrypt
+    with pytest.raises(ValueError):
+        kdf.pbkdf2_hmac("md4", b"pw", b"salt", 1, 16)  # neither knows it
