@@ -9,7 +9,6 @@ event loop.
 
 from __future__ import annotations
 
-import contextlib
 import faulthandler
 import json
 import os
@@ -207,7 +206,6 @@ class StallMeter:
         self._samples: Dict[str, int] = {}
         self._test_ms = 0.0  # of the current gap: the time the test's own code held the GUI thread
         self._running = False
-        self._paused = False
 
     def start(self) -> None:
         self.clock.start()
@@ -240,20 +238,6 @@ class StallMeter:
                         self._samples[where] = self._samples.get(where, 0) + 1
                 sampled = now
 
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """For the test's own blocking steps that go through the tray's code: not the tray's stalls."""
-        self._paused = True
-        try:
-            yield
-        finally:
-            self._paused = False
-            self.clock.restart()
-            self._last = time.monotonic()
-            with self._lock:
-                self._samples.clear()
-                self._test_ms = 0.0
-
     def _beat(self) -> None:
         self._last = time.monotonic()
         gap = float(self.clock.restart())
@@ -261,7 +245,7 @@ class StallMeter:
             stall = gap - self._test_ms
             samples, self._samples = self._samples, {}
             self._test_ms = 0.0
-        if not self._paused and stall > self.worst_ms:
+        if stall > self.worst_ms:
             self.worst_ms = stall
             if samples:
                 self.culprit = max(samples, key=lambda k: samples[k])[:600]

@@ -82,8 +82,7 @@ def test_backup_then_restore_on_a_new_computer(
     gui.idle()
     text = gui.answer("确定", expect="备份证书成功")
     assert str(target) in text and "未能记录" not in text  # the service recorded it
-    with gui.stall.paused():  # the test's own check of the file, not the tray's work
-        contents = pkcs12.load(target.read_bytes(), PASSWORD)
+    contents = pkcs12.load(target.read_bytes(), PASSWORD)
     assert {item.certificate for item in contents.keys} == {entry.sign, entry.encryption}
     assert [cert.is_self_issued for cert in contents.certificates] == [False, True]  # the service's chain
 
@@ -155,51 +154,50 @@ def test_earlier_keys_come_back_from_the_kmc_on_the_command_line(
     issue_soft_certificate(gui, user)
     [before] = gui.model.inventory.entries
     assert before.encryption is not None
-    with gui.stall.paused():  # the test's own work, off the tray's flows
-        bid = before.encryption.public_key.encrypt(b"bid from before the renewal")
-        client = IssuingClient(live.url)
-        flows.certificate_login(client, before, PIN)
-        flows.update(client, before, user["username"], PIN)
-        client.close()
-        [after], _ = entries.list_certificates(soft_backend.devices())
-        with after.device.open() as session:  # a keystore made from a backup without history
-            assert isinstance(session, SoftSession)
-            session.login(PIN)
-            current = [k for k in session.export_keys() if k.retired is None]
-        after.device.destroy()  # type: ignore[attr-defined]
-        device, _admin = soft_backend.create_device("软证书 wushi", PIN, PIN)
-        with device.open() as session:
-            session.login(PIN)
-            session.create_container(after.container)
-            for item in current:
-                session.import_key_pair(after.container, item.usage, item.key)
-            for item in reversed(current):
-                assert item.certificate is not None
-                session.write_certificate(after.container, item.usage, item.certificate)
-        (tmp_path / "bid.enc").write_bytes(bid)
-        env = {**os.environ, "CERTASSIST_SERVICE_URL": live.url}
-        command = [sys.executable, "-c", "from app.cli import main; main()", "token"]
-        decrypt = [*command, "decrypt", "--device", device.info.serial, "-o", str(tmp_path / "bid.txt"), "--pin-stdin"]
-        before_recovery = subprocess.run(
-            [*decrypt, str(tmp_path / "bid.enc")], input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False
-        )
-        assert before_recovery.returncode == 1 and not (tmp_path / "bid.txt").exists()
-        recovered = subprocess.run(
-            [*command, "recover-keys", "--device", device.info.serial, "--pin-stdin"],
-            input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False, timeout=120,
-        )  # fmt: skip
-        assert recovered.returncode == 0, recovered.stderr
-        assert recovered.stdout.decode().startswith("1 earlier encryption key(s) recovered")
-        decrypted = subprocess.run(
-            [*decrypt, str(tmp_path / "bid.enc")], input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False
-        )
-        assert decrypted.returncode == 0, decrypted.stderr
-        assert (tmp_path / "bid.txt").read_bytes() == b"bid from before the renewal"
-        wrong = subprocess.run(
-            [*command, "recover-keys", "--device", device.info.serial, "--pin-stdin"],
-            input=b"000000\n", capture_output=True, env=env, check=False, timeout=120,
-        )  # fmt: skip
-        assert wrong.returncode == 1 and "wrong PIN" in wrong.stderr.decode()
+    bid = before.encryption.public_key.encrypt(b"bid from before the renewal")
+    client = IssuingClient(live.url)
+    flows.certificate_login(client, before, PIN)
+    flows.update(client, before, user["username"], PIN)
+    client.close()
+    [after], _ = entries.list_certificates(soft_backend.devices())
+    with after.device.open() as session:  # a keystore made from a backup without history
+        assert isinstance(session, SoftSession)
+        session.login(PIN)
+        current = [k for k in session.export_keys() if k.retired is None]
+    after.device.destroy()  # type: ignore[attr-defined]
+    device, _admin = soft_backend.create_device("软证书 wushi", PIN, PIN)
+    with device.open() as session:
+        session.login(PIN)
+        session.create_container(after.container)
+        for item in current:
+            session.import_key_pair(after.container, item.usage, item.key)
+        for item in reversed(current):
+            assert item.certificate is not None
+            session.write_certificate(after.container, item.usage, item.certificate)
+    (tmp_path / "bid.enc").write_bytes(bid)
+    env = {**os.environ, "CERTASSIST_SERVICE_URL": live.url}
+    command = [sys.executable, "-c", "from app.cli import main; main()", "token"]
+    decrypt = [*command, "decrypt", "--device", device.info.serial, "-o", str(tmp_path / "bid.txt"), "--pin-stdin"]
+    before_recovery = subprocess.run(
+        [*decrypt, str(tmp_path / "bid.enc")], input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False
+    )
+    assert before_recovery.returncode == 1 and not (tmp_path / "bid.txt").exists()
+    recovered = subprocess.run(
+        [*command, "recover-keys", "--device", device.info.serial, "--pin-stdin"],
+        input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+    assert recovered.returncode == 0, recovered.stderr
+    assert recovered.stdout.decode().startswith("1 earlier encryption key(s) recovered")
+    decrypted = subprocess.run(
+        [*decrypt, str(tmp_path / "bid.enc")], input=f"{PIN}\n".encode(), capture_output=True, env=env, check=False
+    )
+    assert decrypted.returncode == 0, decrypted.stderr
+    assert (tmp_path / "bid.txt").read_bytes() == b"bid from before the renewal"
+    wrong = subprocess.run(
+        [*command, "recover-keys", "--device", device.info.serial, "--pin-stdin"],
+        input=b"000000\n", capture_output=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+    assert wrong.returncode == 1 and "wrong PIN" in wrong.stderr.decode()
 
 
 @pytest.mark.main_python  # Python 3.8's platform.uname() runs `uname -p` eagerly on Linux (not on Windows)

@@ -144,13 +144,12 @@ def test_soft_issue_details_export_login_change_pin_renew(gui: Gui, live: LiveSe
     save.selectFile(str(exported))
     save.accept()
     gui.qtbot.waitUntil(exported.exists)
-    with gui.stall.paused():
-        text = subprocess.run(
-            ["openssl", "x509", "-inform", "DER", "-in", str(exported), "-noout", "-subject", "-nameopt", "utf8"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+    text = subprocess.run(
+        ["openssl", "x509", "-inform", "DER", "-in", str(exported), "-noout", "-subject", "-nameopt", "utf8"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "CN=张三" in text.replace(" ", "")
     gui.click(settings.logout_button)
     gui.idle()

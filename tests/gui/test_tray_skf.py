@@ -339,6 +339,18 @@ def issue_pulled_out_at(gui: Gui, user: Dict[str, str], device: SkfDevice, pulle
     puller.reinsert()
 
 
+def resume_on_the_key(gui: Gui, device: SkfDevice) -> None:
+    """The resumed 证书签发 asks no device (the attempt's key), only its PIN, and finishes with one container."""
+    resumed = gui.dialog(PinDialog)
+    assert ChooseDialog not in gui.controller.dialogs
+    gui.type_into(resumed.pin, USER_PIN)
+    gui.submit(resumed)
+    gui.idle()
+    gui.answer("确定", expect="证书签发操作成功")
+    with device.open() as session:
+        assert len(session.containers()) == 1
+
+
 def test_an_issuance_the_key_interrupted_resumes_from_the_menu(
     skf_gui: Gui, live: LiveService, softskf: SoftSkf, monkeypatch: Any
 ) -> None:
@@ -354,14 +366,7 @@ def test_an_issuance_the_key_interrupted_resumes_from_the_menu(
     assert gui.enabled()["证书签发"]
     gui.menu("证书签发")
     gui.answer("确认")
-    resumed = gui.dialog(PinDialog)  # no device chooser: the attempt's key
-    assert ChooseDialog not in gui.controller.dialogs
-    gui.type_into(resumed.pin, USER_PIN)
-    gui.submit(resumed)
-    gui.idle()
-    gui.answer("确定", expect="证书签发操作成功")
-    with device.open() as session:
-        assert len(session.containers()) == 1
+    resume_on_the_key(gui, device)
 
 
 def test_the_last_try_is_confirmed_before_login_and_before_a_write(
@@ -370,11 +375,10 @@ def test_the_last_try_is_confirmed_before_login_and_before_a_write(
     gui = skf_gui
     device = the_key(softskf)
     user = live.new_user("zuihou", "最后")
-    with gui.stall.paused():  # the test's own blocking step, not the tray's
-        issue_directly(live, user, softskf)
+    issue_directly(live, user, softskf)
 
     def nine_wrong() -> None:
-        with gui.stall.paused(), device.open() as session:  # the test's own blocking step, not the tray's
+        with device.open() as session:
             for _ in range(9):
                 with pytest.raises(PinIncorrect):
                     session.login("00000000")
@@ -428,11 +432,4 @@ def test_an_issuance_interrupted_before_the_service_asks_a_new_login_for_the_cod
     gui.menu("证书签发")
     gui.answer("确认")
     give_issuance_code(gui, user)  # the new session is not open for issuance yet
-    resumed = gui.dialog(PinDialog)  # no device chooser: the attempt's key
-    assert ChooseDialog not in gui.controller.dialogs
-    gui.type_into(resumed.pin, USER_PIN)
-    gui.submit(resumed)
-    gui.idle()
-    gui.answer("确定", expect="证书签发操作成功")
-    with device.open() as session:
-        assert len(session.containers()) == 1
+    resume_on_the_key(gui, device)
