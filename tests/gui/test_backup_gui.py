@@ -21,11 +21,11 @@ from app.ui.backup_flows import BackupDialog, RestoreDialog
 from app.ui.errors import explain
 from app.ui.settings_dialog import CERTIFICATES, SettingsDialog
 from drivers.soft import SoftBackend
-from drivers.soft.session import SoftSession
 from gm import pkcs12
 from tests.gui.conftest import Gui, LiveService
 from tests.gui.test_tray_fixes import shot
 from tests.gui.test_tray_flows import PIN, issue_soft_certificate
+from tests.keystores import rebuilt_without_history
 
 PASSWORD = "Backup-Pass-2026"
 NEW_PIN = "739146"
@@ -160,20 +160,7 @@ def test_earlier_keys_come_back_from_the_kmc_on_the_command_line(
     flows.update(client, before, user["username"], PIN)
     client.close()
     [after], _ = entries.list_certificates(soft_backend.devices())
-    with after.device.open() as session:  # a keystore made from a backup without history
-        assert isinstance(session, SoftSession)
-        session.login(PIN)
-        current = [k for k in session.export_keys() if k.retired is None]
-    after.device.destroy()  # type: ignore[attr-defined]
-    device, _admin = soft_backend.create_device("软证书 wushi", PIN, PIN)
-    with device.open() as session:
-        session.login(PIN)
-        session.create_container(after.container)
-        for item in current:
-            session.import_key_pair(after.container, item.usage, item.key)
-        for item in reversed(current):
-            assert item.certificate is not None
-            session.write_certificate(after.container, item.usage, item.certificate)
+    device = rebuilt_without_history(soft_backend, after, "软证书 wushi", PIN)
     (tmp_path / "bid.enc").write_bytes(bid)
     env = {**os.environ, "CERTASSIST_SERVICE_URL": live.url}
     command = [sys.executable, "-c", "from app.cli import main; main()", "token"]

@@ -24,6 +24,7 @@ from gm.errors import DecryptionError
 from server import models
 from server.keyhistory import RECOVERY_LIMIT
 from tests.conftest import FAST_KDF
+from tests.keystores import rebuilt_without_history
 from tests.pki import make_pki
 from tests.server.conftest import CAPTCHA, Server, ServerFactory, new_user
 from tests.server.test_app_flows import client_for, logged_in
@@ -139,20 +140,9 @@ def test_the_kmc_gives_earlier_keys_back(make_server: ServerFactory, backend: So
     bid = before.encryption.public_key.encrypt(b"bid from last year")
     after = renewed(server, backend, user, before)
     # the keystore that had the history is lost; the current pair comes back from a backup made without history
-    with after.device.open() as session:
-        assert isinstance(session, SoftSession)
-        session.login(PIN)
-        exported = [k for k in session.export_keys() if k.retired is None]
-    after.device.destroy()
-    device, _admin = backend.create_device("软证书 " + user["username"], PIN, PIN)
+    device = rebuilt_without_history(backend, after, "软证书 " + user["username"], PIN)
     with device.open() as session:
         session.login(PIN)
-        session.create_container(after.container)
-        for item in exported:
-            session.import_key_pair(after.container, item.usage, item.key)
-        for item in reversed(exported):
-            assert item.certificate is not None
-            session.write_certificate(after.container, item.usage, item.certificate)
         with pytest.raises(DecryptionError):
             session.decrypt_any(bid)
     [entry], _ = entries.list_certificates(backend.devices())
